@@ -1,0 +1,3 @@
+from arcgraph.cli import main
+
+raise SystemExit(main())

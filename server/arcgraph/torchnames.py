@@ -1,0 +1,137 @@
+"""Resolve spec names to torch objects, safely: the only door from a spec string to code.
+
+A spec names code to run, so a name is only ever looked up with `getattr` inside the torch
+namespaces a spec may use (`torch.optim`, `torch.nn`, `torch.nn.functional`, `torch`), after its
+shape is checked; nothing here calls `import`, `eval` or unpickles. Functions must be pure tensor
+maths: a `torch.*` or `torch.nn.functional.*` name must be one of torch's overridable tensor
+functions (`torch.overrides.get_testing_overrides()`), which excludes I/O and code loading
+(`torch.load`, `torch.save`, `torch.hub`, `torch.compile`, ...). This module imports torch and
+so only runs in the torch worker and the trainer.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+OPTIM_PREFIX = "torch.optim."
+NN_PREFIX = "torch.nn."
+FUNCTIONAL_PREFIX = "torch.nn.functional."
+TORCH_PREFIX = "torch."
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Names users may plausibly write that must never run from a spec, with the reason shown to them.
+REJECTED: dict[str, str] = {
+    "torch.load": "reads and unpickles a file",
+    "torch.save": "writes a file",
+    "torch.compile": "compiles and runs generated code",
+    "torch.from_file": "reads a file",
+    "torch.hub": "downloads and runs code",
+    "torch.jit": "compiles and loads code",
+    "torch.package": "loads packaged code",
+    "torch.ops": "calls arbitrary registered operators",
+    "torch.utils": "is not a tensor function",
+    "torch.set_default_device": "changes global state",
+    "torch.set_default_dtype": "changes global state",
+    "torch.manual_seed": "changes global state",
+    "torch.set_num_threads": "changes global state",
+    "torch.use_deterministic_algorithms": "changes global state",
+}
+
+
+class NameRejected(ValueError):
+    """A spec name that does not resolve, or resolves to something a spec may not use."""
+
+
+def rejection_reason(name: str) -> str | None:
+    """Why `name` (or its namespace) is refused outright, or None."""
+    parts = name.split(".")
+    for i in range(len(parts), 1, -1):
+        reason = REJECTED.get(".".join(parts[:i]))
+        if reason:
+            return f"{name} {reason}; a spec may only use tensor operations and torch.nn layers"
+    return None
+
+
+def _split(name: str, prefix: str) -> str:
+    if not name.startswith(prefix):
+        raise NameRejected(f"{name!r} is not in {prefix.rstrip('.')}")
+    rest = name[len(prefix) :]
+    if not _IDENT.match(rest):
+        raise NameRejected(f"{name!r} is not a name in {prefix.rstrip('.')}")
+    return rest
+
+
+@lru_cache(maxsize=1)
+def _overridable() -> frozenset[Any]:
+    return frozenset(torch.overrides.get_testing_overrides())
+
+
+def resolve_optimizer(name: str) -> type[torch.optim.Optimizer]:
+    """`torch.optim.X` -> a concrete Optimizer subclass shipped by the installed torch."""
+    attr = _split(name, OPTIM_PREFIX)
+    obj = getattr(torch.optim, attr, None)
+    if not (
+        inspect.isclass(obj)
+        and issubclass(obj, torch.optim.Optimizer)
+        and obj is not torch.optim.Optimizer
+        and not inspect.isabstract(obj)
+    ):
+        raise NameRejected(f"{name} is not an optimizer class in torch.optim")
+    return obj
+
+
+def resolve_module_class(name: str) -> type[torch.nn.Module]:
+    """`torch.nn.X` -> an nn.Module subclass (a layer or a loss module)."""
+    if name.startswith(FUNCTIONAL_PREFIX):
+        raise NameRejected(f"{name} is a function, not a torch.nn module class")
+    attr = _split(name, NN_PREFIX)
+    obj = getattr(torch.nn, attr, None)
+    if not (inspect.isclass(obj) and issubclass(obj, torch.nn.Module)):
+        raise NameRejected(f"{name} is not a module class in torch.nn")
+    return obj
+
+
+def resolve_function(name: str) -> Any:
+    """`torch.X` / `torch.nn.functional.X` -> an overridable tensor function."""
+    reason = rejection_reason(name)
+    if reason:
+        raise NameRejected(reason)
+    if name.startswith(FUNCTIONAL_PREFIX):
+        obj = getattr(torch.nn.functional, _split(name, FUNCTIONAL_PREFIX), None)
+    else:
+        obj = getattr(torch, _split(name, TORCH_PREFIX), None)
+    if obj is None or not callable(obj) or inspect.isclass(obj) or inspect.ismodule(obj):
+        raise NameRejected(f"{name} is not a function in torch")
+    if obj not in _overridable():
+        raise NameRejected(f"{name} is not a tensor function a spec may call")
+    return obj
+
+
+def resolve_node_type(name: str) -> tuple[str, Any]:
+    """A graph node's torch `type` -> ("module", class) or ("function", callable)."""
+    reason = rejection_reason(name)
+    if reason:
+        raise NameRejected(reason)
+    if name.startswith(NN_PREFIX) and not name.startswith(FUNCTIONAL_PREFIX):
+        return "module", resolve_module_class(name)
+    return "function", resolve_function(name)
+
+
+def resolve_target(name: str) -> type[torch.nn.Module]:
+    """A `_target_` inside params: only torch.nn classes may be constructed."""
+    return resolve_module_class(name)
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    """`float32` / `torch.float32` -> torch.float32."""
+    attr = name.removeprefix("torch.")
+    obj = getattr(torch, attr, None) if _IDENT.match(attr) else None
+    if not isinstance(obj, torch.dtype):
+        raise NameRejected(f"{name!r} is not a torch dtype")
+    return obj
