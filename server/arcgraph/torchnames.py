@@ -18,6 +18,9 @@ from typing import Any
 
 import torch
 
+from arcgraph.namespaces import REJECTED as REJECTED  # re-exported
+from arcgraph.namespaces import rejection_reason
+
 OPTIM_PREFIX = "torch.optim."
 NN_PREFIX = "torch.nn."
 FUNCTIONAL_PREFIX = "torch.nn.functional."
@@ -25,37 +28,8 @@ TORCH_PREFIX = "torch."
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# Names users may plausibly write that must never run from a spec, with the reason shown to them.
-REJECTED: dict[str, str] = {
-    "torch.load": "reads and unpickles a file",
-    "torch.save": "writes a file",
-    "torch.compile": "compiles and runs generated code",
-    "torch.from_file": "reads a file",
-    "torch.hub": "downloads and runs code",
-    "torch.jit": "compiles and loads code",
-    "torch.package": "loads packaged code",
-    "torch.ops": "calls arbitrary registered operators",
-    "torch.utils": "is not a tensor function",
-    "torch.set_default_device": "changes global state",
-    "torch.set_default_dtype": "changes global state",
-    "torch.manual_seed": "changes global state",
-    "torch.set_num_threads": "changes global state",
-    "torch.use_deterministic_algorithms": "changes global state",
-}
-
-
 class NameRejected(ValueError):
     """A spec name that does not resolve, or resolves to something a spec may not use."""
-
-
-def rejection_reason(name: str) -> str | None:
-    """Why `name` (or its namespace) is refused outright, or None."""
-    parts = name.split(".")
-    for i in range(len(parts), 1, -1):
-        reason = REJECTED.get(".".join(parts[:i]))
-        if reason:
-            return f"{name} {reason}; a spec may only use tensor operations and torch.nn layers"
-    return None
 
 
 def _split(name: str, prefix: str) -> str:
