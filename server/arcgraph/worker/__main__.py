@@ -1,0 +1,3 @@
+from arcgraph.worker.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""`python -m arcgraph.worker`: a JSON-lines request/response loop on stdin/stdout.
+
+Request `{"id": 1, "op": "...", ...}` -> reply `{"id": 1, "ok": true, "result": ...}` or
+`{"id": 1, "ok": false, "error": "..."}`. On start the worker sends a hello with id 0:
+`{"id": 0, "ok": true, "result": {"torch_version", "python_version", "pid"}}` or, when
+torch cannot be imported, `{"id": 0, "ok": false, "error": "torch is not installed ..."}`.
+
+Ops: ping; catalog {path?} (build; write atomically to path, or return it); probe_optimizer
+{type, lr, params}; probe_shapes {spec, batch}; sleep {seconds} (tests: a hung request);
+shutdown. Stdout carries replies only: fd 1 is pointed at stderr before torch is imported,
+so stray prints and C-level output from torch cannot corrupt the protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+def _protocol_stream() -> TextIO:
+    """Keep the real stdout for replies; everything else written to fd 1 goes to stderr."""
+    sys.stdout.flush()
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(fd, "w", encoding="utf-8", buffering=1)
+
+
+def _send(out: TextIO, reply: dict[str, Any]) -> None:
+    out.write(json.dumps(reply, separators=(",", ":"), allow_nan=False) + "\n")
+    out.flush()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _op_catalog(req: dict[str, Any]) -> Any:
+    from arcgraph.worker.introspect import build_catalog
+
+    catalog = build_catalog()
+    if req.get("path"):
+        text = json.dumps(catalog, separators=(",", ":"), allow_nan=False)
+        write_atomic(Path(req["path"]), text)
+        return {"path": str(req["path"]), "bytes": len(text.encode())}
+    return catalog
+
+
+def _op_probe_optimizer(req: dict[str, Any]) -> Any:
+    from arcgraph.worker.probes import probe_optimizer
+
+    params = req.get("params") or {}
+    if not isinstance(params, dict):
+        return {"ok": False, "message": "optimizer params must be a mapping", "param": None}
+    return probe_optimizer(str(req.get("type", "")), req.get("lr"), params)
+
+
+def _op_probe_shapes(req: dict[str, Any]) -> Any:
+    from arcgraph.worker.probes import probe_shapes
+
+    return probe_shapes(req.get("spec") or {}, int(req.get("batch", 2)))
+
+
+def _op_sleep(req: dict[str, Any]) -> Any:
+    time.sleep(float(req.get("seconds", 0)))
+    return {"slept": req.get("seconds", 0)}
+
+
+TORCH_OPS: dict[str, Handler] = {
+    "catalog": _op_catalog,
+    "probe_optimizer": _op_probe_optimizer,
+    "probe_shapes": _op_probe_shapes,
+}
+
+
+def _hello() -> tuple[dict[str, Any], str | None]:
+    """Import torch once, up front, so the first real request is not slowed by it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import torch
+    except Exception as exc:
+        reason = f"torch is not installed in {sys.executable} (pip install torch): {exc}"
+        if not isinstance(exc, ImportError):
+            reason = f"torch fails to import in {sys.executable}: {type(exc).__name__}: {exc}"
+        return {"id": 0, "ok": False, "error": reason}, reason
+    info = {
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "pid": os.getpid(),
+    }
+    return {"id": 0, "ok": True, "result": info}, None
+
+
+def main() -> int:
+    out = _protocol_stream()
+    warnings.showwarning = lambda m, c, f, n, file=None, line=None: print(
+        warnings.formatwarning(m, c, f, n, line), file=sys.stderr, end=""
+    )
+    hello, torch_missing = _hello()
+    _send(out, hello)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            rid = req.get("id")
+            op = req.get("op")
+        except (ValueError, AttributeError):
+            _send(out, {"id": None, "ok": False, "error": "request is not a JSON object"})
+            continue
+        if op == "shutdown":
+            _send(out, {"id": rid, "ok": True, "result": None})
+            break
+        try:
+            if op == "ping":
+                result: Any = {"pid": os.getpid()}
+            elif op == "sleep":
+                result = _op_sleep(req)
+            elif op in TORCH_OPS:
+                if torch_missing:
+                    raise RuntimeError(torch_missing)
+                result = TORCH_OPS[op](req)
+            else:
+                raise ValueError(f"unknown op {op!r}")
+            _send(out, {"id": rid, "ok": True, "result": result})
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            _send(out, {"id": rid, "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+    return 0

@@ -1,0 +1,152 @@
+"""Let torch itself judge a spec's optimizer and model shapes, and say which key is at fault.
+
+Runs in the worker. Nothing real is allocated: optimizers get one 2x2 dummy parameter (2-D
+because Muon refuses others), models are built on the `meta` device.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import torch
+
+from arcgraph import torchnames
+
+# Ordered: the first pattern found in torch's message names the params key it is about.
+_PARAM_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"nesterov", re.I), "nesterov"),
+    (re.compile(r"\bbetas?\b|beta parameter", re.I), "betas"),
+    (re.compile(r"learning rate|\blr\b", re.I), "lr"),
+    (re.compile(r"epsilon|\beps\b", re.I), "eps"),
+    (re.compile(r"weight[_ ]decay", re.I), "weight_decay"),
+    (re.compile(r"dampening", re.I), "dampening"),
+    (re.compile(r"momentum", re.I), "momentum"),
+]
+_KWARG = re.compile(r"(?:keyword argument|for argument) '(\w+)'")
+
+
+def _tuples(value: Any) -> Any:
+    """YAML lists -> tuples, as the signatures (`betas: tuple[float, float]`) expect."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def message_param(message: str, keys: list[str]) -> str | None:
+    """Best-effort: which params key torch's message is about."""
+    m = _KWARG.search(message)
+    if m:
+        return m.group(1)
+    for pattern, key in _PARAM_PATTERNS:
+        if pattern.search(message):
+            return key
+    for key in sorted(keys, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(key)}\b", message):
+            return key
+    return None
+
+
+def probe_optimizer(type_: str, lr: Any, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Construct the optimizer so torch's own argument checks speak."""
+    try:
+        cls = torchnames.resolve_optimizer(type_)
+    except torchnames.NameRejected as exc:
+        return {"ok": False, "message": str(exc), "param": "type"}
+    kwargs = {str(k): _tuples(v) for k, v in (params or {}).items()}
+    if lr is not None:
+        kwargs["lr"] = lr
+    dummy = torch.nn.Parameter(torch.zeros(2, 2))
+    try:
+        cls([dummy], **kwargs)
+    except (TypeError, ValueError, RuntimeError, KeyError, AssertionError) as exc:
+        text = str(exc)
+        text = re.sub(r"^\w+\.__init__\(\) ", f"{cls.__name__}() ", text)
+        return {"ok": False, "message": text, "param": message_param(text, list(kwargs))}
+    return {"ok": True, "message": "", "param": None}
+
+
+_MATMUL = [
+    re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)"),
+    re.compile(r"must have same reduction dim, but got \[(\d+), (\d+)\] X \[(\d+), (\d+)\]"),
+]
+
+
+def _node_type(spec: dict[str, Any], node: str | None) -> str | None:
+    if not node:
+        return None
+    graphs = [spec.get("graph") or []]
+    for mod in (spec.get("modules") or {}).values():
+        if isinstance(mod, dict):
+            graphs.append(mod.get("graph") or [])
+    for graph in graphs:
+        for n in graph:
+            if isinstance(n, dict) and n.get("name") == node:
+                return n.get("type")
+    return None
+
+
+def readable_shape_error(message: str, node_type: str | None) -> str:
+    """`mat1 and mat2 shapes cannot be multiplied (2x64 and 128x10)` on a Linear ->
+    `Linear in_features 128 but input has 64 features`."""
+    if node_type in {"torch.nn.Linear", "torch.nn.functional.linear", "torch.nn.LazyLinear"}:
+        for pattern in _MATMUL:
+            m = pattern.search(message)
+            if m:
+                got, want = m.group(2), m.group(3)
+                return f"Linear in_features {want} but input has {got} features"
+    return message
+
+
+def _shapes(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return list(value.shape)
+    if isinstance(value, dict):
+        return {str(k): _shapes(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shapes(v) for v in value]
+    return None
+
+
+def probe_shapes(spec: dict[str, Any], batch: int = 2) -> dict[str, Any]:
+    """Build the model on `meta` and run a forward pass; name the node whose call failed."""
+    try:
+        from arcgraph.training import build
+    except ImportError as exc:
+        return {"ok": None, "node": None, "message": f"model builder unavailable: {exc}"}
+    try:
+        model = build.build_model(spec, device="meta")
+        inputs = build.example_inputs(spec, batch=batch, device="meta")
+    except build.SpecBuildError as exc:
+        return _failure(spec, exc.node, exc.message, module=getattr(exc, "module", None))
+    try:
+        with torch.no_grad():
+            out = model(**inputs)
+    except build.NodeRuntimeError as exc:
+        return _failure(spec, exc.node, exc.message, path=tuple(getattr(exc, "path", ())))
+    except Exception as exc:  # torch raises many types; report rather than crash the worker
+        return {"ok": False, "node": None, "message": f"{type(exc).__name__}: {exc}"}
+    return {"ok": True, "node": None, "message": "", "outputs": _shapes(out)}
+
+
+def _failure(
+    spec: dict[str, Any],
+    node: str | None,
+    message: str,
+    *,
+    module: str | None = None,
+    path: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    inner = path[-1] if path else node
+    result: dict[str, Any] = {
+        "ok": False,
+        "node": node,
+        "message": readable_shape_error(message, _node_type(spec, inner)),
+    }
+    if module:
+        result["module"] = module
+    if path:
+        result["path"] = list(path)
+    return result
