@@ -1,0 +1,69 @@
+"""What every check needs: the document, the torch catalog (if any) and where to report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from arcgraph.diagnostics import Diagnostic, Related, Severity, Span
+from arcgraph.registry import Registry
+from arcgraph.source import YNode
+
+
+class ParamLike(Protocol):
+    name: str
+    kind: str
+    has_default: bool
+    default: Any
+    accepts: list[Any] | None
+    annotation: str
+
+
+class CallableLike(Protocol):
+    name: str
+    kind: str
+    signature: str
+    params: list[Any]
+
+
+class CatalogLike(Protocol):
+    """The torch-free catalog (arcgraph.catalog.Catalog) as the checks use it."""
+
+    def optimizer(self, qualname: str) -> Any: ...
+    def module(self, qualname: str) -> Any: ...
+    def function(self, qualname: str) -> Any: ...
+    def loss(self, qualname: str) -> Any: ...
+    def optimizer_names(self) -> list[str]: ...
+    def module_names(self) -> list[str]: ...
+    def function_names(self) -> list[str]: ...
+    def loss_names(self) -> list[str]: ...
+
+
+@dataclass
+class CheckOptions:
+    shape_check: bool = True
+    probes: bool = True
+
+
+@dataclass
+class CheckContext:
+    path: Path
+    text: str
+    root: YNode
+    catalog: CatalogLike | None
+    registry: Registry | None
+    options: CheckOptions = field(default_factory=CheckOptions)
+    out: list[Diagnostic] = field(default_factory=list)
+
+    def report(
+        self,
+        code: str,
+        message: str,
+        span: Span,
+        severity: Severity = Severity.ERROR,
+        *,
+        related: tuple[Related, ...] = (),
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.out.append(Diagnostic(code, message, span, severity, str(self.path), related, data))

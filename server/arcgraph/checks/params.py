@@ -1,0 +1,97 @@
+"""Check a `params` mapping against a torch signature from the catalog.
+
+One routine for optimizer params, node params, loss params and nested `_target_` objects:
+unknown names get a did-you-mean, values are checked against the annotation-derived `accepts`,
+required arguments without a value are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from arcgraph import codes, values
+from arcgraph.checks.context import CheckContext
+from arcgraph.schema import did_you_mean, show
+from arcgraph.source import YMap, YNode, YScalar
+
+# Arguments a spec never gives through params: the optimizer's parameter list, `self`.
+NEVER_IN_PARAMS = {"self", "params"}
+
+_KEYWORDABLE = {"positional_or_keyword", "keyword_only"}
+
+
+def _kind(p: Any) -> str:
+    return str(getattr(p, "kind", "positional_or_keyword"))
+
+
+def named_params(info: Any, skip: Iterable[str] = ()) -> dict[str, Any]:
+    """Parameters that may be given by keyword, minus `skip`."""
+    skip = set(skip)
+    return {
+        p.name: p
+        for p in getattr(info, "params", [])
+        if _kind(p) in _KEYWORDABLE and p.name not in skip
+    }
+
+
+def takes_var_keyword(info: Any) -> bool:
+    return any(_kind(p) == "var_keyword" for p in getattr(info, "params", []))
+
+
+def check_params(
+    ctx: CheckContext,
+    params: YMap,
+    info: Any,
+    owner: str,
+    *,
+    skip: Iterable[str] = (),
+    unknown_code: str = codes.UNKNOWN_PARAM,
+    type_code: str = codes.PARAM_TYPE,
+    nested: Callable[[YMap, str], None] | None = None,
+) -> None:
+    """Report unknown names and ill-typed values in `params` for the callable `info`."""
+    allowed = named_params(info, skip=set(skip) | NEVER_IN_PARAMS)
+    open_kwargs = takes_var_keyword(info)
+    for name, knode, vnode in params.items():
+        p = allowed.get(name)
+        if p is None:
+            if open_kwargs:
+                continue
+            guess = did_you_mean(name, list(allowed))
+            if guess:
+                msg = f"unknown parameter '{name}' for {owner}; did you mean '{guess}'?"
+                data = {"fix": "rename_key", "with": guess}
+            else:
+                names = ", ".join(allowed) or "none"
+                msg = f"unknown parameter '{name}' for {owner}; it accepts: {names}"
+                data = {"fix": "remove_key", "key": name}
+            ctx.report(unknown_code, msg, knode.span, data=data)
+            continue
+        if isinstance(vnode, YMap) and vnode.get("_target_") is not None and nested is not None:
+            nested(vnode, f"{owner}({name}=...)")
+            continue
+        accepts = getattr(p, "accepts", None)
+        if not values.matches(vnode, accepts):
+            ann = getattr(p, "annotation", "") or ""
+            expect = values.describe(accepts)
+            extra = f" (annotation: {ann})" if ann else ""
+            ctx.report(
+                type_code,
+                f"parameter '{name}' of {owner} must be {expect}; got {show(vnode)}{extra}",
+                vnode.span,
+            )
+
+
+def missing_required(info: Any, given: Iterable[str], skip: Iterable[str] = ()) -> list[str]:
+    """Required keyword-capable arguments of `info` not in `given`."""
+    given = set(given) | set(skip) | NEVER_IN_PARAMS
+    return [
+        p.name
+        for p in getattr(info, "params", [])
+        if _kind(p) in _KEYWORDABLE and not p.has_default and p.name not in given
+    ]
+
+
+def scalar_key_value(node: YNode | None) -> str | None:
+    return node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None

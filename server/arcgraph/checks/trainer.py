@@ -1,0 +1,269 @@
+"""Trainer spec checks: section 5 of trainer-spec.md, plus the consistency a careful user wants.
+
+The schema already covers types, ranges and enums of section 3; this adds what needs other
+files (the model registry), the installed torch (the catalog) and several keys at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arcgraph import codes
+from arcgraph.checks.context import CheckContext
+from arcgraph.checks.model_summary import ModelSummary, summarize_model
+from arcgraph.checks.params import check_params, named_params
+from arcgraph.diagnostics import Diagnostic, Related, Severity, Span
+from arcgraph.kinds import is_valid_model_id
+from arcgraph.schema import did_you_mean
+from arcgraph.source import YMap, YNode, YScalar
+
+OPTIMIZER_PREFIX = "torch.optim."
+BASE_METRICS = ("train_loss", "val_loss")
+TASK_METRICS = {"classification": ("val_accuracy",), "regression": ("val_mae",)}
+DEFAULT_MONITOR = "val_loss"
+
+
+def unknown_key_hook(path: tuple[str, ...], name: str, knode: YNode) -> Diagnostic | None:
+    """`loss` in a trainer gets its own message: it belongs in the model spec."""
+    if not path and name == "loss":
+        return Diagnostic(
+            codes.LOSS_IN_TRAINER,
+            "'loss' does not belong in a trainer spec: the loss is part of the model spec "
+            "(add it under `loss:` in the model that model_ref names) and remove it here",
+            knode.span,
+            data={"fix": "remove_key", "key": "loss"},
+        )
+    return None
+
+
+def _value(m: YMap | None, key: str) -> Any:
+    node = m.get(key) if isinstance(m, YMap) else None
+    return node.value if isinstance(node, YScalar) else None
+
+
+def check_trainer(ctx: CheckContext) -> ModelSummary | None:
+    """Cross-file and torch checks; returns the referenced model's summary when resolved."""
+    root = ctx.root
+    assert isinstance(root, YMap)
+    model = _check_model_ref(ctx, root)
+    opt = root.get("optimizer")
+    if isinstance(opt, YMap):
+        _check_optimizer(ctx, opt)
+    cfg = root.get("config")
+    if isinstance(cfg, YMap):
+        _check_config(ctx, cfg, model)
+    return model
+
+
+def _check_model_ref(ctx: CheckContext, root: YMap) -> ModelSummary | None:
+    node = root.get("model_ref")
+    ref = node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
+    if node is None or ref is None:
+        return None
+    if not is_valid_model_id(ref):
+        ctx.report(
+            codes.MODEL_REF_FORMAT,
+            f"model_ref '{ref}' is not a model ID: IDs have the form <name>-v<version>, "
+            f"e.g. '{_suggest_id(ref)}'",
+            node.span,
+        )
+    if ctx.registry is None:
+        return None
+    paths = ctx.registry.paths_of(ref)
+    if not paths:
+        ids = ctx.registry.ids()
+        guess = did_you_mean(ref, ids)
+        if guess:
+            msg = f"model_ref '{ref}' names no model in the workspace; did you mean '{guess}'?"
+            data: dict[str, Any] = {"fix": "replace_value", "with": guess}
+        elif ids:
+            near = ", ".join(ids[:5])
+            msg = f"model_ref '{ref}' names no model in the workspace; known models: {near}"
+            data = {"candidates": ids[:5]}
+        else:
+            msg = (
+                f"model_ref '{ref}' names no model in the workspace; create "
+                f"'models/{ref}.model.yaml'"
+            )
+            data = {}
+        ctx.report(codes.MODEL_REF_UNKNOWN, msg, node.span, data=data)
+        return None
+    summary = summarize_model(ctx.registry, paths[0], ref, ctx.catalog)
+    if summary is not None and summary.loss_problem:
+        ctx.report(
+            codes.MODEL_NO_LOSS,
+            f"model '{ref}' has no valid loss ({summary.loss_problem}); fix the `loss:` "
+            "section of the model spec",
+            node.span,
+            related=(Related(str(paths[0]), summary.loss_span, summary.loss_problem),),
+        )
+    return summary
+
+
+def _suggest_id(ref: str) -> str:
+    base = "".join(c if c.isalnum() or c in "-_." else "-" for c in ref).strip("-") or "model"
+    return f"{base}-v1"
+
+
+def _check_optimizer(ctx: CheckContext, opt: YMap) -> None:
+    type_node = opt.get("type")
+    qual = type_node.value if isinstance(type_node, YScalar) else None
+    params = opt.get("params")
+    if isinstance(params, YMap):
+        lr_key = params.key_node("lr")
+        if lr_key is not None:
+            ctx.report(
+                codes.LR_IN_PARAMS,
+                "'lr' belongs in optimizer.lr, not optimizer.params; move it up one level",
+                lr_key.span,
+                Severity.WARNING,
+                data={"fix": "move_lr"},
+            )
+    if ctx.catalog is None or not isinstance(qual, str) or type_node is None:
+        return
+    info = ctx.catalog.optimizer(qual)
+    if info is None:
+        _unknown_optimizer(ctx, qual, type_node)
+        return
+    if isinstance(params, YMap):
+        check_params(
+            ctx,
+            params,
+            info,
+            qual,
+            skip=("lr",),
+            unknown_code=codes.OPTIMIZER_PARAM_UNKNOWN,
+            type_code=codes.OPTIMIZER_PARAM_TYPE,
+        )
+
+
+def _unknown_optimizer(ctx: CheckContext, qual: str, node: YNode) -> None:
+    names = ctx.catalog.optimizer_names() if ctx.catalog else []
+    short = {n.removeprefix(OPTIMIZER_PREFIX): n for n in names}
+    tail = qual.rsplit(".", 1)[-1]
+    guess = short.get(tail) if not qual.startswith(OPTIMIZER_PREFIX) else None
+    if guess is None:
+        hit = did_you_mean(tail, list(short))
+        guess = short[hit] if hit else None
+    msg = f"'{qual}' is not an optimizer in torch.optim"
+    data = None
+    if guess:
+        msg += f"; did you mean '{guess}'?"
+        data = {"fix": "replace_value", "with": guess}
+    else:
+        msg += "; use one of " + ", ".join(names)
+    ctx.report(codes.OPTIMIZER_UNKNOWN, msg, node.span, data=data)
+
+
+def produced_metrics(model: ModelSummary | None) -> tuple[str, ...]:
+    """The metrics the bundled trainer writes for this model."""
+    if model is None or model.task is None:
+        return (*BASE_METRICS, *TASK_METRICS["classification"], *TASK_METRICS["regression"])
+    return (*BASE_METRICS, *TASK_METRICS.get(model.task, ()))
+
+
+def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> None:
+    split = _value(cfg, "validation_split")
+    no_val = isinstance(split, int | float) and not isinstance(split, bool) and split == 0
+    monitor_node = cfg.get("early_stopping_monitor")
+    monitor = _value(cfg, "early_stopping_monitor")
+    patience = _value(cfg, "early_stopping_patience")
+    if no_val:
+        reasons: list[tuple[str, str]] = []
+        if isinstance(patience, int) and not isinstance(patience, bool):
+            reasons.append(("early_stopping_patience", "early stopping watches a validation metric"))
+        if _value(cfg, "save_best_only") is True:
+            reasons.append(("save_best_only", "'best' is judged on a validation metric"))
+        if isinstance(monitor, str) and monitor.startswith("val_") and not reasons:
+            reasons.append(("early_stopping_monitor", f"'{monitor}' is computed on the validation split"))
+        for key, why in reasons:
+            ctx.report(
+                codes.NO_VALIDATION,
+                f"{key} needs a validation split, but validation_split is 0 ({why}); "
+                "set validation_split to e.g. 0.2",
+                cfg.key_node(key).span,  # type: ignore[union-attr]
+                Severity.WARNING,
+            )
+    clip_v, clip_n = cfg.key_node("gradient_clip_val"), cfg.key_node("gradient_clip_norm")
+    if clip_v is not None and clip_n is not None:
+        later = clip_n if clip_n.span > clip_v.span else clip_v
+        ctx.report(
+            codes.BOTH_CLIPS,
+            "both gradient_clip_val and gradient_clip_norm are set: gradients are clipped by "
+            "value first, then by norm; keep only one unless you mean both",
+            later.span,
+            Severity.WARNING,
+        )
+    every, epochs = _value(cfg, "checkpoint_every"), _value(cfg, "epochs")
+    if _is_int(every) and _is_int(epochs) and every > epochs:
+        ctx.report(
+            codes.CHECKPOINT_AFTER_END,
+            f"checkpoint_every is {every} but training runs {epochs} epochs, so no periodic "
+            f"checkpoint is ever written; use a value <= {epochs}",
+            cfg.get("checkpoint_every").span,  # type: ignore[union-attr]
+            Severity.WARNING,
+        )
+    if _value(cfg, "pin_memory") is True and _value(cfg, "device") in ("cpu", "mps"):
+        ctx.report(
+            codes.PIN_MEMORY_WITHOUT_CUDA,
+            f"pin_memory only speeds up copies to a CUDA device, and device is "
+            f"'{_value(cfg, 'device')}'; remove pin_memory or use device: cuda",
+            cfg.key_node("pin_memory").span,  # type: ignore[union-attr]
+            Severity.WARNING,
+        )
+    if isinstance(monitor, str) and monitor_node is not None:
+        metrics = produced_metrics(model)
+        if monitor not in metrics:
+            guess = did_you_mean(monitor, list(metrics))
+            msg = f"early_stopping_monitor '{monitor}' is not a metric the trainer produces"
+            if model is not None and model.task:
+                msg += f" for a {model.task} model ({', '.join(metrics)})"
+            else:
+                msg += f" ({', '.join(metrics)})"
+            data = None
+            if guess:
+                msg += f"; did you mean '{guess}'?"
+                data = {"fix": "replace_value", "with": guess}
+            ctx.report(codes.UNKNOWN_METRIC, msg, monitor_node.span, data=data)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def optimizer_probe_request(root: YMap) -> dict[str, Any] | None:
+    """What to ask the torch worker to construct, when the optimizer section is complete."""
+    opt = root.get("optimizer")
+    if not isinstance(opt, YMap):
+        return None
+    qual, lr = _value(opt, "type"), _value(opt, "lr")
+    params = opt.get("params")
+    from arcgraph.source import to_python
+
+    p = to_python(params) if isinstance(params, YMap) else {}
+    if not isinstance(qual, str) or not isinstance(lr, int | float) or isinstance(lr, bool):
+        return None
+    return {"type": qual, "lr": lr, "params": p}
+
+
+def span_for_probe_param(root: YMap, param: str | None) -> Span:
+    """The key a torch constructor error is about: params.<param>, lr, or the type."""
+    opt = root.get("optimizer")
+    assert isinstance(opt, YMap)
+    if param == "lr" and opt.key_node("lr") is not None:
+        return opt.get("lr").span  # type: ignore[union-attr]
+    params = opt.get("params")
+    if param and isinstance(params, YMap) and params.key_node(param) is not None:
+        return params.key_node(param).span  # type: ignore[union-attr]
+    node = opt.get("type") or opt
+    return node.span
+
+
+__all__ = [
+    "check_trainer",
+    "named_params",
+    "optimizer_probe_request",
+    "produced_metrics",
+    "span_for_probe_param",
+    "unknown_key_hook",
+]

@@ -1,0 +1,90 @@
+"""`arcgraph`: check specs (CI), train them, serve them to editors (LSP)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from arcgraph import __version__
+
+
+def _check(args: argparse.Namespace) -> int:
+    from arcgraph.checks.context import CheckOptions
+    from arcgraph.diagnostics import Severity
+    from arcgraph.engine import check_files, collect_spec_files
+    from arcgraph.report import format_json, format_text, summary_line
+
+    paths = [Path(p) for p in (args.paths or ["."])]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        for p in missing:
+            print(f"arcgraph check: {p}: no such file or folder", file=sys.stderr)
+        return 2
+    torch = None
+    if not args.no_torch:
+        from arcgraph.worker.client import TorchWorker
+
+        torch = TorchWorker(interpreter=args.python)
+    options = CheckOptions(shape_check=not args.no_shape_check)
+    try:
+        diags = check_files(paths, torch=torch, options=options)
+    finally:
+        if torch is not None:
+            torch.close()
+    if args.format == "json":
+        print(format_json(diags))
+    else:
+        if diags:
+            print(format_text(diags))
+        print(summary_line(diags, len(collect_spec_files(paths))))
+    return 1 if any(d.severity == Severity.ERROR for d in diags) else 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from arcgraph.training.cli import run
+
+    return run(args)
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    from arcgraph.lsp.server import serve
+
+    return serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arcgraph", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"arcgraph {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="check spec files and folders (recursive)")
+    check.add_argument("paths", nargs="*", help="files or folders (default: .)")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--python", help="interpreter with torch for the torch checks (default: this one)")
+    check.add_argument("--no-torch", action="store_true", help="structure checks only")
+    check.add_argument("--no-shape-check", action="store_true", help="skip the meta-device forward pass")
+    check.set_defaults(func=_check)
+
+    try:
+        from arcgraph.training.cli import add_arguments
+    except ImportError:  # the trainer needs torch and friends; checking does not
+        add_arguments = None
+    train = sub.add_parser("train", help="train a model spec with a trainer spec on a data table")
+    if add_arguments is not None:
+        add_arguments(train)
+    train.set_defaults(func=_train)
+
+    lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
+    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (debugging)")
+    lsp.set_defaults(func=_lsp)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

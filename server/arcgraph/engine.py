@@ -1,0 +1,309 @@
+"""The engine: one entry point that turns a spec's text into diagnostics.
+
+The CLI, the language server and the trainer's pre-flight all call it. Checking runs in two
+stages so an editor can show the first at once: `check_structure` (YAML, schema, references,
+registry, and the torch catalog when it is already loaded: pure Python, milliseconds) and
+`check_probes` (questions for the torch worker: constructing the optimizer, the meta-device
+shape check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from arcgraph import codes
+from arcgraph.checks.context import CatalogLike, CheckContext, CheckOptions
+from arcgraph.checks.model import check_model
+from arcgraph.checks.trainer import (
+    check_trainer,
+    optimizer_probe_request,
+    span_for_probe_param,
+    unknown_key_hook,
+)
+from arcgraph.diagnostics import Diagnostic, Severity, Span
+from arcgraph.kinds import YAML_SUFFIXES, SpecKind, detect_kind, kind_from_name
+from arcgraph.registry import Registry, workspace_root_for
+from arcgraph.schema import validate
+from arcgraph.source import ParsedYaml, YMap, decode, parse_yaml, to_python
+
+__all__ = ["Analysis", "Engine", "TorchService", "check_files", "collect_spec_files"]
+
+
+class ProbeLike(Protocol):
+    ok: bool | None
+    message: str
+
+
+class TorchService(Protocol):
+    """What the engine asks of the torch worker (arcgraph.worker.client.TorchWorker)."""
+
+    @property
+    def unavailable_reason(self) -> str | None: ...
+    def catalog(self) -> Any: ...
+    def probe_optimizer(self, type: str, lr: float, params: dict[str, Any]) -> Any: ...
+    def probe_shapes(self, spec: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class Analysis:
+    """A parsed document and what kind of spec it is."""
+
+    path: Path
+    text: str
+    kind: SpecKind
+    parsed: ParsedYaml
+    file_problem: Diagnostic | None = None
+    structure: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def root(self) -> YMap | None:
+        return self.parsed.root if isinstance(self.parsed.root, YMap) else None
+
+
+def _first_line_span(text: str) -> Span:
+    first = text.split("\n", 1)[0]
+    return Span(0, 0, 0, max(len(first), 1))
+
+
+class Engine:
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        torch: TorchService | None = None,
+        options: CheckOptions | None = None,
+        catalog: CatalogLike | None = None,
+    ) -> None:
+        self.registry = registry
+        self.torch = torch
+        self.options = options or CheckOptions()
+        self._catalog = catalog
+
+    # -- the catalog -----------------------------------------------------------------------
+    def catalog(self) -> CatalogLike | None:
+        """The torch catalog, loading (or building, through the worker) on first use."""
+        if self._catalog is None and self.torch is not None:
+            self._catalog = self.torch.catalog()
+        return self._catalog
+
+    def set_catalog(self, catalog: CatalogLike | None) -> None:
+        self._catalog = catalog
+
+    def torch_off_reason(self) -> str | None:
+        if self.torch is None:
+            return "no torch worker is configured"
+        if self._catalog is None:
+            return self.torch.unavailable_reason
+        return None
+
+    # -- stage 0: parse ----------------------------------------------------------------------
+    def analyze(self, path: str | Path, text: str | bytes) -> Analysis:
+        path = Path(path)
+        if isinstance(text, bytes):
+            decoded, problem = decode(text)
+            if decoded is None:
+                return Analysis(path, "", kind_from_name(path), ParsedYaml(None, []), problem)
+            text = decoded
+        parsed = parse_yaml(text)
+        return Analysis(path, text, detect_kind(path, parsed.root, text), parsed)
+
+    # -- stage 1: structure (no worker round trips) ----------------------------------------
+    def check_structure(self, a: Analysis, catalog: CatalogLike | None = None) -> list[Diagnostic]:
+        out = self._structure(a, catalog if catalog is not None else self._catalog)
+        out = [d if d.path else _with_path(d, a.path) for d in out]
+        a.structure = out
+        return out
+
+    def _structure(self, a: Analysis, catalog: CatalogLike | None) -> list[Diagnostic]:
+        if a.file_problem is not None:
+            return [a.file_problem] if a.path.suffix.lower() in YAML_SUFFIXES or a.kind != SpecKind.NONE else []
+        if a.kind == SpecKind.NONE:
+            return []
+        out = list(a.parsed.diagnostics)
+        root = a.parsed.root
+        if root is None:
+            if a.parsed.empty:
+                out.append(Diagnostic(
+                    codes.YAML_EMPTY,
+                    f"this {a.kind.value} spec is empty; start with the required sections "
+                    + ("(inputs, graph, outputs, loss)" if a.kind == SpecKind.MODEL
+                       else "(model_ref, optimizer, config)"),
+                    Span(0, 0, 0, 0),
+                    data={"fix": "scaffold", "kind": a.kind.value},
+                ))
+            return out
+        if not isinstance(root, YMap):
+            out.append(Diagnostic(
+                codes.YAML_NOT_MAPPING,
+                f"a {a.kind.value} spec is a mapping of sections (key: value), not "
+                + ("a list" if not hasattr(root, "value") else "a single value"),
+                root.span,
+            ))
+            return out
+        ctx = CheckContext(a.path, a.text, root, catalog, self.registry, self.options, out)
+        if a.kind == SpecKind.TRAINER:
+            out.extend(validate(root, "trainer", unknown_key_hook, frozenset({("model_ref",)})))
+            check_trainer(ctx)
+        else:
+            out.extend(validate(root, "model"))
+            check_model(ctx)
+        return out
+
+    # -- stage 2: probes (the torch worker) -----------------------------------------------
+    def check_probes(self, a: Analysis) -> list[Diagnostic]:
+        """Ask torch itself; skipped where structure errors would only make torch repeat them."""
+        root = a.root
+        if root is None or self.torch is None or not self.options.probes or a.kind == SpecKind.NONE:
+            return []
+        structure = a.structure
+        out: list[Diagnostic] = []
+        if a.kind == SpecKind.TRAINER:
+            opt_node = root.get("optimizer")
+            req = optimizer_probe_request(root)
+            if req is None or opt_node is None or _has_error_in(structure, opt_node.span):
+                return []
+            res = self.torch.probe_optimizer(req["type"], req["lr"], req["params"])
+            if res.ok is False:
+                param = getattr(res, "param", None)
+                out.append(Diagnostic(
+                    codes.OPTIMIZER_REJECTED,
+                    f"{req['type']} rejects these values: {res.message}",
+                    span_for_probe_param(root, param),
+                    path=str(a.path),
+                ))
+            elif res.ok is None:
+                out.append(_worker_failed(a, res.message))
+        elif a.kind == SpecKind.MODEL and self.options.shape_check:
+            if any(d.severity == Severity.ERROR for d in structure):
+                return []
+            res = self.torch.probe_shapes(to_python(root))
+            if res.ok is False:
+                out.append(Diagnostic(
+                    codes.SHAPE_ERROR,
+                    _shape_message(res),
+                    _node_span(root, getattr(res, "node", None)),
+                    path=str(a.path),
+                ))
+            elif res.ok is None:
+                out.append(_worker_failed(a, res.message))
+        return out
+
+    def torch_info(self, a: Analysis) -> list[Diagnostic]:
+        """The one info saying torch checks are off, and why."""
+        if a.kind == SpecKind.NONE or a.root is None:
+            return []
+        reason = self.torch_off_reason()
+        if reason is None:
+            return []
+        return [Diagnostic(
+            codes.TORCH_UNAVAILABLE,
+            f"torch checks are off: {reason}; structure checks still run",
+            _first_line_span(a.text),
+            Severity.INFO,
+            str(a.path),
+        )]
+
+    # -- everything ------------------------------------------------------------------------
+    def check(self, path: str | Path, text: str | bytes) -> list[Diagnostic]:
+        a = self.analyze(path, text)
+        if a.kind != SpecKind.NONE and self.torch is not None and self._catalog is None:
+            self.catalog()
+        out = self.check_structure(a)
+        out += self.torch_info(a)
+        out += self.check_probes(a)
+        return sorted(out, key=Diagnostic.sort_key)
+
+
+def _with_path(d: Diagnostic, path: Path) -> Diagnostic:
+    return Diagnostic(d.code, d.message, d.span, d.severity, str(path), d.related, d.data)
+
+
+def _has_error_in(diags: Iterable[Diagnostic], span: Span) -> bool:
+    for d in diags:
+        if d.severity == Severity.ERROR and (span.start_line, span.start_col) <= (
+            d.span.start_line,
+            d.span.start_col,
+        ) <= (span.end_line, span.end_col):
+            return True
+    return False
+
+
+def _worker_failed(a: Analysis, message: str) -> Diagnostic:
+    return Diagnostic(
+        codes.TORCH_WORKER_FAILED,
+        f"torch check skipped: {message}",
+        _first_line_span(a.text),
+        Severity.WARNING,
+        str(a.path),
+    )
+
+
+def _shape_message(res: Any) -> str:
+    node = getattr(res, "node", None)
+    where = f"node '{node}': " if node else ""
+    return f"shape check failed at {where}{res.message}"
+
+
+def _node_span(root: YMap, node: str | None) -> Span:
+    """Where the shape error points: the node's name, searched in the graph and modules."""
+    graphs = [root.get("graph")]
+    modules = root.get("modules")
+    if isinstance(modules, YMap):
+        graphs += [m.get("graph") for _, _, m in modules.items() if isinstance(m, YMap)]
+    for graph in graphs:
+        for item in getattr(graph, "items", []):
+            if isinstance(item, YMap):
+                name = item.get("name")
+                if name is not None and getattr(name, "value", None) == node:
+                    return name.span
+    key = root.key_node("graph")
+    return key.span if key is not None else Span(0, 0, 0, 0)
+
+
+def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
+    """Files named on the command line, and the YAML files under folders (recursive)."""
+    from arcgraph.registry import DEFAULT_EXCLUDE
+
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p).parts
+                if any(part in DEFAULT_EXCLUDE or part.startswith(".") for part in rel[:-1]):
+                    continue
+                if f.is_file() and f.suffix.lower() in YAML_SUFFIXES:
+                    out.append(f)
+        else:
+            out.append(p)
+    return out
+
+
+def check_files(
+    paths: Sequence[Path | str],
+    roots: Sequence[Path | str] | None = None,
+    *,
+    torch: TorchService | None = None,
+    options: CheckOptions | None = None,
+    engine: Engine | None = None,
+) -> list[Diagnostic]:
+    """Check files and folders; the registry spans `roots` (default: each path's workspace).
+
+    Hints (editor-only nudges, like a module input bound under another name) are left out.
+    """
+    files = collect_spec_files([Path(p) for p in paths])
+    if engine is None:
+        if roots is None:
+            roots = sorted({workspace_root_for(Path(p)) for p in paths})
+        engine = Engine(Registry.scan([Path(r) for r in roots]), torch, options)
+    out: list[Diagnostic] = []
+    for f in files:
+        try:
+            data = f.read_bytes()
+        except OSError as err:
+            out.append(Diagnostic(codes.YAML_NOT_TEXT, f"cannot read the file: {err.strerror}",
+                                  Span(0, 0, 0, 0), path=str(f)))
+            continue
+        out.extend(d for d in engine.check(f, data) if d.severity != Severity.HINT)
+    return sorted(out, key=Diagnostic.sort_key)

@@ -1,0 +1,171 @@
+"""The workspace's model registry: model spec files by ID, with unsaved editor text on top.
+
+Arc keeps its registry in a database; an editor has files. A model's ID is its file name
+(model-spec.md, workspace conventions). Scanning reads file names and, for plain `.yaml` files,
+looks for a top-level `graph:` line without parsing; parsing happens only when a model is
+asked for, and is cached by text.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arcgraph.kinds import (
+    MODEL_SUFFIXES,
+    TRAINER_SUFFIXES,
+    YAML_SUFFIXES,
+    model_id_of,
+)
+from arcgraph.source import ParsedYaml, parse_yaml
+
+DEFAULT_EXCLUDE = (".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", "runs", ".cache")
+_MODEL_LINE = re.compile(r"^graph\s*:", re.MULTILINE)
+_MAX_SCAN_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class RegistrySettings:
+    """Which folders (relative to each root) and name patterns make up the registry."""
+
+    folders: list[str] = field(default_factory=lambda: ["."])
+    include: list[str] = field(default_factory=lambda: ["*.yaml", "*.yml"])
+    exclude: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+
+
+def looks_like_model_file(path: Path, text: str | None = None) -> bool:
+    name = path.name.lower()
+    if name.endswith(MODEL_SUFFIXES):
+        return True
+    if name.endswith(TRAINER_SUFFIXES) or not name.endswith(YAML_SUFFIXES):
+        return False
+    if text is None:
+        try:
+            if path.stat().st_size > _MAX_SCAN_BYTES:
+                return False
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    return bool(_MODEL_LINE.search(text))
+
+
+class Registry:
+    """Model IDs -> files. Thread-safe: the LSP updates it from watcher events."""
+
+    def __init__(self, roots: Iterable[Path] = (), settings: RegistrySettings | None = None) -> None:
+        self.roots = [Path(r).resolve() for r in roots]
+        self.settings = settings or RegistrySettings()
+        self._models: dict[Path, str] = {}  # path -> model id
+        self._overlay: dict[Path, str] = {}  # unsaved editor text wins over the disk
+        self._parsed: dict[Path, tuple[str, ParsedYaml]] = {}
+        self._lock = threading.RLock()
+
+    @classmethod
+    def scan(cls, roots: Iterable[Path], settings: RegistrySettings | None = None) -> Registry:
+        reg = cls(roots, settings)
+        reg.rescan()
+        return reg
+
+    def rescan(self) -> None:
+        found: dict[Path, str] = {}
+        for path in self.candidate_files():
+            if looks_like_model_file(path, self._overlay.get(path)):
+                found[path] = model_id_of(path)
+        with self._lock:
+            self._models = found
+            self._parsed = {p: v for p, v in self._parsed.items() if p in found}
+
+    def candidate_files(self) -> Iterable[Path]:
+        exclude = set(self.settings.exclude)
+        for root in self.roots:
+            for folder in self.settings.folders:
+                base = (root / folder).resolve()
+                if not base.is_dir():
+                    continue
+                for dirpath, dirnames, filenames in os.walk(base):
+                    dirnames[:] = [d for d in dirnames if d not in exclude and not d.startswith(".")]
+                    for fname in filenames:
+                        if any(fnmatch.fnmatch(fname, pat) for pat in self.settings.include):
+                            yield Path(dirpath, fname)
+
+    def contains(self, path: Path) -> bool:
+        path = Path(path).resolve()
+        return any(path.is_relative_to(r) for r in self.roots)
+
+    def update(self, path: Path, text: str | None = None) -> None:
+        """A file was created/changed (text: its unsaved content, if open in an editor)."""
+        path = Path(path).resolve()
+        with self._lock:
+            if text is not None:
+                self._overlay[path] = text
+            self._parsed.pop(path, None)
+            if looks_like_model_file(path, text if text is not None else self._overlay.get(path)):
+                self._models[path] = model_id_of(path)
+            else:
+                self._models.pop(path, None)
+
+    def close_overlay(self, path: Path) -> None:
+        """The editor closed the file: the disk is the truth again."""
+        path = Path(path).resolve()
+        with self._lock:
+            self._overlay.pop(path, None)
+        self.update(path) if path.exists() else self.remove(path)
+
+    def remove(self, path: Path) -> None:
+        path = Path(path).resolve()
+        with self._lock:
+            self._models.pop(path, None)
+            self._parsed.pop(path, None)
+            self._overlay.pop(path, None)
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return sorted(set(self._models.values()))
+
+    def paths_of(self, model_id: str) -> list[Path]:
+        with self._lock:
+            return sorted(p for p, i in self._models.items() if i == model_id)
+
+    def path_of(self, model_id: str) -> Path | None:
+        paths = self.paths_of(model_id)
+        return paths[0] if paths else None
+
+    def text_of(self, path: Path) -> str | None:
+        path = Path(path).resolve()
+        with self._lock:
+            if path in self._overlay:
+                return self._overlay[path]
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def parsed(self, path: Path) -> ParsedYaml | None:
+        """The parsed model file, cached by its text."""
+        path = Path(path).resolve()
+        text = self.text_of(path)
+        if text is None:
+            return None
+        with self._lock:
+            hit = self._parsed.get(path)
+            if hit and hit[0] == text:
+                return hit[1]
+        parsed = parse_yaml(text)
+        with self._lock:
+            self._parsed[path] = (text, parsed)
+        return parsed
+
+
+def workspace_root_for(path: Path) -> Path:
+    """The nearest ancestor with a `models/` folder or a `.git`, else the file's folder."""
+    path = Path(path).resolve()
+    start = path if path.is_dir() else path.parent
+    for folder in (start, *start.parents):
+        if (folder / "models").is_dir() or (folder / ".git").exists():
+            return folder
+    return start

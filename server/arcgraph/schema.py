@@ -1,0 +1,435 @@
+"""Structure checks driven by the JSON Schemas in `schemas/`, with located, worded messages.
+
+The schemas are the single source of structure and key docs. This is a small interpreter for
+the part of draft-07 they use, working on located nodes so that each problem points at its key
+or value and speaks the user's words ("'epochs' must be a positive integer; got 10.5") with a
+did-you-mean where one helps. `jsonschema` validates the same files in the tests.
+
+`if`/`then` is deliberately not interpreted: the one rule using it (arc.stack's params) has a
+dedicated check with better words, and paths in `own_patterns` leave their format to the
+engine's own checks (e.g. `model_ref`, whose message suggests an ID).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from arcgraph import codes
+from arcgraph.diagnostics import Diagnostic, Span
+from arcgraph.source import YMap, YNode, YScalar, YSeq
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+# A hook may replace the generic "unknown key" diagnostic (e.g. `loss` in a trainer spec).
+UnknownKeyHook = Callable[[tuple[str, ...], str, YNode], Diagnostic | None]
+
+
+@lru_cache(maxsize=4)
+def load_schema(kind: str) -> dict[str, Any]:
+    """`trainer` or `model` -> the parsed JSON Schema."""
+    return json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
+
+
+def resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """Follow local `$ref`s (`#/definitions/x`)."""
+    seen = 0
+    while "$ref" in schema and seen < 20:
+        ref = schema["$ref"]
+        node: Any = root
+        for part in ref.lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+        seen += 1
+    return schema
+
+
+def subschema_at(root: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+    """The schema that governs the value at `path` (keys; list positions as '0', '1', ...)."""
+    schema = resolve(root, root)
+    for part in path:
+        schema = _child_schema(schema, part, root)
+        if schema is None:
+            return None
+    return schema
+
+
+def _child_schema(schema: dict[str, Any], part: str, root: dict[str, Any]) -> dict[str, Any] | None:
+    for branch in _branches(schema, root):
+        props = branch.get("properties", {})
+        if part in props:
+            return resolve(props[part], root)
+        for pattern, sub in branch.get("patternProperties", {}).items():
+            if re.search(pattern, part):
+                return resolve(sub, root)
+        if part.isdigit() and isinstance(branch.get("items"), dict):
+            return resolve(branch["items"], root)
+        extra = branch.get("additionalProperties")
+        if isinstance(extra, dict):
+            return resolve(extra, root)
+    return None
+
+
+def _branches(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
+    """A schema and the alternatives of its oneOf/anyOf, each resolved."""
+    out = [schema]
+    for key in ("oneOf", "anyOf", "allOf"):
+        for sub in schema.get(key, []):
+            out.extend(_branches(resolve(sub, root), root))
+    return out
+
+
+def yaml_type(node: YNode) -> str:
+    """The JSON type of a located node: object, array, boolean, integer, number, string, null."""
+    if isinstance(node, YMap):
+        return "object"
+    if isinstance(node, YSeq):
+        return "array"
+    v = node.value if isinstance(node, YScalar) else None
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "number"
+    return "string"
+
+
+def show(node: YNode) -> str:
+    """A value as the user wrote it, for messages."""
+    if isinstance(node, YScalar):
+        return repr(node.value) if isinstance(node.value, str) else node.text or "null"
+    return "a mapping" if isinstance(node, YMap) else "a list"
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "null": "null",
+}
+
+
+def describe(schema: dict[str, Any], root: dict[str, Any]) -> str:
+    """What a schema accepts, in words: 'a positive integer', 'a number in [0, 1)'."""
+    schema = resolve(schema, root)
+    alts = [describe(s, root) for s in schema.get("oneOf", []) + schema.get("anyOf", [])]
+    if alts:
+        return " or ".join(dict.fromkeys(alts))
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    words = []
+    for t in types:
+        if t in ("integer", "number"):
+            words.append(_describe_number(schema, t))
+        elif t == "null":
+            words.append("null")
+        else:
+            words.append(_TYPE_WORDS.get(t, t))
+    return " or ".join(words) if words else "a valid value"
+
+
+def _describe_number(schema: dict[str, Any], t: str) -> str:
+    noun = "integer" if t == "integer" else "number"
+    lo, lo_x = schema.get("minimum"), schema.get("exclusiveMinimum")
+    hi, hi_x = schema.get("maximum"), schema.get("exclusiveMaximum")
+    if lo_x == 0 and hi is None and hi_x is None:
+        return f"a positive {noun}"
+    if lo == 1 and t == "integer" and hi is None and hi_x is None:
+        return "a positive integer"
+    if lo == 0 and hi is None and hi_x is None:
+        return f"a non-negative {noun}"
+    low = f"[{lo}" if lo is not None else (f"({lo_x}" if lo_x is not None else None)
+    high = f"{hi}]" if hi is not None else (f"{hi_x})" if hi_x is not None else None)
+    if low and high:
+        return f"a {noun} in {low}, {high}"
+    if low:
+        return f"a {noun} {'>=' if lo is not None else '>'} {lo if lo is not None else lo_x}"
+    if high:
+        return f"a {noun} {'<=' if hi is not None else '<'} {hi if hi is not None else hi_x}"
+    return f"an {noun}" if noun == "integer" else "a number"
+
+
+def _type_ok(node: YNode, types: list[str]) -> bool:
+    t = yaml_type(node)
+    return t in types or (t == "integer" and "number" in types)
+
+
+def did_you_mean(word: str, choices: list[str] | set[str] | tuple[str, ...]) -> str | None:
+    """The closest choice, if close enough to be a typo."""
+    pool = list(choices)
+    hit = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    if not hit:
+        low = {c.lower(): c for c in pool}
+        hit = [low[word.lower()]] if word.lower() in low else []
+    return hit[0] if hit else None
+
+
+def _fmt_path(path: tuple[str, ...]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    return out
+
+
+@dataclass
+class Validator:
+    """Validates one located document against one schema."""
+
+    root_schema: dict[str, Any]
+    unknown_key_hook: UnknownKeyHook | None = None
+    own_patterns: frozenset[tuple[str, ...]] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.out: list[Diagnostic] = []
+
+    def run(self, node: YNode) -> list[Diagnostic]:
+        self.out = []
+        self._check(node, self.root_schema, (), None)
+        return self.out
+
+    # ``key`` is the key node the value hangs under: missing keys are reported on it.
+    def _check(self, node: YNode, schema: dict[str, Any], path: tuple[str, ...], key: YNode | None) -> bool:
+        schema = resolve(schema, self.root_schema)
+        alts = schema.get("oneOf") or schema.get("anyOf")
+        if alts:
+            return self._check_alternatives(node, schema, alts, path)
+        where = _fmt_path(path) or "the spec"
+        types = schema.get("type")
+        if types is not None:
+            types = [types] if isinstance(types, str) else list(types)
+            if not _type_ok(node, types):
+                if isinstance(node, YScalar) and node.value is None and "null" not in types and key is not None:
+                    msg = f"'{where}' has no value; it must be {describe(schema, self.root_schema)}"
+                else:
+                    msg = f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}"
+                self.out.append(Diagnostic(codes.WRONG_TYPE, msg, node.span))
+                return False
+        ok = True
+        if "enum" in schema and isinstance(node, YScalar) and node.value not in schema["enum"]:
+            ok = False
+            allowed = [str(v) for v in schema["enum"]]
+            guess = did_you_mean(str(node.value), allowed) if isinstance(node.value, str) else None
+            msg = f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}"
+            data = None
+            if guess:
+                msg += f"; did you mean '{guess}'?"
+                data = {"fix": "replace_value", "with": guess}
+            self.out.append(Diagnostic(codes.NOT_IN_ENUM, msg, node.span, data=data))
+        if isinstance(node, YScalar):
+            ok &= self._check_scalar(node, schema, where, path)
+        elif isinstance(node, YSeq):
+            ok &= self._check_seq(node, schema, path, where)
+        elif isinstance(node, YMap):
+            ok &= self._check_map(node, schema, path, where, key)
+        return ok
+
+    def _check_alternatives(self, node: YNode, schema: dict[str, Any], alts: list[Any], path: tuple[str, ...]) -> bool:
+        saved = self.out
+        best: list[Diagnostic] | None = None
+        for alt in alts:
+            self.out = []
+            if self._check(node, alt, path, None):
+                self.out = saved
+                return True
+            sub = resolve(alt, self.root_schema)
+            t = sub.get("type")
+            if best is None and t is not None and _type_ok(node, [t] if isinstance(t, str) else list(t)):
+                best = self.out  # the branch of the right type explains the problem best
+        self.out = saved
+        if best:
+            self.out.extend(best)
+        else:
+            where = _fmt_path(path) or "the spec"
+            self.out.append(Diagnostic(
+                codes.WRONG_TYPE,
+                f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}",
+                node.span,
+            ))
+        return False
+
+    def _check_scalar(self, node: YScalar, schema: dict[str, Any], where: str, path: tuple[str, ...]) -> bool:
+        v = node.value
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            lo, lo_x = schema.get("minimum"), schema.get("exclusiveMinimum")
+            hi, hi_x = schema.get("maximum"), schema.get("exclusiveMaximum")
+            bad = (
+                (lo is not None and v < lo)
+                or (lo_x is not None and v <= lo_x)
+                or (hi is not None and v > hi)
+                or (hi_x is not None and v >= hi_x)
+            )
+            if bad:
+                self.out.append(Diagnostic(
+                    codes.OUT_OF_RANGE,
+                    f"'{where}' must be {describe(schema, self.root_schema)}; got {node.text}",
+                    node.span,
+                ))
+                return False
+        if isinstance(v, str) and len(v) < schema.get("minLength", 0):
+            self.out.append(Diagnostic(codes.BAD_LENGTH, f"'{where}' must not be empty", node.span))
+            return False
+        if "const" in schema and v != schema["const"]:
+            self.out.append(Diagnostic(
+                codes.NOT_IN_ENUM, f"'{where}' must be {json.dumps(schema['const'])}; got {show(node)}",
+                node.span,
+            ))
+            return False
+        if (
+            isinstance(v, str)
+            and "pattern" in schema
+            and path not in self.own_patterns
+            and not re.search(schema["pattern"], v)
+        ):
+            hint = schema.get("x-format-hint") or schema.get("description", "").split(". ")[0]
+            self.out.append(Diagnostic(
+                codes.BAD_FORMAT, f"'{where}' has an invalid value {v!r}: {hint.rstrip('.')}",
+                node.span,
+            ))
+            return False
+        return True
+
+    def _check_seq(self, node: YSeq, schema: dict[str, Any], path: tuple[str, ...], where: str) -> bool:
+        ok = True
+        n = len(node.items)
+        if "minItems" in schema and n < schema["minItems"]:
+            self.out.append(Diagnostic(
+                codes.BAD_LENGTH, f"'{where}' needs at least {schema['minItems']} item(s); it has {n}",
+                node.span,
+            ))
+            ok = False
+        if "maxItems" in schema and n > schema["maxItems"]:
+            self.out.append(Diagnostic(
+                codes.BAD_LENGTH, f"'{where}' allows at most {schema['maxItems']} item(s); it has {n}",
+                node.span,
+            ))
+            ok = False
+        if schema.get("uniqueItems"):
+            seen: set[Any] = set()
+            for item in node.items:
+                if isinstance(item, YScalar) and isinstance(item.value, str | int | float | bool):
+                    if item.value in seen:
+                        self.out.append(Diagnostic(
+                            codes.BAD_LENGTH,
+                            f"'{where}' lists {show(item)} twice; each entry must be unique",
+                            item.span,
+                        ))
+                        ok = False
+                    seen.add(item.value)
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for i, item in enumerate(node.items):
+                ok &= self._check(item, items, (*path, str(i)), None)
+        return ok
+
+    def _check_map(self, node: YMap, schema: dict[str, Any], path: tuple[str, ...], where: str, key: YNode | None) -> bool:
+        ok = True
+        props: dict[str, Any] = schema.get("properties", {})
+        patterns: dict[str, Any] = schema.get("patternProperties", {})
+        extra = schema.get("additionalProperties", True)
+        present = set()
+        for name, knode, vnode in node.items():
+            present.add(name)
+            sub = props.get(name)
+            if sub is None:
+                sub = next((s for p, s in patterns.items() if re.search(p, name)), None)
+            if sub is None and patterns and extra is False:
+                names = schema.get("propertyNames", {})
+                self.out.append(Diagnostic(
+                    codes.BAD_FORMAT,
+                    f"'{name}' is not a valid name in {where}: "
+                    + (names.get("description") or "use letters, digits and underscores"),
+                    knode.span,
+                ))
+                ok = False
+                continue
+            if sub is None:
+                if extra is False:
+                    ok = False
+                    self._unknown_key(path, name, knode, props)
+                    continue
+                if isinstance(extra, dict):
+                    sub = extra
+                else:
+                    continue
+            ok &= self._check(vnode, sub, (*path, name), knode)
+        for req in schema.get("required", []):
+            if req not in present:
+                ok = False
+                self._missing_key(node, path, where, req, props.get(req, {}), key)
+        if "minProperties" in schema and len(present) < schema["minProperties"]:
+            self.out.append(Diagnostic(
+                codes.BAD_LENGTH,
+                f"'{where}' needs at least {schema['minProperties']} entr{'y' if schema['minProperties'] == 1 else 'ies'}",
+                key.span if key is not None else node.span,
+            ))
+            ok = False
+        return ok
+
+    def _unknown_key(self, path: tuple[str, ...], name: str, knode: YNode, props: dict[str, Any]) -> None:
+        if self.unknown_key_hook is not None:
+            special = self.unknown_key_hook(path, name, knode)
+            if special is not None:
+                self.out.append(special)
+                return
+        where = _fmt_path(path) or "the top level"
+        guess = did_you_mean(name, list(props))
+        if guess:
+            msg = f"unknown key '{name}' in {where}; did you mean '{guess}'?"
+            data = {"fix": "rename_key", "with": guess}
+        else:
+            allowed = ", ".join(props)
+            msg = f"unknown key '{name}' in {where}; allowed keys: {allowed}"
+            data = {"fix": "remove_key", "key": name}
+        self.out.append(Diagnostic(codes.UNKNOWN_KEY, msg, knode.span, data=data))
+
+    def _missing_key(self, node: YMap, path: tuple[str, ...], where: str, req: str, sub: dict[str, Any], key: YNode | None) -> None:
+        sub = resolve(sub, self.root_schema)
+        default = sub.get("default", _placeholder(sub))
+        value = json.dumps(default) if not isinstance(default, str) else default
+        where = _fmt_path(path) or "the spec"
+        msg = f"missing required key '{req}' in {where}; add `{req}: {value}`"
+        if not path:
+            span = Span(node.span.start_line, node.span.start_col, node.span.start_line, node.span.start_col)
+            lines_key = node.pairs[0][0].span if node.pairs else None
+            span = lines_key or span
+        else:
+            span = key.span if key is not None else node.span
+        self.out.append(Diagnostic(
+            codes.MISSING_KEY, msg, span,
+            data={"fix": "add_key", "path": list(path), "key": req, "value": default},
+        ))
+
+
+def _placeholder(schema: dict[str, Any]) -> Any:
+    """A value to suggest for a missing key without a default."""
+    t = schema.get("type")
+    t = t[0] if isinstance(t, list) else t
+    if "enum" in schema:
+        return schema["enum"][0]
+    return {"integer": 1, "number": 0.001, "boolean": True, "string": "", "array": [], "object": {}}.get(t or "")
+
+
+def validate(
+    node: YNode,
+    kind: str,
+    hook: UnknownKeyHook | None = None,
+    own_patterns: frozenset[tuple[str, ...]] = frozenset(),
+) -> list[Diagnostic]:
+    """Check a located document against the `kind` schema (`trainer` or `model`)."""
+    return Validator(load_schema(kind), hook, own_patterns).run(node)
