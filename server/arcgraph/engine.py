@@ -144,7 +144,10 @@ class Engine:
             return out
         ctx = CheckContext(a.path, a.text, root, catalog, self.registry, self.options, out)
         if a.kind == SpecKind.TRAINER:
-            out.extend(validate(root, "trainer", unknown_key_hook, frozenset({("model_ref",)})))
+            own = {("model_ref",)}
+            if catalog is not None:  # the installed torch is the authority on optimizers
+                own |= {("optimizer", "type"), ("optimizer", "params")}
+            out.extend(validate(root, "trainer", unknown_key_hook, frozenset(own)))
             check_trainer(ctx)
         else:
             out.extend(validate(root, "model"))

@@ -11,63 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from arcgraph.source import YMap, YNode, YScalar, YSeq
+from arcgraph.catalog import accepts_value
+from arcgraph.source import YNode, to_python
 
 Accepts = list[Any] | None
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _numeric_tree(node: YNode) -> bool:
-    if isinstance(node, YScalar):
-        return _is_number(node.value)
-    if isinstance(node, YSeq):
-        return all(_numeric_tree(i) for i in node.items)
-    return False
-
-
-def _fits(node: YNode, alt: Any) -> bool:
-    v = node.value if isinstance(node, YScalar) else None
-    if isinstance(alt, dict):
-        if "tuple" in alt:
-            parts = alt["tuple"]
-            return isinstance(node, YSeq) and len(node.items) == len(parts) and all(
-                matches(i, p) for i, p in zip(node.items, parts, strict=True)
-            )
-        if "seq" in alt:
-            return isinstance(node, YSeq) and all(matches(i, alt["seq"]) for i in node.items)
-        if "literal" in alt:
-            return isinstance(node, YScalar) and node.value in alt["literal"]
-        return True
-    if alt == "any":
-        return True
-    if alt == "null":
-        return isinstance(node, YScalar) and v is None
-    if alt == "bool":
-        return isinstance(v, bool)
-    if alt == "int":
-        return isinstance(v, int) and not isinstance(v, bool)
-    if alt == "number":
-        return _is_number(v)
-    if alt == "str":
-        return isinstance(node, YScalar) and isinstance(v, str)
-    if alt == "tensor":
-        return _numeric_tree(node)
-    if alt in ("dtype", "device"):
-        return isinstance(v, str)
-    if alt == "module":
-        return isinstance(node, YMap) and node.get("_target_") is not None
-    if alt == "callable":
-        return isinstance(v, str)
-    return True
-
-
 def matches(node: YNode, accepts: Accepts) -> bool:
-    if accepts is None:
-        return True
-    return any(_fits(node, alt) for alt in accepts)
+    """The catalog's own value test, on the plain value of a located node."""
+    return accepts_value(accepts, to_python(node))
 
 
 _WORDS = {

@@ -136,7 +136,7 @@ def _check_model_file(ctx: CheckContext) -> None:
 
 
 def _check_inputs(ctx: CheckContext, inputs: YMap) -> None:
-    dtypes = set(getattr(ctx.catalog, "dtypes", None) or FALLBACK_DTYPES)
+    dtypes = set(ctx.catalog.dtype_names() if ctx.catalog is not None else FALLBACK_DTYPES)
     for name, _, spec in inputs.items():
         if not isinstance(spec, YMap):
             continue
@@ -583,5 +583,6 @@ def _check_loss(ctx: CheckContext, loss: YMap, top: Scope, inputs: YMap | None) 
                                tgt.span, Severity.WARNING)
                     break
     params = loss.get("params")
-    if info is not None and isinstance(params, YMap) and ltype:
-        check_params(ctx, params, info, ltype, skip=("input", "target"))
+    fn = getattr(info, "function", None)
+    if fn is not None and isinstance(params, YMap) and ltype:
+        check_params(ctx, params, fn, ltype, skip=("input", "target"))

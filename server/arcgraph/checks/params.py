@@ -54,6 +54,8 @@ def check_params(
     allowed = named_params(info, skip=set(skip) | NEVER_IN_PARAMS)
     open_kwargs = takes_var_keyword(info)
     for name, knode, vnode in params.items():
+        if name == "_target_":
+            continue
         p = allowed.get(name)
         if p is None:
             if open_kwargs:
@@ -73,7 +75,7 @@ def check_params(
             continue
         accepts = getattr(p, "accepts", None)
         if not values.matches(vnode, accepts):
-            ann = getattr(p, "annotation", "") or ""
+            ann = (getattr(p, "annotation", "") or "").replace("torch.", "")
             expect = values.describe(accepts)
             extra = f" (annotation: {ann})" if ann else ""
             ctx.report(

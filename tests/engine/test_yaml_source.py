@@ -1,0 +1,108 @@
+"""The text itself: YAML errors, duplicates, several documents, binary data, kinds."""
+
+from __future__ import annotations
+
+from arcgraph.engine import Engine
+from arcgraph.kinds import SpecKind
+from arcgraph.source import YMap, YScalar, parse_yaml
+
+from .conftest import TRAINER, rows
+
+
+def test_every_key_and_value_keeps_its_exact_range() -> None:
+    text = 'optimizer: { type: "torch.optim.SGD", lr: 0.1 }  # flow style\n"config":\n  epochs: 3\n'
+    root = parse_yaml(text).root
+    assert isinstance(root, YMap)
+    opt = root.get("optimizer")
+    assert isinstance(opt, YMap) and opt.flow
+    t = opt.get("type")
+    assert isinstance(t, YScalar) and t.value == "torch.optim.SGD"
+    assert (t.span.start_line, t.span.start_col, t.span.end_col) == (0, 19, 36)
+    key = root.key_node("config")
+    assert key is not None and (key.span.start_col, key.span.end_col) == (0, 8)
+
+
+def test_anchors_and_aliases_resolve_to_the_anchored_value() -> None:
+    root = parse_yaml("base: &b {lr: 0.1}\nother: *b\nmerged:\n  <<: *b\n  x: 1\n").root
+    assert isinstance(root, YMap)
+    assert root.get("other") is root.get("base")
+    merged = root.get("merged")
+    assert isinstance(merged, YMap) and merged.keys() == ["x", "lr"]
+
+
+def test_syntax_error_is_one_diagnostic_at_its_position(check_text) -> None:
+    text = "model_ref: tiny-v1\noptimizer:\n  type: [torch.optim.Adam\n  lr: 0.01\n"
+    assert rows(check_text(text)) == [
+        (
+            "AG100",
+            "YAML syntax error: did not find expected ',' or ']' "
+            "(while parsing a flow sequence started on line 3)",
+            (3, 4, 3, 10),
+        )
+    ]
+
+
+def test_duplicate_key_is_reported_on_the_second_key(check_text) -> None:
+    text = TRAINER.replace("  epochs: 3\n", "  epochs: 3\n  epochs: 4\n")
+    assert rows(check_text(text)) == [
+        ("AG101", "duplicate key 'epochs' (first defined on line 6); remove one of them", (6, 2, 6, 8))
+    ]
+
+
+def test_second_document_is_one_diagnostic(check_text) -> None:
+    assert rows(check_text(TRAINER + "---\nmodel_ref: other-v1\n")) == [
+        ("AG102", "a spec file holds one YAML document; this is a second one (move it to its own file)",
+         (9, 0, 9, 3))
+    ]
+
+
+def test_not_a_mapping(check_text) -> None:
+    assert rows(check_text("- model_ref\n- optimizer\n")) == [
+        ("AG103", "a trainer spec is a mapping of sections (key: value), not a list", (0, 0, 2, 0))
+    ]
+
+
+def test_empty_spec_file(check_text) -> None:
+    assert rows(check_text("# nothing yet\n", "empty.model.yaml")) == [
+        ("AG104", "this model spec is empty; start with the required sections (inputs, graph, outputs, loss)",
+         (0, 0, 0, 0))
+    ]
+
+
+def test_binary_file_is_one_diagnostic(workspace) -> None:
+    path = workspace / "blob.trainer.yaml"
+    data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+    path.write_bytes(data)
+    diags = Engine().check(path, data)
+    assert rows(diags) == [
+        ("AG105", "this is not a text file (it contains NUL bytes); a spec must be UTF-8 YAML", (0, 0, 0, 1))
+    ]
+
+
+def test_latin1_file_is_not_utf8(workspace) -> None:
+    data = "model_ref: caf\xe9-v1\n".encode("latin-1")
+    diags = Engine().check(workspace / "x.trainer.yaml", data)
+    assert rows(diags) == [
+        ("AG105", "the file is not UTF-8 text (byte 0xe9 at offset 14); save it as UTF-8", (0, 0, 0, 1))
+    ]
+
+
+def test_unrelated_yaml_gets_nothing(check_text) -> None:
+    assert check_text("on: [push]\njobs: {build: {runs-on: ubuntu}}\n", "ci.yaml") == []
+    assert check_text("key: [unclosed\n", "k8s.yaml") == []
+
+
+def test_kind_detection_by_name_and_keys() -> None:
+    e = Engine()
+    assert e.analyze("a.yaml", "graph: []\n").kind is SpecKind.MODEL
+    assert e.analyze("a.yaml", "model_ref: x-v1\n").kind is SpecKind.TRAINER
+    assert e.analyze("a.yaml", "optimizer: {}\n").kind is SpecKind.TRAINER
+    assert e.analyze("a.model.yaml", "x: 1\n").kind is SpecKind.MODEL
+    assert e.analyze("a.trainer.yml", "x: 1\n").kind is SpecKind.TRAINER
+    assert e.analyze("a.yaml", "model_ref: [x\n").kind is SpecKind.TRAINER  # broken text
+    assert e.analyze("a.yaml", "name: x\n").kind is SpecKind.NONE
+
+
+def test_recursive_alias_does_not_hang() -> None:
+    parsed = parse_yaml("a: &x [1, *x]\n")
+    assert [d.code for d in parsed.diagnostics] == ["AG106"]
