@@ -1,0 +1,3 @@
+from arcgraph.training.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,368 @@
+"""`arcgraph.train(...)`: the one entry point used by the CLI and the language server.
+
+Order of work, so that nothing expensive happens before a cheap check could refuse:
+specs read and checked by the engine -> trainer config, device, loss and monitor validated ->
+run directory chosen (a resume is checked against its specs) -> model built from the seed ->
+data read and checked -> training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from arcgraph.training import checkpoint as ckpt_io
+from arcgraph.training import rundir
+from arcgraph.training.build import build_model
+from arcgraph.training.config import TrainerConfig, parse_trainer
+from arcgraph.training.cudagraph import CudaGraphStep, capture_blocker
+from arcgraph.training.data import fingerprint, load_dataset
+from arcgraph.training.device import resolve_device
+from arcgraph.training.errors import (
+    NonFiniteLossError,
+    ResumeError,
+    SpecError,
+    TrainError,
+    TrainingInterrupted,
+)
+from arcgraph.training.events import EventSink, Reporter
+from arcgraph.training.loop import Loop, RunContext
+from arcgraph.training.losses import LossSpec, parse_loss
+from arcgraph.training.optim import make_optimizer
+from arcgraph.training.placement import place
+from arcgraph.training.preflight import check_specs, resolve_model
+from arcgraph.training.signals import GracefulStop
+from arcgraph.training.split import split_indices
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Loader = yaml.SafeLoader
+
+
+def _load_yaml(path: Path) -> tuple[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(f"cannot read {path}: {err.strerror}") from err
+    try:
+        return text, yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as err:
+        raise SpecError(f"{path}: not valid YAML: {err}") from err
+
+
+def _model_id(path: Path) -> str:
+    from arcgraph.kinds import model_id_of
+
+    return model_id_of(path)
+
+
+def choose_monitor(cfg: TrainerConfig, raw_config: dict[str, Any], loss: LossSpec) -> str:
+    """The monitored metric; naming one that this run does not produce is an error."""
+    produced = ["train_loss"]
+    if cfg.validation_split > 0:
+        produced += ["val_loss", *loss.metrics]
+    explicit = raw_config.get("early_stopping_monitor") is not None
+    monitor = cfg.early_stopping_monitor
+    if not explicit and cfg.validation_split == 0:
+        monitor = "train_loss"
+    if monitor not in produced:
+        why = (
+            " (validation_split is 0)"
+            if monitor.startswith("val_") and cfg.validation_split == 0
+            else ""
+        )
+        raise SpecError(
+            f"config.early_stopping_monitor '{monitor}' is not a metric of this run{why}; "
+            f"it produces: {', '.join(produced)}"
+        )
+    return monitor
+
+
+@contextlib.contextmanager
+def _isolated_rng(device: torch.device) -> Iterator[None]:
+    """Training seeds and restores global RNGs; the caller's RNG state is left as it was."""
+    py, npst = random.getstate(), np.random.get_state()
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            random.setstate(py)
+            np.random.set_state(npst)
+
+
+def train(
+    trainer: str | Path,
+    data: str | Path,
+    *,
+    model: str | Path | None = None,
+    target: str | None = None,
+    out: str | Path = "runs",
+    resume: str | Path | None = None,
+    force: bool = False,
+    events: EventSink | None = None,
+    run_name: str | None = None,
+    verbose: bool | None = None,
+) -> dict[str, Any]:
+    """Train and return the run's summary (also written to `<run_dir>/summary.json`).
+
+    Raises a TrainError subclass for anything the user must fix (SpecError, DataError,
+    ResumeError, NonFiniteLossError) and TrainingInterrupted after a first Ctrl-C/SIGTERM.
+    `verbose` overrides the trainer's `config.verbose` (the API's default is the spec's).
+    """
+    reporter = Reporter(events, verbose=True if verbose is None else verbose)
+    try:
+        return _train(
+            Path(trainer),
+            Path(data),
+            model=model,
+            target=target,
+            out=Path(out),
+            resume=None if resume is None else Path(resume),
+            force=force,
+            run_name=run_name,
+            reporter=reporter,
+            verbose=verbose,
+        )
+    except TrainingInterrupted as err:
+        reporter.error(err, checkpoint=err.checkpoint)
+        raise
+    except NonFiniteLossError as err:
+        reporter.error(err, epoch=err.epoch, batch=err.batch)
+        raise
+    except TrainError as err:
+        reporter.error(err)
+        raise
+    except KeyboardInterrupt as err:
+        reporter.error(err)
+        raise
+
+
+def _train(
+    trainer_path: Path,
+    data_path: Path,
+    *,
+    model: str | Path | None,
+    target: str | None,
+    out: Path,
+    resume: Path | None,
+    force: bool,
+    run_name: str | None,
+    reporter: Reporter,
+    verbose: bool | None,
+) -> dict[str, Any]:
+    # 1. Specs: read, engine check, typed config. No data has been touched yet.
+    trainer_text, trainer_spec = _load_yaml(trainer_path)
+    model_ref = trainer_spec.get("model_ref") if isinstance(trainer_spec, dict) else None
+    model_path = resolve_model(trainer_path, model_ref, model)
+    check_specs(trainer_path, model_path, model_overridden=model is not None)
+    model_text, model_spec = _load_yaml(model_path)
+    if not isinstance(model_spec, dict):
+        raise SpecError(f"{model_path}: a model spec must be a YAML mapping")
+    _ref, opt_spec, cfg = parse_trainer(trainer_spec)
+    reporter.verbose = cfg.verbose if verbose is None else verbose
+    device = resolve_device(cfg.device)
+    loss = parse_loss(model_spec, device)
+    target = target or loss.target
+    monitor = choose_monitor(cfg, trainer_spec.get("config") or {}, loss)
+    model_id = _model_id(model_path)
+    hashes = {"model": rundir.sha256_text(model_text), "trainer": rundir.sha256_text(trainer_text)}
+
+    # 2. The run directory: a new one, or a resumed one whose specs must not have changed.
+    state: dict[str, Any] | None = None
+    ckpt_path: Path | None = None
+    if resume is not None:
+        run_dir = resume
+        run_info = _check_resume(run_dir, hashes, data_path, force)
+        seed = int(run_info["seed"])
+        found = ckpt_io.latest_checkpoint(run_dir)
+        if found is not None:
+            ckpt_path, state = found
+        else:
+            reporter.info(f"no complete checkpoint in {run_dir}: starting it from the beginning")
+        summary_path = run_dir / rundir.SUMMARY_FILE
+        if state is not None and summary_path.is_file():
+            previous = rundir.read_json(summary_path)
+            if previous.get("status") in ("completed", "early_stopped") and not force:
+                reporter.info(
+                    f"{run_dir} already finished ({previous['status']}); nothing to resume"
+                )
+                reporter.end(previous)
+                return previous
+    else:
+        seed = cfg.seed if cfg.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
+        run_dir = None
+
+    with _isolated_rng(device):
+        # 3. Model and optimizer from the seed (the same initial weights on every device).
+        torch.manual_seed(seed)
+        net = build_model(model_spec, device=device)
+        if loss.input not in net.output_names:
+            raise SpecError(f"loss.inputs.input '{loss.input}' is not a model output")
+        optimizer = make_optimizer(opt_spec, net.parameters(), capturable=device.type == "cuda")
+
+        # 4. Data: read, checked, split by the seed, placed on the device.
+        dataset = load_dataset(data_path, model_spec, target, loss)
+        train_idx, val_idx = split_indices(dataset.n_rows, cfg.validation_split, seed)
+        placed, notes = place(dataset, train_idx, val_idx, device, cfg)
+
+        if run_dir is None:
+            run_dir = rundir.new_run_dir(out, model_id, run_name)
+        _write_run_files(
+            run_dir,
+            resume=resume is not None,
+            model_text=model_text,
+            trainer_text=trainer_text,
+            hashes=hashes,
+            info={
+                "model_id": model_id,
+                "model_path": str(model_path.resolve()),
+                "trainer_path": str(trainer_path.resolve()),
+                "target": target,
+                "loss": loss.type,
+                "task": loss.task,
+                "labels": dataset.labels,
+                "seed": seed,
+                "seed_from_spec": cfg.seed is not None,
+                "device": str(device),
+                "monitor": monitor,
+                "data": dataset.fingerprint,
+                "rows": {
+                    "total": dataset.n_rows,
+                    "train": placed.n_train,
+                    "validation": placed.n_val,
+                },
+                "versions": rundir.versions(),
+            },
+            split={"train": train_idx.tolist(), "validation": val_idx.tolist()},
+        )
+        context = RunContext(
+            run_dir=run_dir,
+            model_id=model_id,
+            spec_hashes=hashes,
+            data_sha256=dataset.fingerprint["sha256"],
+            seed=seed,
+            split={"train": train_idx, "validation": val_idx},
+        )
+        graph_step = _graph_step(net, loss, optimizer, cfg, device, reporter)
+        with GracefulStop(message=reporter.verbose) as stop:
+            loop = Loop(
+                model=net,
+                loss=loss,
+                optimizer=optimizer,
+                cfg=cfg,
+                data=placed,
+                reporter=reporter,
+                stop=stop,
+                run=context,
+                monitor=monitor,
+                graph_step=graph_step,
+            )
+            if state is not None:
+                loop.load_state_dict(state)
+            reporter.start(
+                {
+                    "run_dir": str(run_dir),
+                    "model_id": model_id,
+                    "device": str(device),
+                    "epochs": cfg.epochs,
+                    "seed": seed,
+                    "train_rows": placed.n_train,
+                    "val_rows": placed.n_val,
+                    "steps_per_epoch": -(-placed.n_train // cfg.batch_size),
+                    "monitor": monitor,
+                    "resumed_from": None if ckpt_path is None else str(ckpt_path),
+                }
+            )
+            for note in notes:
+                reporter.info(note)
+            try:
+                summary = loop.fit()
+            except NonFiniteLossError as err:
+                failed = loop.summary("failed", restored=False)
+                failed["error"] = str(err)
+                rundir.write_json(run_dir / rundir.SUMMARY_FILE, failed)
+                raise
+    rundir.write_json(run_dir / rundir.SUMMARY_FILE, summary)
+    if loop.progress.history:
+        rundir.plot_losses(run_dir / rundir.PLOT_FILE, loop.progress.history, model_id)
+    reporter.end(summary)
+    return summary
+
+
+def _graph_step(
+    net: torch.nn.Module,
+    loss: LossSpec,
+    optimizer: torch.optim.Optimizer,
+    cfg: TrainerConfig,
+    device: torch.device,
+    reporter: Reporter,
+) -> CudaGraphStep | None:
+    if device.type != "cuda":
+        return None
+    reason = capture_blocker(optimizer, device)
+    if reason is not None:
+        reporter.info(f"CUDA graph not used, training eagerly: {reason}")
+        return None
+    return CudaGraphStep(
+        net, loss.fn, loss.input, optimizer, cfg.gradient_clip_val, cfg.gradient_clip_norm
+    )
+
+
+def _check_resume(
+    run_dir: Path, hashes: dict[str, str], data_path: Path, force: bool
+) -> dict[str, Any]:
+    info_path = run_dir / rundir.RUN_FILE
+    if not info_path.is_file():
+        raise ResumeError(f"{run_dir} is not a run directory (no {rundir.RUN_FILE})")
+    info = rundir.read_json(info_path)
+    changed = [name for name in ("model", "trainer") if info["spec_hashes"][name] != hashes[name]]
+    data_sha = fingerprint(data_path)["sha256"]
+    if info["data"]["sha256"] != data_sha:
+        changed.append("data")
+    if changed and not force:
+        what = " and ".join(changed)
+        raise ResumeError(
+            f"the {what} changed since {run_dir} was started; resuming would mix two "
+            "different trainings (use --force to resume anyway)"
+        )
+    return info
+
+
+def _write_run_files(
+    run_dir: Path,
+    *,
+    resume: bool,
+    model_text: str,
+    trainer_text: str,
+    hashes: dict[str, str],
+    info: dict[str, Any],
+    split: dict[str, list[int]],
+) -> None:
+    run_file = run_dir / rundir.RUN_FILE
+    if resume and run_file.is_file():
+        previous = rundir.read_json(run_file)
+        if (
+            previous["spec_hashes"] == hashes
+            and previous["data"]["sha256"] == info["data"]["sha256"]
+        ):
+            resumes = previous.get("resumes", [])
+            resumes.append({"versions": info["versions"]})
+            previous["resumes"] = resumes
+            rundir.write_json(run_file, previous)
+            return
+        info["forced_from"] = {"spec_hashes": previous["spec_hashes"], "data": previous["data"]}
+    ckpt_io.atomic_write_text(run_dir / rundir.MODEL_FILE, model_text)
+    ckpt_io.atomic_write_text(run_dir / rundir.TRAINER_FILE, trainer_text)
+    rundir.write_json(run_file, {"spec_hashes": hashes, **info})
+    rundir.write_json(run_dir / rundir.SPLIT_FILE, split)
+    (run_dir / ckpt_io.CHECKPOINT_DIR).mkdir(exist_ok=True)

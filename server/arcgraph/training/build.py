@@ -1,0 +1,489 @@
+"""Build a torch.nn.Module from an Arc-Graph model spec (a dict loaded with yaml.safe_load).
+
+Every spec name goes through `arcgraph.torchnames` (never import/eval). Layers are registered
+under their node names, so state_dict keys are stable (`hidden_1.weight`, `encoder.0.mha.
+in_proj_weight`). The forward pass is precompiled into a flat list of steps in dependency
+order: per node it does one argument gather and one call, so a spec-built model costs about
+what a hand-written `nn.Module` does.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from arcgraph import torchnames
+from arcgraph.training.errors import NodeRuntimeError, SpecBuildError
+
+__all__ = ["GraphModule", "NodeRuntimeError", "SpecBuildError", "build_model", "example_inputs"]
+
+# A resolved reference: (environment key, tuple index or None).
+Ref = tuple[str, int | None]
+
+# Size given to `null` dimensions other than the batch one by `example_inputs`.
+EXAMPLE_VARIABLE_DIM = 8
+
+
+class GraphModule(nn.Module):
+    """A spec graph (the main one or a `modules` entry) as an nn.Module.
+
+    The main graph's forward takes the inputs by name (keywords or one dict) and returns a dict
+    of the named outputs; a sub-graph takes its inputs positionally and returns its single
+    output, or a tuple of its outputs in declared order.
+    """
+
+    def __init__(
+        self,
+        input_names: list[str],
+        steps: list[tuple[str, Callable[..., Any], list[Ref], list[tuple[str, Ref]], bool]],
+        outputs: list[tuple[str, Ref]],
+        layers: dict[str, nn.Module],
+        *,
+        main: bool,
+        module_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        for name, layer in layers.items():
+            try:
+                self.add_module(name, layer)
+            except KeyError as err:
+                raise SpecBuildError(
+                    name,
+                    f"the name '{name}' is reserved by torch.nn.Module; rename the node",
+                    module=module_name,
+                ) from err
+        self._input_names = tuple(input_names)
+        self._steps = steps
+        self._outputs = outputs
+        self._main = main
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._input_names
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self._outputs)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and isinstance(args[0], Mapping):
+            env: dict[str, Any] = dict(args[0])
+        else:
+            env = dict(zip(self._input_names, args, strict=False))
+            env.update(kwargs)
+        if len(env) < len(self._input_names):
+            missing = [n for n in self._input_names if n not in env]
+            raise TypeError(f"missing model input(s): {', '.join(missing)}")
+        for name, fn, pos, kw, pack in self._steps:
+            a = [env[k] if i is None else env[k][i] for k, i in pos]
+            k = {n: (env[r] if i is None else env[r][i]) for n, (r, i) in kw}
+            try:
+                env[name] = fn(a, **k) if pack else fn(*a, **k)
+            except NodeRuntimeError as err:
+                raise NodeRuntimeError(name, err.message, path=(err.node, *err.path)) from err
+            except Exception as err:
+                raise NodeRuntimeError(name, str(err)) from err
+        if self._main:
+            return {n: (env[k] if i is None else env[k][i]) for n, (k, i) in self._outputs}
+        if len(self._outputs) == 1:
+            ((_, (k, i)),) = self._outputs
+            return env[k] if i is None else env[k][i]
+        return tuple(env[k] if i is None else env[k][i] for _, (k, i) in self._outputs)
+
+
+class StackModule(nn.ModuleList):
+    """`arc.stack`: `count` independently initialised copies of a one-in, one-out module."""
+
+    def forward(self, x: Any) -> Any:
+        for index, block in enumerate(self):
+            try:
+                x = block(x)
+            except NodeRuntimeError as err:
+                raise NodeRuntimeError(str(index), err.message, path=(err.node, *err.path)) from err
+        return x
+
+
+@contextmanager
+def _construct_on(device: torch.device) -> Iterator[None]:
+    with torch.device(device):
+        yield
+
+
+def build_model(spec: Mapping[str, Any], *, device: str | torch.device = "cpu") -> GraphModule:
+    """Build the spec's main graph. On `meta` the layers are created without storage (for a
+    shape check); otherwise they are created on the CPU, so that a seed gives the same initial
+    weights on every device, then moved to `device`."""
+    if not isinstance(spec, Mapping):
+        raise SpecBuildError(None, "a model spec must be a mapping")
+    dev = torch.device(device)
+    builder = _Builder(spec)
+    with _construct_on(dev if dev.type == "meta" else torch.device("cpu")):
+        model = builder.graph(
+            list(_mapping(spec.get("inputs"), "inputs", None)),
+            spec.get("graph"),
+            spec.get("outputs"),
+            main=True,
+            module_name=None,
+        )
+    if dev.type != "meta":
+        model.to(dev)
+    return model
+
+
+def example_inputs(
+    spec: Mapping[str, Any], *, batch: int = 2, device: str | torch.device = "meta"
+) -> dict[str, torch.Tensor]:
+    """Tensors of each input's declared dtype and shape: the first `null` is the batch, other
+    `null`s are EXAMPLE_VARIABLE_DIM; floats are random normal, integers zeros (a valid index
+    for any Embedding), booleans False."""
+    inputs = _mapping(spec.get("inputs") if isinstance(spec, Mapping) else None, "inputs", None)
+    out: dict[str, torch.Tensor] = {}
+    for name, decl in inputs.items():
+        if not isinstance(decl, Mapping):
+            raise SpecBuildError(None, f"input '{name}' must be a mapping")
+        try:
+            dtype = torchnames.resolve_dtype(str(decl.get("dtype", "float32")))
+        except torchnames.NameRejected as err:
+            raise SpecBuildError(None, f"input '{name}': {err}") from err
+        shape_decl = decl.get("shape") or [None]
+        shape = [
+            (batch if i == 0 else EXAMPLE_VARIABLE_DIM) if d is None else int(d)
+            for i, d in enumerate(shape_decl)
+        ]
+        if dtype.is_floating_point or dtype.is_complex:
+            tensor = torch.randn(shape, dtype=dtype, device=device)
+        else:
+            tensor = torch.zeros(shape, dtype=dtype, device=device)
+        out[name] = tensor
+    return out
+
+
+def _mapping(value: Any, what: str, module: str | None) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SpecBuildError(None, f"'{what}' must be a mapping", module=module)
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_sequence(fn: Any) -> bool:
+    """True for functions whose first parameter is a list of tensors (torch.cat, torch.stack):
+    a node's list inputs are then passed as that one list, not spread out."""
+    sig_fn = torch.overrides.get_testing_overrides().get(fn)
+    if sig_fn is None:
+        return False
+    try:
+        params = list(inspect.signature(sig_fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return (
+        bool(params)
+        and params[0].name == "tensors"
+        and params[0].kind is not params[0].VAR_POSITIONAL
+    )
+
+
+class _Builder:
+    """Turns spec sections into GraphModules, resolving `modules` entries on demand."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        self.modules = _mapping(spec.get("modules"), "modules", None)
+        self._active: list[str] = []
+
+    # -- graphs ---------------------------------------------------------------------------
+    def graph(
+        self,
+        input_names: list[str],
+        nodes: Any,
+        outputs: Any,
+        *,
+        main: bool,
+        module_name: str | None,
+    ) -> GraphModule:
+        if not isinstance(nodes, list) or not nodes:
+            raise SpecBuildError(
+                None, "'graph' must be a non-empty list of nodes", module=module_name
+            )
+        by_name: dict[str, Mapping[str, Any]] = {}
+        for node in nodes:
+            if not isinstance(node, Mapping) or not isinstance(node.get("name"), str):
+                raise SpecBuildError(
+                    None, "every graph node needs a string 'name'", module=module_name
+                )
+            name = node["name"]
+            if name in by_name:
+                raise SpecBuildError(name, "duplicate node name", module=module_name)
+            if name in input_names:
+                raise SpecBuildError(
+                    name, "a node may not share its name with an input", module=module_name
+                )
+            by_name[name] = node
+
+        # Build every node first (so a module node's output names are known), then order them.
+        built: dict[str, tuple[Callable[..., Any], nn.Module | None, tuple[str, ...] | None]] = {}
+        mod_of: dict[str, str | None] = {}
+        for name, node in by_name.items():
+            fn, layer, out_names, mod_of[name] = self.node(node, module_name)
+            built[name] = (fn, layer, out_names)
+
+        def resolve(ref: Any, node: str | None) -> Ref:
+            return self._resolve_ref(ref, node, input_names, by_name, built, module_name)
+
+        refs: dict[str, tuple[list[Ref], list[tuple[str, Ref]]]] = {}
+        for name, node in by_name.items():
+            raw = node.get("inputs", {})
+            if isinstance(raw, list):
+                refs[name] = ([resolve(r, name) for r in raw], [])
+            elif isinstance(raw, Mapping):
+                refs[name] = ([], [(str(k), resolve(v, name)) for k, v in raw.items()])
+            else:
+                raise SpecBuildError(name, "'inputs' must be a map or a list", module=module_name)
+
+        order = _topological(by_name, refs, module_name)
+        steps = []
+        layers: dict[str, nn.Module] = {}
+        for name in order:
+            fn, layer, _ = built[name]
+            pos, kw = refs[name]
+            if layer is not None:
+                layers[name] = layer
+            if mod_of[name] is not None:
+                pos, kw = self._bind_module_inputs(name, mod_of[name], pos, kw, module_name)
+            pack = layer is None and bool(pos) and _takes_sequence(getattr(fn, "func", fn))
+            steps.append((name, fn, pos, kw, pack))
+
+        out_decl = _mapping(outputs, "outputs", module_name)
+        if not out_decl:
+            raise SpecBuildError(
+                None, "'outputs' must name at least one output", module=module_name
+            )
+        out_refs = [(str(k), resolve(v, None)) for k, v in out_decl.items()]
+        return GraphModule(input_names, steps, out_refs, layers, main=main, module_name=module_name)
+
+    def _resolve_ref(
+        self,
+        ref: Any,
+        node: str | None,
+        input_names: list[str],
+        by_name: Mapping[str, Any],
+        built: Mapping[str, tuple[Any, Any, tuple[str, ...] | None]],
+        module_name: str | None,
+    ) -> Ref:
+        if not isinstance(ref, str):
+            raise SpecBuildError(node, f"reference {ref!r} must be a string", module=module_name)
+        parts = ref.split(".")
+        head = parts[0]
+        if len(parts) == 1:
+            if head in input_names:
+                return (head, None)
+            if head in by_name:
+                return (head, None)
+        elif head in by_name and len(parts) in (2, 3):
+            out_names = built[head][2]
+            if parts[1] == "output":
+                if len(parts) == 2:
+                    return (head, None)
+                if parts[2].isdigit():
+                    return (head, int(parts[2]))
+            elif len(parts) == 2 and out_names and parts[1] in out_names:
+                return (head, None if len(out_names) == 1 else out_names.index(parts[1]))
+        what = "an input" if len(parts) == 1 else "a node output"
+        where = f"module '{module_name}'" if module_name else "the graph"
+        raise SpecBuildError(node, f"'{ref}' is not {what} of {where}", module=module_name)
+
+    def _bind_module_inputs(
+        self,
+        name: str,
+        mod_name: str,
+        pos: list[Ref],
+        kw: list[tuple[str, Ref]],
+        module_name: str | None,
+    ) -> tuple[list[Ref], list[tuple[str, Ref]]]:
+        """A module node's inputs become positional arguments in the module's declared order:
+        a list binds by position, a map by name; a single map entry binds to a module's only
+        input whatever its key (Arc's own transformer example relies on that)."""
+        declared = list(self.modules[mod_name]["inputs"])
+        if pos:
+            if len(pos) != len(declared):
+                raise SpecBuildError(
+                    name,
+                    f"module '{mod_name}' takes {len(declared)} input(s), got {len(pos)}",
+                    module=module_name,
+                )
+            return pos, []
+        if len(declared) == 1 and len(kw) == 1:
+            return [kw[0][1]], []
+        given = dict(kw)
+        unknown = [k for k in given if k not in declared]
+        missing = [d for d in declared if d not in given]
+        if unknown or missing:
+            detail = []
+            if missing:
+                detail.append("missing " + ", ".join(missing))
+            if unknown:
+                detail.append("unknown " + ", ".join(unknown))
+            raise SpecBuildError(
+                name,
+                f"inputs do not match module '{mod_name}' inputs {declared}: {'; '.join(detail)}",
+                module=module_name,
+            )
+        return [given[d] for d in declared], []
+
+    # -- nodes ----------------------------------------------------------------------------
+    def node(
+        self, node: Mapping[str, Any], module_name: str | None
+    ) -> tuple[Callable[..., Any], nn.Module | None, tuple[str, ...] | None, str | None]:
+        """-> (callable, layer to register or None, a module node's output names, the `modules`
+        entry it instantiates)."""
+        name = node["name"]
+        node_type = node.get("type")
+        params = node.get("params") or {}
+        if not isinstance(node_type, str):
+            raise SpecBuildError(name, "'type' must be a string", module=module_name)
+        if not isinstance(params, Mapping):
+            raise SpecBuildError(name, "'params' must be a mapping", module=module_name)
+
+        if node_type == "arc.stack":
+            mod_name, count = self._stack_params(name, params, module_name)
+            decl = self.modules[mod_name]
+            if (
+                len(decl.get("inputs") or []) != 1
+                or len(_mapping(decl.get("outputs"), "outputs", mod_name)) != 1
+            ):
+                raise SpecBuildError(
+                    name,
+                    f"arc.stack needs a module with exactly one input and one output; "
+                    f"'{mod_name}' has {len(decl.get('inputs') or [])} and "
+                    f"{len(_mapping(decl.get('outputs'), 'outputs', mod_name))}",
+                    module=module_name,
+                )
+            stack = StackModule([self.module(mod_name, name, module_name) for _ in range(count)])
+            return stack, stack, None, mod_name
+
+        if node_type.startswith("module."):
+            mod_name = node_type[len("module.") :]
+            if params:
+                raise SpecBuildError(name, "a module.X node takes no params", module=module_name)
+            sub = self.module(mod_name, name, module_name)
+            return sub, sub, sub.output_names, mod_name
+
+        try:
+            kind, obj = torchnames.resolve_node_type(node_type)
+        except torchnames.NameRejected as err:
+            raise SpecBuildError(name, str(err), module=module_name) from err
+        kwargs = {k: self._value(v, name, module_name, key=k) for k, v in params.items()}
+        if kind == "module":
+            try:
+                layer = obj(**kwargs)
+            except Exception as err:
+                raise SpecBuildError(name, f"{node_type}(...): {err}", module=module_name) from err
+            return layer, layer, None, None
+        return (functools.partial(obj, **kwargs) if kwargs else obj), None, None, None
+
+    def _stack_params(
+        self, name: str, params: Mapping[str, Any], module_name: str | None
+    ) -> tuple[str, int]:
+        mod_name = params.get("module")
+        count = params.get("count")
+        if not isinstance(mod_name, str) or mod_name not in self.modules:
+            raise SpecBuildError(
+                name,
+                f"arc.stack 'module' must name an entry of 'modules', got {mod_name!r}",
+                module=module_name,
+            )
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise SpecBuildError(
+                name,
+                f"arc.stack 'count' must be an integer >= 1, got {count!r}",
+                module=module_name,
+            )
+        return mod_name, count
+
+    def module(self, mod_name: str, node: str, module_name: str | None) -> GraphModule:
+        """A fresh instance of a `modules` entry (fresh weights for each use)."""
+        decl = self.modules.get(mod_name)
+        if not isinstance(decl, Mapping):
+            raise SpecBuildError(
+                node, f"no module named '{mod_name}' in 'modules'", module=module_name
+            )
+        if mod_name in self._active:
+            raise SpecBuildError(node, f"module '{mod_name}' uses itself", module=module_name)
+        inputs = decl.get("inputs")
+        if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+            raise SpecBuildError(None, "'inputs' must be a list of names", module=mod_name)
+        self._active.append(mod_name)
+        try:
+            return self.graph(
+                list(inputs),
+                decl.get("graph"),
+                decl.get("outputs"),
+                main=False,
+                module_name=mod_name,
+            )
+        finally:
+            self._active.pop()
+
+    def _value(self, value: Any, node: str, module_name: str | None, *, key: str = "") -> Any:
+        """A param value: `_target_` mappings become constructed torch.nn objects, `dtype`
+        strings torch dtypes; everything else is passed as YAML gave it."""
+        if isinstance(value, Mapping):
+            if "_target_" in value:
+                target = value["_target_"]
+                try:
+                    cls = torchnames.resolve_target(str(target))
+                except torchnames.NameRejected as err:
+                    raise SpecBuildError(node, f"{key}: {err}", module=module_name) from err
+                kwargs = {
+                    k: self._value(v, node, module_name, key=k)
+                    for k, v in value.items()
+                    if k != "_target_"
+                }
+                try:
+                    return cls(**kwargs)
+                except Exception as err:
+                    raise SpecBuildError(
+                        node, f"{key}: {target}(...): {err}", module=module_name
+                    ) from err
+            return {k: self._value(v, node, module_name, key=k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._value(v, node, module_name, key=key) for v in value]
+        if key == "dtype" and isinstance(value, str):
+            try:
+                return torchnames.resolve_dtype(value)
+            except torchnames.NameRejected as err:
+                raise SpecBuildError(node, str(err), module=module_name) from err
+        return value
+
+
+def _topological(
+    by_name: Mapping[str, Any],
+    refs: Mapping[str, tuple[list[Ref], list[tuple[str, Ref]]]],
+    module_name: str | None,
+) -> list[str]:
+    """Kahn's algorithm; ties keep the spec's list order, so the order is stable."""
+    position = {name: i for i, name in enumerate(by_name)}
+    deps: dict[str, set[str]] = {}
+    for name, (pos, kw) in refs.items():
+        deps[name] = {k for k, _ in (*pos, *(r for _, r in kw)) if k in by_name}
+    done: list[str] = []
+    placed: set[str] = set()
+    pending = sorted(by_name, key=position.__getitem__)
+    while pending:
+        ready = [n for n in pending if deps[n] <= placed]
+        if not ready:
+            cycle = sorted(pending, key=position.__getitem__)
+            raise SpecBuildError(
+                cycle[0], "the graph has a cycle through " + ", ".join(cycle), module=module_name
+            )
+        for n in ready:
+            placed.add(n)
+            done.append(n)
+        pending = [n for n in pending if n not in placed]
+    return done

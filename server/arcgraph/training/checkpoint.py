@@ -1,0 +1,96 @@
+"""Durable checkpoint files: nothing a crash can leave half-written.
+
+Every file goes to a temp file in the same directory, is flushed and fsynced, renamed over the
+target with os.replace (atomic on POSIX), and the directory is fsynced so the rename itself
+survives a power cut. Loading uses torch.load(weights_only=True): a checkpoint is data, never
+code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+CHECKPOINT_DIR = "checkpoints"
+_NAME = re.compile(r"^epoch-(\d{4,})(?:-batch-(\d{5,}))?\.pt$")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; run files are ordinary, shareable files
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def save(obj: Any, path: Path) -> None:
+    atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+def load(path: Path, map_location: str | torch.device | None = "cpu") -> Any:
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def checkpoint_name(epoch: int, batch: int = 0) -> str:
+    """`epoch-0003.pt` after epoch 3; `epoch-0004-batch-00017.pt` after 17 batches of epoch 4."""
+    if batch:
+        return f"epoch-{epoch:04d}-batch-{batch:05d}.pt"
+    return f"epoch-{epoch:04d}.pt"
+
+
+def progress_of(name: str) -> tuple[int, int] | None:
+    """A checkpoint file name -> (completed epochs, batches done in the next epoch)."""
+    m = _NAME.match(name)
+    if not m:
+        return None
+    epoch, batch = int(m.group(1)), int(m.group(2) or 0)
+    return (epoch - 1, batch) if batch else (epoch, 0)
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Checkpoints of a run, latest progress first (temp files are never listed)."""
+    directory = Path(run_dir) / CHECKPOINT_DIR
+    if not directory.is_dir():
+        return []
+    found = [(progress_of(p.name), p) for p in directory.iterdir()]
+    return [p for key, p in sorted((f for f in found if f[0]), reverse=True)]
+
+
+def latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint that loads completely; a damaged file is skipped."""
+    for path in list_checkpoints(run_dir):
+        try:
+            state = load(path)
+        except Exception:  # noqa: BLE001 - a truncated/corrupt file: fall back to an older one
+            continue
+        if isinstance(state, dict) and "model" in state and "epoch" in state:
+            return path, state
+    return None

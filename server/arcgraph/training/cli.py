@@ -1,0 +1,81 @@
+"""`arcgraph train`: argument parsing and exit codes around `arcgraph.training.api.train`.
+
+Exit codes: 0 trained (also when stopped early); 1 refused or failed (spec, data, resume,
+non-finite loss: the message says which); 128 + signal number after a Ctrl-C/SIGTERM that saved
+a checkpoint; 130 when a second signal aborted at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from arcgraph.training.errors import TrainError, TrainingInterrupted
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trainer", required=True, metavar="PATH", help="trainer spec (YAML)")
+    parser.add_argument(
+        "--model",
+        metavar="ID|PATH",
+        help="model spec file or ID (default: the trainer's model_ref, from the workspace registry)",
+    )
+    parser.add_argument("--data", required=True, metavar="PATH", help="CSV or Parquet table")
+    parser.add_argument(
+        "--target", metavar="COLUMN", help="target column (default: the model's loss.inputs.target)"
+    )
+    parser.add_argument("--out", default="runs", metavar="DIR", help="runs folder (default: runs)")
+    parser.add_argument("--name", metavar="NAME", help="run directory name (default: a timestamp)")
+    parser.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="resume even though the specs or data changed"
+    )
+    parser.add_argument(
+        "--events",
+        metavar="PATH|-",
+        help="write progress as JSON lines to PATH, or to stdout with '-'",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress output (as config.verbose: false)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from arcgraph.training.api import train
+    from arcgraph.training.events import JsonLines
+
+    sink = JsonLines(args.events) if args.events else None
+    try:
+        train(
+            args.trainer,
+            args.data,
+            model=args.model,
+            target=args.target,
+            out=args.out,
+            resume=args.resume,
+            force=args.force,
+            events=sink,
+            run_name=args.name,
+            verbose=False if args.quiet else None,
+        )
+        return 0
+    except TrainingInterrupted as err:
+        print(f"arcgraph train: {err}", file=sys.stderr)
+        return 128 + err.signum
+    except TrainError as err:
+        print(f"arcgraph train: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("arcgraph train: aborted", file=sys.stderr)
+        return 130
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="arcgraph train", description="Train a model spec.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,146 @@
+"""CUDA-graph capture of the training step, used only when `device.type == "cuda"`.
+
+Two graphs share one memory pool:
+
+* A: forward, loss, `(loss * scale).backward()` for one full-size batch. Gradients exist (as
+  zeros) before capture, so the captured backward adds into them in place: several replays of A
+  accumulate, exactly like eager accumulation.
+* B: gradient clipping (value, then norm), `optimizer.step()`, gradients zeroed in place.
+
+The loop copies each full batch into A's static inputs and replays A; on an accumulation
+group's last batch it replays B. The last, smaller batch of an epoch runs eagerly (its
+gradients land in the same tensors) and B still steps, so no row is dropped. The first
+WARMUP_STEPS full batches run eagerly on a side stream as real training steps (capture needs
+warmed-up kernels and an initialised optimizer state); capture never runs the batch it records,
+so that batch is then replayed. Anything that cannot be captured (an optimizer without
+`capturable`, data-dependent shapes, a host sync inside the model) falls back to eager for the
+rest of the run, with the reason reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+WARMUP_STEPS = 3
+
+# Optimizers whose step is graph-safe without a `capturable` flag.
+_PLAIN_OK = {"SGD"}
+
+
+def capture_blocker(optimizer: torch.optim.Optimizer, device: torch.device) -> str | None:
+    """Why capture cannot be tried at all, or None."""
+    if device.type != "cuda":
+        return "not a CUDA device"
+    groups = optimizer.param_groups
+    name = type(optimizer).__name__
+    if name in _PLAIN_OK:
+        return None
+    if not all(g.get("capturable", False) for g in groups):
+        return f"{name} does not support capturable=True"
+    return None
+
+
+class CudaGraphStep:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        output: str,
+        optimizer: torch.optim.Optimizer,
+        clip_val: float | None,
+        clip_norm: float | None,
+    ) -> None:
+        self.model = model
+        self.loss_fn = loss_fn
+        self.output = output
+        self.optimizer = optimizer
+        self.clip_val = clip_val
+        self.clip_norm = clip_norm
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.stream = torch.cuda.Stream()
+        self.graph_a: Any = None
+        self.graph_b: Any = None
+        self.static_x: dict[str, torch.Tensor] = {}
+        self.static_y: torch.Tensor | None = None
+        self.static_scale: torch.Tensor | None = None
+        self.static_loss: torch.Tensor | None = None
+        self.eager_steps = 0
+
+    @property
+    def captured(self) -> bool:
+        return self.graph_b is not None
+
+    # -- eager (warm-up and the last partial batch) ---------------------------------------
+    def eager_forward_backward(
+        self, xb: dict[str, torch.Tensor], yb: torch.Tensor, scale: float
+    ) -> torch.Tensor:
+        self.stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.stream):
+            loss = self.loss_fn(self.model(xb)[self.output], yb)
+            (loss if scale == 1.0 else loss * scale).backward()
+        torch.cuda.current_stream().wait_stream(self.stream)
+        return loss.detach()
+
+    def eager_step(self) -> None:
+        if self.captured:
+            self.graph_b.replay()
+            return
+        self.stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.stream):
+            self._clip_and_step()
+            self.optimizer.zero_grad(set_to_none=True)
+        torch.cuda.current_stream().wait_stream(self.stream)
+        self.eager_steps += 1
+
+    def _clip_and_step(self) -> None:
+        if self.clip_val is not None:
+            torch.nn.utils.clip_grad_value_(self.params, self.clip_val)
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm)
+        self.optimizer.step()
+
+    # -- capture and replay ---------------------------------------------------------------
+    def ready_to_capture(self, at_group_start: bool) -> bool:
+        return not self.captured and at_group_start and self.eager_steps >= WARMUP_STEPS
+
+    def capture(self, xb: dict[str, torch.Tensor], yb: torch.Tensor) -> None:
+        """Record graphs A and B for batches shaped like (xb, yb); raises if capture fails.
+        Must be called at an accumulation-group start (gradients are None)."""
+        torch.cuda.synchronize()
+        for p in self.params:
+            p.grad = torch.zeros_like(p)
+        self.static_x = {k: v.clone() for k, v in xb.items()}
+        self.static_y = yb.clone()
+        self.static_scale = torch.ones((), device=yb.device)
+        graph_a = torch.cuda.CUDAGraph()
+        graph_b = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph_a):
+                loss = self.loss_fn(self.model(self.static_x)[self.output], self.static_y)
+                (loss * self.static_scale).backward()
+            with torch.cuda.graph(graph_b, pool=graph_a.pool()):
+                self._clip_and_step()
+                for p in self.params:
+                    p.grad.zero_()
+        except BaseException:
+            for p in self.params:
+                p.grad = None
+            torch.cuda.synchronize()
+            raise
+        self.static_loss = loss.detach()
+        self.graph_a, self.graph_b = graph_a, graph_b
+
+    def forward_backward(
+        self, xb: dict[str, torch.Tensor], yb: torch.Tensor, scale: float
+    ) -> torch.Tensor:
+        for k, v in xb.items():
+            self.static_x[k].copy_(v, non_blocking=True)
+        assert self.static_y is not None and self.static_scale is not None
+        self.static_y.copy_(yb, non_blocking=True)
+        self.static_scale.fill_(scale)
+        self.graph_a.replay()
+        assert self.static_loss is not None
+        return self.static_loss

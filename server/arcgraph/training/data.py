@@ -1,0 +1,258 @@
+"""Read a CSV or Parquet table with pyarrow and turn it into the model's input tensors.
+
+pyarrow does all parsing (multithreaded CSV, Parquet) and numeric columns reach numpy without a
+copy; each input is then assembled once, row-major, in its own dtype, and handed to torch with
+`torch.from_numpy` (no copy). Every problem (missing column, non-numeric value, empty cell,
+NaN, a column both feature and target) is reported with the column and the row, before any
+training starts. Rows are numbered from 1 (the first data row); a CSV's line is row + 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+
+from arcgraph import torchnames
+from arcgraph.training.errors import DataError
+from arcgraph.training.losses import LossSpec
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass
+class Dataset:
+    """The whole table as CPU tensors, one per model input, plus the encoded target."""
+
+    inputs: dict[str, torch.Tensor]
+    target: torch.Tensor
+    n_rows: int
+    labels: list[str] | None  # class names when the target column held strings
+    fingerprint: dict[str, Any]
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """What identifies a data file: a resumed run refuses a changed file unless forced."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    st = path.stat()
+    return {
+        "path": str(path.resolve()),
+        "size": st.st_size,
+        "mtime": st.st_mtime,
+        "sha256": digest.hexdigest(),
+    }
+
+
+def read_table(path: Path) -> pa.Table:
+    name = path.name.lower()
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    try:
+        if name.endswith(PARQUET_SUFFIXES):
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path, use_threads=True)
+        if name.endswith(CSV_SUFFIXES):
+            from pyarrow import csv
+
+            parse = csv.ParseOptions(delimiter="\t" if name.endswith(".tsv") else ",")
+            return csv.read_csv(
+                path, read_options=csv.ReadOptions(use_threads=True), parse_options=parse
+            )
+    except pa.ArrowException as err:
+        raise DataError(f"{path.name}: cannot read the table: {err}") from err
+    raise DataError(f"{path.name}: unsupported data format; use .csv, .tsv or .parquet")
+
+
+def load_dataset(
+    path: str | Path, model_spec: Mapping[str, Any], target: str, loss: LossSpec
+) -> Dataset:
+    path = Path(path)
+    table = read_table(path)
+    where = _Where(path)
+    inputs_decl = model_spec.get("inputs") or {}
+    feature_of: dict[str, str] = {}
+    for input_name, decl in inputs_decl.items():
+        for col in decl.get("columns") or []:
+            feature_of.setdefault(str(col), input_name)
+    if target in feature_of:
+        raise DataError(
+            f"column '{target}' is both a feature (input '{feature_of[target]}') and the target"
+        )
+    names = table.column_names
+    missing = [c for c in (*feature_of, target) if c not in names]
+    if missing:
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        col = missing[0]
+        role = "the target" if col == target else f"input '{feature_of[col]}'"
+        more = (
+            f" (and {len(missing) - 1} more missing: {', '.join(missing[1:])})"
+            if missing[1:]
+            else ""
+        )
+        raise DataError(
+            f"column '{col}' ({role}) is not in {path.name}{more}; its columns are: {shown}"
+        )
+    if table.num_rows == 0:
+        raise DataError(f"{path.name} has no data rows")
+
+    tensors = {name: _input_tensor(table, name, decl, where) for name, decl in inputs_decl.items()}
+    target_tensor, labels = _target_tensor(table.column(target), target, loss, where)
+    return Dataset(
+        inputs=tensors,
+        target=target_tensor,
+        n_rows=table.num_rows,
+        labels=labels,
+        fingerprint=fingerprint(path),
+    )
+
+
+class _Where:
+    """Formats a row position for messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.csv = path.name.lower().endswith(CSV_SUFFIXES)
+
+    def __call__(self, index: int) -> str:
+        row = index + 1
+        return f"row {row} (line {row + 1})" if self.csv else f"row {row}"
+
+
+def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    return col
+
+
+def _check_nulls(col: pa.ChunkedArray, name: str, where: _Where) -> None:
+    if col.null_count:
+        first = pc.index(pc.is_null(col), True).as_py()
+        raise DataError(f"column '{name}': empty cell in {where(first)}")
+
+
+def _numeric(col: pa.ChunkedArray, name: str, where: _Where, np_dtype: np.dtype) -> np.ndarray:
+    """A numeric column as a numpy array (no copy where pyarrow allows), checked."""
+    col = _plain(col)
+    _check_nulls(col, name, where)
+    kind = col.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        for i, value in enumerate(col.to_pylist()):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"column '{name}': non-numeric value {value!r} in {where(i)}"
+                ) from None
+        arr = np.asarray(col.to_pylist(), dtype=np.float64)
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        arr = col.to_numpy()
+    else:
+        raise DataError(f"column '{name}': type {kind} is not numeric")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"column '{name}': {arr[i]} (not a finite number) in {where(i)}")
+    if np_dtype.kind in "iu" and arr.dtype.kind == "f":
+        frac = arr != np.floor(arr)
+        if frac.any():
+            i = int(np.argmax(frac))
+            raise DataError(
+                f"column '{name}': {arr[i]} in {where(i)} is not an integer (the input is {np_dtype})"
+            )
+    return arr
+
+
+def _input_tensor(
+    table: pa.Table, name: str, decl: Mapping[str, Any], where: _Where
+) -> torch.Tensor:
+    dtype = torchnames.resolve_dtype(str(decl.get("dtype", "float32")))
+    np_dtype = torch.empty((), dtype=dtype).numpy().dtype
+    columns = [str(c) for c in decl.get("columns") or []]
+    shape = list(decl.get("shape") or [None])
+    n = table.num_rows
+    tail = [d for d in shape[1:]]
+    if len(columns) == 1 and _is_list(table.column(columns[0]).type):
+        # One column holding a fixed-length sequence per row (Parquet list column).
+        col = _plain(table.column(columns[0]))
+        _check_nulls(col, columns[0], where)
+        lengths = pc.list_value_length(col).to_numpy()
+        if lengths.size and (lengths != lengths[0]).any():
+            i = int(np.argmax(lengths != lengths[0]))
+            raise DataError(
+                f"column '{columns[0]}': sequence of length {lengths[i]} in {where(i)}, "
+                f"expected {lengths[0]} like row 1"
+            )
+        flat = _numeric(pc.list_flatten(col), columns[0], where, np_dtype).astype(
+            np_dtype, copy=False
+        )
+        arr = flat.reshape(n, -1)
+    else:
+        arr = np.empty((n, len(columns)), dtype=np_dtype)
+        for j, col_name in enumerate(columns):
+            arr[:, j] = _numeric(table.column(col_name), col_name, where, np_dtype)
+    width = arr.shape[1]
+    if len(shape) == 1:
+        if width != 1:
+            raise DataError(f"input '{name}' has shape {shape} but {width} values per row")
+        arr = arr.reshape(n)
+    elif all(isinstance(d, int) for d in tail) and math.prod(tail) == width:
+        arr = arr.reshape(n, *tail)
+    elif len(tail) == 1 and tail[0] is None:
+        pass
+    else:
+        raise DataError(
+            f"input '{name}' has shape {shape} but its columns give {width} values per row"
+        )
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def _is_list(kind: pa.DataType) -> bool:
+    return (
+        pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+    )
+
+
+def _target_tensor(
+    col: pa.ChunkedArray, name: str, loss: LossSpec, where: _Where
+) -> tuple[torch.Tensor, list[str] | None]:
+    col = _plain(col)
+    _check_nulls(col, name, where)
+    labels: list[str] | None = None
+    is_text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+    if is_text and loss.task in ("multiclass", "binary"):
+        labels = sorted(pc.unique(col).to_pylist())
+        if loss.task == "binary" and len(labels) != 2:
+            raise DataError(
+                f"column '{name}': {loss.type} needs two classes, found {len(labels)}: "
+                + ", ".join(map(repr, labels[:10]))
+            )
+        codes = pc.index_in(col, value_set=pa.array(labels)).to_numpy()
+        arr = codes.astype(np.int64 if loss.task == "multiclass" else np.float32)
+        return torch.from_numpy(arr), labels
+    np_dtype = np.dtype(np.int64) if loss.task == "multiclass" else np.dtype(np.float32)
+    arr = _numeric(col, name, where, np_dtype)
+    if loss.task == "multiclass" and arr.size and arr.min() < 0:
+        i = int(np.argmin(arr))
+        raise DataError(f"column '{name}': class index {arr[i]} in {where(i)} is negative")
+    if loss.task == "binary" and arr.size:
+        bad = (arr < 0) | (arr > 1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"column '{name}': {loss.type} needs targets in [0, 1], found {arr[i]} in {where(i)}"
+            )
+    return torch.from_numpy(np.ascontiguousarray(arr.astype(np_dtype, copy=False))), labels

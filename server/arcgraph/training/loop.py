@@ -1,0 +1,442 @@
+"""The training loop: batched tensor indexing, no per-step host sync, durable progress.
+
+Per step the loop gathers a batch by indexing tensors that already live on the device (no
+DataLoader, no per-sample collation), runs forward/backward, steps at the end of each
+accumulation group, and copies the loss into a per-epoch device buffer. It reads values back to
+the host only when someone reads them (a `log_every` step while verbose or with an event
+listener) and once per epoch, for the metrics.
+
+Gradient accumulation: each batch's loss is scaled by (its rows / the rows of its accumulation
+group), so a group's gradient is the mean over the group's rows, exactly as one big batch; an
+epoch's last group may be shorter (fewer batches, a smaller last batch) and still steps.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from arcgraph.training import checkpoint as ckpt_io
+from arcgraph.training import rundir
+from arcgraph.training.config import TrainerConfig
+from arcgraph.training.early_stopping import EarlyStopping
+from arcgraph.training.errors import NonFiniteLossError, TrainingInterrupted
+from arcgraph.training.events import Reporter
+from arcgraph.training.losses import LossSpec, abs_error, correct_count
+from arcgraph.training.signals import GracefulStop
+from arcgraph.training.split import epoch_order
+
+CHECKPOINT_FORMAT = 1
+EVAL_BATCH_MIN = 1024
+
+
+@dataclass
+class DeviceData:
+    """Training and validation rows, gathered once (and moved to the device where they fit)."""
+
+    train_x: dict[str, torch.Tensor]
+    train_y: torch.Tensor
+    val_x: dict[str, torch.Tensor]
+    val_y: torch.Tensor
+    device: torch.device
+    resident: bool = True  # False: rows stay in (pinned) host memory, batches are copied
+    non_blocking: bool = False
+
+    @property
+    def n_train(self) -> int:
+        return int(self.train_y.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.val_y.shape[0])
+
+    def batch(
+        self, order: torch.Tensor | None, lo: int, hi: int
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        if order is None:
+            xb = {k: v[lo:hi] for k, v in self.train_x.items()}
+            yb = self.train_y[lo:hi]
+        else:
+            idx = order[lo:hi]
+            xb = {k: v.index_select(0, idx) for k, v in self.train_x.items()}
+            yb = self.train_y.index_select(0, idx)
+        if not self.resident:
+            nb = self.non_blocking
+            xb = {k: v.to(self.device, non_blocking=nb) for k, v in xb.items()}
+            yb = yb.to(self.device, non_blocking=nb)
+        return xb, yb
+
+
+@dataclass
+class Progress:
+    """Where training stands; what a checkpoint restores."""
+
+    epoch: int = 0  # completed epochs
+    batch: int = 0  # batches already done in epoch `epoch + 1` (interrupt checkpoints only)
+    partial_losses: torch.Tensor | None = None  # their losses
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_state: dict[str, torch.Tensor] | None = None
+    ckpt_best: float | None = None  # monitor value at the last save_best_only checkpoint
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class RunContext:
+    """What the loop writes into checkpoints besides training state."""
+
+    run_dir: Path
+    model_id: str
+    spec_hashes: dict[str, str]
+    data_sha256: str
+    seed: int
+    split: dict[str, torch.Tensor]
+
+
+def rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": random.getstate(),
+        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    npst = state["numpy"]
+    np.random.set_state((npst[0], np.asarray(npst[1], dtype=np.uint32), *npst[2:]))
+
+
+def _clone_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class Loop:
+    def __init__(
+        self,
+        *,
+        model: torch.nn.Module,
+        loss: LossSpec,
+        optimizer: torch.optim.Optimizer,
+        cfg: TrainerConfig,
+        data: DeviceData,
+        reporter: Reporter,
+        stop: GracefulStop,
+        run: RunContext,
+        monitor: str,
+        graph_step: Any = None,
+    ) -> None:
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.cfg = cfg
+        self.data = data
+        self.reporter = reporter
+        self.stop = stop
+        self.run = run
+        self.monitor = monitor
+        self.graph_step = graph_step
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.early = EarlyStopping(
+            monitor,
+            cfg.early_stopping_mode,
+            cfg.early_stopping_min_delta,
+            cfg.early_stopping_patience,
+        )
+        self.progress = Progress()
+        self.device = data.device
+
+    # -- state ----------------------------------------------------------------------------
+    def state_dict(self, *, epoch: int, batch: int, partial: torch.Tensor | None) -> dict[str, Any]:
+        grads = None
+        if batch and any(p.grad is not None for p in self.params):
+            grads = [None if p.grad is None else p.grad.detach().cpu() for p in self.params]
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "epoch": epoch,
+            "batch": batch,
+            "partial_losses": None if partial is None else partial.detach().cpu(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "grads": grads,
+            "early_stopping": self.early.state_dict(),
+            "best_metric": self.early.best,
+            "best_epoch": self.early.best_epoch,
+            "best_model": self.progress.best_state,
+            "ckpt_best": self.progress.ckpt_best,
+            "history": self.progress.history,
+            "rng": rng_state(),
+            "split": self.run.split,
+            "spec_hashes": self.run.spec_hashes,
+            "data_sha256": self.run.data_sha256,
+            "seed": self.run.seed,
+            "elapsed_s": self.progress.elapsed_s,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("grads") is not None:
+            for p, g in zip(self.params, state["grads"], strict=True):
+                p.grad = None if g is None else g.to(p.device)
+        self.early.load_state_dict(state["early_stopping"])
+        best = state.get("best_model")
+        self.progress = Progress(
+            epoch=state["epoch"],
+            batch=state["batch"],
+            partial_losses=state.get("partial_losses"),
+            history=list(state["history"]),
+            best_state=None if best is None else {k: v.to(self.device) for k, v in best.items()},
+            ckpt_best=state.get("ckpt_best"),
+            elapsed_s=float(state.get("elapsed_s", 0.0)),
+        )
+        set_rng_state(state["rng"])
+
+    def _save_checkpoint(
+        self, epoch: int, batch: int, partial: torch.Tensor | None, reason: str
+    ) -> Path:
+        name = ckpt_io.checkpoint_name(epoch + 1 if batch else epoch, batch)
+        path = self.run.run_dir / ckpt_io.CHECKPOINT_DIR / name
+        ckpt_io.save(self.state_dict(epoch=epoch, batch=batch, partial=partial), path)
+        self.reporter.checkpoint(str(path), epoch + 1 if batch else epoch, batch, reason)
+        return path
+
+    def _save_weights(self, name: str, state: dict[str, torch.Tensor]) -> Path:
+        path = self.run.run_dir / name
+        ckpt_io.save({k: v.detach().cpu() for k, v in state.items()}, path)
+        return path
+
+    # -- the loop -------------------------------------------------------------------------
+    def _plan(self, n: int) -> list[tuple[int, int, float, bool]]:
+        """Per batch: (first row, end row, loss scale, step after it?)."""
+        bs, acc = self.cfg.batch_size, self.cfg.accumulate_grad_batches
+        n_batches = math.ceil(n / bs)
+        plan = []
+        for b in range(n_batches):
+            g0 = (b // acc) * acc
+            g1 = min(g0 + acc, n_batches)
+            group_rows = min(g1 * bs, n) - g0 * bs
+            lo, hi = b * bs, min((b + 1) * bs, n)
+            scale = 1.0 if acc == 1 else (hi - lo) / group_rows
+            plan.append((lo, hi, scale, b + 1 == g1))
+        return plan
+
+    def _step(self) -> None:
+        if self.cfg.gradient_clip_val is not None:
+            torch.nn.utils.clip_grad_value_(self.params, self.cfg.gradient_clip_val)
+        if self.cfg.gradient_clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.gradient_clip_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def train_epoch(self, epoch: int) -> float:
+        """Train one epoch (from `progress.batch` on); returns the mean training loss."""
+        data, cfg, model = self.data, self.cfg, self.model
+        n = data.n_train
+        plan = self._plan(n)
+        n_batches = len(plan)
+        order = epoch_order(n, self.run.seed, epoch, cfg.shuffle)
+        if order is not None and data.resident:
+            order = order.to(self.device)
+        losses = torch.empty(n_batches, device=self.device)
+        start = self.progress.batch
+        if start and self.progress.partial_losses is not None:
+            losses[:start] = self.progress.partial_losses.to(self.device)
+        self.progress.batch, self.progress.partial_losses = 0, None
+        out_key, loss_fn = self.loss.input, self.loss.fn
+        log_every = cfg.log_every if self.reporter.wants_steps else 0
+        checked = start
+        stop = self.stop
+        graph = self.graph_step
+        self.reporter.epoch_begin(epoch, n_batches, start)
+        model.train()
+        for b in range(start, n_batches):
+            lo, hi, scale, do_step = plan[b]
+            xb, yb = data.batch(order, lo, hi)
+            if graph is None:
+                loss = loss_fn(model(xb)[out_key], yb)
+                (loss if scale == 1.0 else loss * scale).backward()
+                if do_step:
+                    self._step()
+                losses[b] = loss.detach()
+            else:
+                losses[b] = self._graph_batch(graph, xb, yb, scale, do_step, lo, hi, plan, b)
+            if log_every and (b + 1) % log_every == 0:
+                value = losses[b].item()
+                self._check_finite(losses, checked, b + 1, epoch)
+                self.reporter.step(epoch, b + 1, n_batches, value, b + 1 - checked)
+                checked = b + 1
+            if stop.requested is not None:
+                self._interrupt(epoch, b + 1, losses[: b + 1])
+        self._check_finite(losses, checked, n_batches, epoch)
+        sizes = torch.tensor(
+            [hi - lo for lo, hi, _, _ in plan], dtype=losses.dtype, device=self.device
+        )
+        return float((losses * sizes).sum().item() / n)
+
+    def _graph_batch(
+        self,
+        graph: Any,
+        xb: dict[str, torch.Tensor],
+        yb: torch.Tensor,
+        scale: float,
+        do_step: bool,
+        lo: int,
+        hi: int,
+        plan: list[tuple[int, int, float, bool]],
+        b: int,
+    ) -> torch.Tensor:
+        full = hi - lo == self.cfg.batch_size
+        at_group_start = b % self.cfg.accumulate_grad_batches == 0
+        if full and graph.ready_to_capture(at_group_start):
+            try:
+                graph.capture(xb, yb)
+                self.reporter.info(f"captured the training step in a CUDA graph (batch {hi - lo})")
+            except Exception as err:  # noqa: BLE001 - any capture failure means: stay eager
+                self.reporter.info(f"CUDA graph capture failed, training eagerly: {err}")
+                self.graph_step = None
+                loss = self.loss.fn(self.model(xb)[self.loss.input], yb)
+                (loss if scale == 1.0 else loss * scale).backward()
+                if do_step:
+                    self._step()
+                return loss.detach()
+        if full and graph.captured:
+            loss = graph.forward_backward(xb, yb, scale)
+        else:
+            loss = graph.eager_forward_backward(xb, yb, scale)
+        if do_step:
+            graph.eager_step()
+        return loss
+
+    def _check_finite(self, losses: torch.Tensor, lo: int, hi: int, epoch: int) -> None:
+        window = losses[lo:hi]
+        if window.numel() and not bool(torch.isfinite(window).all()):
+            first = lo + int((~torch.isfinite(window)).nonzero()[0, 0])
+            raise NonFiniteLossError(epoch, first + 1, float(losses[first]))
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        data = self.data
+        if data.n_val == 0:
+            return {}
+        self.model.eval()
+        step = max(self.cfg.batch_size, EVAL_BATCH_MIN)
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        extra = torch.zeros((), dtype=torch.float64, device=self.device)
+        elements = 0
+        for lo in range(0, data.n_val, step):
+            hi = min(lo + step, data.n_val)
+            xb = {k: v[lo:hi] for k, v in data.val_x.items()}
+            yb = data.val_y[lo:hi]
+            if not data.resident:
+                xb = {k: v.to(self.device) for k, v in xb.items()}
+                yb = yb.to(self.device)
+            pred = self.model(xb)[self.loss.input]
+            total += self.loss.fn(pred, yb).double() * (hi - lo)
+            if self.loss.task in ("binary", "multiclass"):
+                extra += correct_count(self.loss, pred, yb)
+                elements += int(yb.numel())
+            elif self.loss.task == "regression":
+                s, count = abs_error(pred, yb)
+                extra += s.double()
+                elements += count
+        self.model.train()
+        val_loss, extra_value = torch.stack([total, extra]).tolist()
+        metrics = {"val_loss": val_loss / data.n_val}
+        if self.loss.task in ("binary", "multiclass"):
+            metrics["val_accuracy"] = extra_value / elements
+        elif self.loss.task == "regression":
+            metrics["val_mae"] = extra_value / elements
+        return metrics
+
+    def fit(self) -> dict[str, Any]:
+        cfg, prog = self.cfg, self.progress
+        started = self._started = time.perf_counter()
+        base_elapsed = self._base_elapsed = prog.elapsed_s
+        status = "completed"
+        stopped_early = self.early.should_stop
+        epoch = prog.epoch
+        while epoch < cfg.epochs and not stopped_early:
+            epoch += 1
+            t0 = time.perf_counter()
+            train_loss = self.train_epoch(epoch)
+            metrics: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss, **self.evaluate()}
+            prog.epoch = epoch
+            prog.history.append(metrics)
+            prog.elapsed_s = base_elapsed + time.perf_counter() - started
+            rundir.write_metrics(self.run.run_dir / rundir.METRICS_FILE, prog.history)
+            value = float(metrics[self.monitor])
+            if self.early.update(epoch, value):
+                prog.best_state = _clone_state(self.model)
+                self._save_weights(rundir.BEST_FILE, prog.best_state)
+            if epoch % cfg.checkpoint_every == 0 and self._checkpoint_wanted(value):
+                self._save_checkpoint(epoch, 0, None, "schedule")
+            self.reporter.epoch_end(metrics, time.perf_counter() - t0)
+            if self.early.should_stop:
+                stopped_early = True
+                self.reporter.early_stop(
+                    epoch, self.monitor, self.early.best_epoch, self.early.best
+                )
+        if stopped_early:
+            status = "early_stopped"
+        self._save_weights(rundir.LAST_FILE, self.model.state_dict())
+        restored = False
+        if cfg.early_stopping_patience is not None and prog.best_state is not None:
+            self.model.load_state_dict(prog.best_state)
+            restored = True
+        prog.elapsed_s = base_elapsed + time.perf_counter() - started
+        return self.summary(status, restored=restored)
+
+    def _checkpoint_wanted(self, value: float) -> bool:
+        """save_best_only: only when the monitor beats its value at the last saved checkpoint."""
+        if not self.cfg.save_best_only:
+            return True
+        best = self.progress.ckpt_best
+        better = best is None or (
+            value < best if self.cfg.early_stopping_mode == "min" else value > best
+        )
+        if better and not math.isnan(value):
+            self.progress.ckpt_best = value
+            return True
+        return False
+
+    def _interrupt(self, epoch: int, batch: int, losses: torch.Tensor) -> None:
+        self.reporter.close_bar()
+        path = self._save_checkpoint(epoch - 1, batch, losses, "interrupt")
+        self._save_weights(rundir.LAST_FILE, self.model.state_dict())
+        signum = self.stop.requested or 2
+        self.progress.elapsed_s = self._base_elapsed + time.perf_counter() - self._started
+        summary = self.summary("interrupted", restored=False)
+        summary["checkpoint"] = str(path)
+        rundir.write_json(self.run.run_dir / rundir.SUMMARY_FILE, summary)
+        raise TrainingInterrupted(signum, str(path))
+
+    def summary(self, status: str, *, restored: bool) -> dict[str, Any]:
+        history = self.progress.history
+        return {
+            "status": status,
+            "epochs_completed": self.progress.epoch,
+            "best_epoch": self.early.best_epoch,
+            "best_metric": self.early.best,
+            "monitor": self.monitor,
+            "monitor_mode": self.cfg.early_stopping_mode,
+            "final_metrics": history[-1] if history else {},
+            "restored_best_weights": restored,
+            "run_dir": str(self.run.run_dir),
+            "model_id": self.run.model_id,
+            "seed": self.run.seed,
+            "device": str(self.device),
+            "duration_s": round(self.progress.elapsed_s, 3),
+        }

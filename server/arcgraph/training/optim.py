@@ -1,0 +1,40 @@
+"""The trainer spec's `optimizer` section -> a torch.optim optimizer (names via torchnames)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+
+import torch
+
+from arcgraph import torchnames
+from arcgraph.training.config import OptimizerSpec
+from arcgraph.training.errors import SpecError
+
+
+def optimizer_class(spec: OptimizerSpec) -> type[torch.optim.Optimizer]:
+    try:
+        return torchnames.resolve_optimizer(spec.type)
+    except torchnames.NameRejected as err:
+        raise SpecError(f"optimizer.type: {err}") from err
+
+
+def supports_capturable(cls: type[torch.optim.Optimizer]) -> bool:
+    return "capturable" in inspect.signature(cls.__init__).parameters
+
+
+def make_optimizer(
+    spec: OptimizerSpec, params: Iterable[torch.nn.Parameter], *, capturable: bool = False
+) -> torch.optim.Optimizer:
+    """`capturable=True` (for CUDA graphs) is passed only to optimizers that accept it."""
+    cls = optimizer_class(spec)
+    kwargs = dict(spec.params)
+    if capturable and supports_capturable(cls):
+        kwargs["capturable"] = True
+    for key, value in list(kwargs.items()):
+        if isinstance(value, list):  # YAML lists -> tuples (betas, etas, step_sizes)
+            kwargs[key] = tuple(value)
+    try:
+        return cls(params, lr=spec.lr, **kwargs)
+    except (TypeError, ValueError) as err:
+        raise SpecError(f"optimizer.params for {spec.type}: {err}") from err

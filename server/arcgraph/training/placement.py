@@ -1,0 +1,75 @@
+"""Where the rows live: on the training device when they fit, else in (pinned) host memory.
+
+On the CPU the table is simply used in place. On CUDA the rows are copied to the GPU once when
+they take at most half of its free memory, so a batch is one `index_select` on the device;
+otherwise they stay on the host (pinned when `pin_memory`, making each batch's copy
+asynchronous). `num_workers` has nothing to parallelise here: batches are gathered by tensor
+indexing, not by a DataLoader's per-sample workers.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from arcgraph.training.config import TrainerConfig
+from arcgraph.training.data import Dataset
+from arcgraph.training.loop import DeviceData
+
+RESIDENT_FRACTION = 0.5
+
+
+def _nbytes(tensors: list[torch.Tensor]) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def place(
+    dataset: Dataset,
+    train_idx: torch.Tensor,
+    val_idx: torch.Tensor,
+    device: torch.device,
+    cfg: TrainerConfig,
+) -> tuple[DeviceData, list[str]]:
+    """-> (the split rows, placed; notes on what num_workers / pin_memory did)."""
+    notes: list[str] = []
+    train_x = {k: v.index_select(0, train_idx) for k, v in dataset.inputs.items()}
+    val_x = {k: v.index_select(0, val_idx) for k, v in dataset.inputs.items()}
+    train_y = dataset.target.index_select(0, train_idx)
+    val_y = dataset.target.index_select(0, val_idx)
+    tensors = [*train_x.values(), *val_x.values(), train_y, val_y]
+    resident = True
+    non_blocking = False
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        resident = _nbytes(tensors) <= RESIDENT_FRACTION * free
+    elif device.type == "mps":
+        resident = True
+    if device.type != "cpu" and resident:
+        train_x = {k: v.to(device) for k, v in train_x.items()}
+        val_x = {k: v.to(device) for k, v in val_x.items()}
+        train_y, val_y = train_y.to(device), val_y.to(device)
+        if cfg.pin_memory:
+            notes.append("pin_memory: no effect, the data is resident on the device")
+    elif device.type != "cpu":
+        if cfg.pin_memory:
+            train_x = {k: v.pin_memory() for k, v in train_x.items()}
+            train_y = train_y.pin_memory()
+            non_blocking = True
+            notes.append("pin_memory: host rows pinned, batch copies are asynchronous")
+        notes.append("the data does not fit in device memory: batches are copied from the host")
+    elif cfg.pin_memory:
+        notes.append("pin_memory: no effect when training on the CPU")
+    if cfg.num_workers:
+        notes.append(
+            f"num_workers: {cfg.num_workers} ignored, batches are gathered from memory by "
+            "tensor indexing (no loader workers needed)"
+        )
+    data = DeviceData(
+        train_x=train_x,
+        train_y=train_y,
+        val_x=val_x,
+        val_y=val_y,
+        device=device,
+        resident=resident or device.type == "cpu",
+        non_blocking=non_blocking,
+    )
+    return data, notes

@@ -1,0 +1,68 @@
+"""Before any data is read: find the model spec and run the engine's checks on both specs.
+
+A spec with errors is refused with the engine's located diagnostics (the same text
+`arcgraph check` prints); warnings do not block training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arcgraph.diagnostics import Diagnostic, Severity
+from arcgraph.training.errors import SpecError
+
+# Diagnostics about the trainer's own model_ref; moot when --model names the model.
+_MODEL_REF_CODES = {"AG201", "AG202", "AG203"}
+
+
+class PreflightError(SpecError):
+    def __init__(self, diagnostics: list[Diagnostic], text: str) -> None:
+        self.diagnostics = diagnostics
+        super().__init__(text)
+
+
+def workspace_root(trainer_path: Path) -> Path:
+    from arcgraph.registry import workspace_root_for
+
+    return workspace_root_for(trainer_path)
+
+
+def resolve_model(trainer_path: Path, model_ref: str | None, override: str | Path | None) -> Path:
+    """--model (a path, or an ID looked up in the registry) or else the trainer's model_ref."""
+    if override is not None and Path(override).is_file():
+        return Path(override)
+    model_id = str(override) if override is not None else model_ref
+    if not model_id:
+        raise SpecError("the trainer has no model_ref and no --model was given")
+    from arcgraph.registry import Registry
+
+    root = workspace_root(trainer_path)
+    path = Registry.scan([root]).path_of(model_id)
+    if path is None:
+        raise SpecError(f"model '{model_id}' is not in the workspace registry under {root}")
+    return Path(path)
+
+
+def check_specs(
+    trainer_path: Path, model_path: Path, *, model_overridden: bool
+) -> list[Diagnostic]:
+    """Run the engine; raise PreflightError listing the errors, return the other diagnostics."""
+    from arcgraph.engine import check_files
+    from arcgraph.report import format_text
+
+    root = workspace_root(trainer_path)
+    diags = check_files([trainer_path, model_path], [root])
+    if model_overridden:
+        trainer = str(trainer_path.resolve())
+        diags = [
+            d
+            for d in diags
+            if not (
+                d.code in _MODEL_REF_CODES and d.path and str(Path(d.path).resolve()) == trainer
+            )
+        ]
+    errors = [d for d in diags if d.severity == Severity.ERROR]
+    if errors:
+        count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+        raise PreflightError(diags, f"the specs have {count}; not training:\n{format_text(errors)}")
+    return diags
