@@ -61,9 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check spec files and folders (recursive)")
     check.add_argument("paths", nargs="*", help="files or folders (default: .)")
     check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument("--python", help="interpreter with torch for the torch checks (default: this one)")
+    check.add_argument(
+        "--python", help="interpreter with torch for the torch checks (default: this one)"
+    )
     check.add_argument("--no-torch", action="store_true", help="structure checks only")
-    check.add_argument("--no-shape-check", action="store_true", help="skip the meta-device forward pass")
+    check.add_argument(
+        "--no-shape-check", action="store_true", help="skip the meta-device forward pass"
+    )
     check.set_defaults(func=_check)
 
     try:
@@ -76,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
 
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
-    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (debugging)")
+    lsp.add_argument(
+        "--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (debugging)"
+    )
     lsp.set_defaults(func=_lsp)
     return parser
 

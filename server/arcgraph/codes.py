@@ -28,67 +28,161 @@ def _code(code: str, title: str, rule: str) -> str:
 
 
 # --- the text and its YAML -------------------------------------------------------------
-YAML_SYNTAX = _code("AG100", "YAML syntax error", "The text is not valid YAML; one diagnostic at the first error.")
-YAML_DUPLICATE_KEY = _code("AG101", "duplicate key", "A mapping repeats a key; reported on the second one.")
-YAML_MULTI_DOCUMENT = _code("AG102", "several documents", "A spec file holds exactly one YAML document.")
-YAML_NOT_MAPPING = _code("AG103", "not a mapping", "The top level of a spec is a mapping of sections.")
+YAML_SYNTAX = _code(
+    "AG100", "YAML syntax error", "The text is not valid YAML; one diagnostic at the first error."
+)
+YAML_DUPLICATE_KEY = _code(
+    "AG101", "duplicate key", "A mapping repeats a key; reported on the second one."
+)
+YAML_MULTI_DOCUMENT = _code(
+    "AG102", "several documents", "A spec file holds exactly one YAML document."
+)
+YAML_NOT_MAPPING = _code(
+    "AG103", "not a mapping", "The top level of a spec is a mapping of sections."
+)
 YAML_EMPTY = _code("AG104", "empty spec", "A file named as a spec has no content.")
 YAML_NOT_TEXT = _code("AG105", "not a text file", "The file is binary or not UTF-8.")
-YAML_RECURSIVE_ALIAS = _code("AG106", "recursive alias", "An alias refers to a node that contains it.")
+YAML_RECURSIVE_ALIAS = _code(
+    "AG106", "recursive alias", "An alias refers to a node that contains it."
+)
 
 # --- structure (from the JSON Schemas) ---------------------------------------------------
 MISSING_KEY = _code("AG110", "missing required key", "A key the spec requires is absent.")
 UNKNOWN_KEY = _code("AG111", "unknown key", "A key the spec does not define (closed sections).")
-WRONG_TYPE = _code("AG112", "wrong type", "A value has the wrong type (a bool is not an int; 10.5 is not an int).")
+WRONG_TYPE = _code(
+    "AG112", "wrong type", "A value has the wrong type (a bool is not an int; 10.5 is not an int)."
+)
 OUT_OF_RANGE = _code("AG113", "out of range", "A number outside its allowed range.")
 NOT_IN_ENUM = _code("AG114", "not an allowed value", "A value outside the fixed set of choices.")
 BAD_FORMAT = _code("AG115", "bad format", "A string that does not match the required format.")
-BAD_LENGTH = _code("AG116", "wrong number of items", "A list or mapping with too few or too many entries.")
+BAD_LENGTH = _code(
+    "AG116", "wrong number of items", "A list or mapping with too few or too many entries."
+)
 
 # --- trainer spec -------------------------------------------------------------------------
-LOSS_IN_TRAINER = _code("AG200", "loss in trainer spec", "Loss belongs in the model spec (trainer spec section 2).")
-MODEL_REF_UNKNOWN = _code("AG201", "unknown model_ref", "model_ref names no model spec in the workspace registry (5.1).")
-MODEL_REF_FORMAT = _code("AG202", "bad model ID format", "A model ID has the form <name>-v<version> (5.4).")
-MODEL_NO_LOSS = _code("AG203", "referenced model has no valid loss", "The referenced model must define a valid loss (5.1).")
-OPTIMIZER_UNKNOWN = _code("AG210", "unknown optimizer", "optimizer.type is not an optimizer class of the installed torch (5.2).")
-OPTIMIZER_PARAM_UNKNOWN = _code("AG211", "unknown optimizer parameter", "A key of optimizer.params is not a constructor argument (5.2).")
-OPTIMIZER_PARAM_TYPE = _code("AG212", "optimizer parameter type", "A value does not fit the argument's annotation.")
-OPTIMIZER_REJECTED = _code("AG213", "optimizer rejects the values", "torch's own constructor check failed on these values.")
-LR_IN_PARAMS = _code("AG214", "lr inside params", "The learning rate is optimizer.lr, not optimizer.params.lr.")
-NO_VALIDATION = _code("AG220", "needs a validation split", "Early stopping, save_best_only or a val_* monitor with validation_split: 0.")
-BOTH_CLIPS = _code("AG221", "two gradient clippings", "Both gradient_clip_val and gradient_clip_norm are set.")
-CHECKPOINT_AFTER_END = _code("AG222", "checkpoint never written", "checkpoint_every is larger than epochs.")
-PIN_MEMORY_WITHOUT_CUDA = _code("AG223", "pin_memory without CUDA", "pin_memory only helps copies to a CUDA device.")
-UNKNOWN_METRIC = _code("AG224", "unknown metric", "early_stopping_monitor names a metric the trainer never produces.")
+LOSS_IN_TRAINER = _code(
+    "AG200", "loss in trainer spec", "Loss belongs in the model spec (trainer spec section 2)."
+)
+MODEL_REF_UNKNOWN = _code(
+    "AG201", "unknown model_ref", "model_ref names no model spec in the workspace registry (5.1)."
+)
+MODEL_REF_FORMAT = _code(
+    "AG202", "bad model ID format", "A model ID has the form <name>-v<version> (5.4)."
+)
+MODEL_NO_LOSS = _code(
+    "AG203",
+    "referenced model has no valid loss",
+    "The referenced model must define a valid loss (5.1).",
+)
+OPTIMIZER_UNKNOWN = _code(
+    "AG210",
+    "unknown optimizer",
+    "optimizer.type is not an optimizer class of the installed torch (5.2).",
+)
+OPTIMIZER_PARAM_UNKNOWN = _code(
+    "AG211",
+    "unknown optimizer parameter",
+    "A key of optimizer.params is not a constructor argument (5.2).",
+)
+OPTIMIZER_PARAM_TYPE = _code(
+    "AG212", "optimizer parameter type", "A value does not fit the argument's annotation."
+)
+OPTIMIZER_REJECTED = _code(
+    "AG213", "optimizer rejects the values", "torch's own constructor check failed on these values."
+)
+LR_IN_PARAMS = _code(
+    "AG214", "lr inside params", "The learning rate is optimizer.lr, not optimizer.params.lr."
+)
+NO_VALIDATION = _code(
+    "AG220",
+    "needs a validation split",
+    "Early stopping, save_best_only or a val_* monitor with validation_split: 0.",
+)
+BOTH_CLIPS = _code(
+    "AG221", "two gradient clippings", "Both gradient_clip_val and gradient_clip_norm are set."
+)
+CHECKPOINT_AFTER_END = _code(
+    "AG222", "checkpoint never written", "checkpoint_every is larger than epochs."
+)
+PIN_MEMORY_WITHOUT_CUDA = _code(
+    "AG223", "pin_memory without CUDA", "pin_memory only helps copies to a CUDA device."
+)
+UNKNOWN_METRIC = _code(
+    "AG224", "unknown metric", "early_stopping_monitor names a metric the trainer never produces."
+)
 
 # --- model spec ---------------------------------------------------------------------------
 DUPLICATE_NODE = _code("AG300", "duplicate node name", "Node names are unique within a graph.")
-UNKNOWN_NODE_TYPE = _code("AG301", "unknown node type", "A node type that is not in the installed torch.")
-REJECTED_NAME = _code("AG302", "forbidden name", "A name that does I/O or runs code; specs may use tensor operations only.")
-UNKNOWN_PARAM = _code("AG303", "unknown parameter", "A params key that the class or function does not accept.")
-PARAM_TYPE = _code("AG304", "parameter type", "A params value that does not fit the argument's annotation.")
-UNRESOLVED_REFERENCE = _code("AG305", "unresolved reference", "An input reference to no input or node.")
+UNKNOWN_NODE_TYPE = _code(
+    "AG301", "unknown node type", "A node type that is not in the installed torch."
+)
+REJECTED_NAME = _code(
+    "AG302",
+    "forbidden name",
+    "A name that does I/O or runs code; specs may use tensor operations only.",
+)
+UNKNOWN_PARAM = _code(
+    "AG303", "unknown parameter", "A params key that the class or function does not accept."
+)
+PARAM_TYPE = _code(
+    "AG304", "parameter type", "A params value that does not fit the argument's annotation."
+)
+UNRESOLVED_REFERENCE = _code(
+    "AG305", "unresolved reference", "An input reference to no input or node."
+)
 GRAPH_CYCLE = _code("AG306", "cycle in graph", "The graph must be acyclic.")
-UNKNOWN_MODULE = _code("AG307", "unknown module", "module.X or arc.stack names a module that is not defined.")
-BAD_STACK = _code("AG308", "bad arc.stack", "arc.stack needs params module (a defined module) and count >= 1.")
+UNKNOWN_MODULE = _code(
+    "AG307", "unknown module", "module.X or arc.stack names a module that is not defined."
+)
+BAD_STACK = _code(
+    "AG308", "bad arc.stack", "arc.stack needs params module (a defined module) and count >= 1."
+)
 BAD_OUTPUT = _code("AG309", "bad output", "An output must refer to a node of the graph.")
 NOT_A_LOSS = _code("AG310", "not a loss function", "loss.type must be a torch loss function.")
-LOSS_INPUT_UNKNOWN = _code("AG311", "loss input is not an output", "loss.inputs.input names an entry of outputs.")
-TARGET_IS_FEATURE = _code("AG312", "target is a feature", "loss.inputs.target is also an input column: label leakage.")
-MISSING_PARAM = _code("AG313", "missing required argument", "A required constructor/function argument has no value.")
+LOSS_INPUT_UNKNOWN = _code(
+    "AG311", "loss input is not an output", "loss.inputs.input names an entry of outputs."
+)
+TARGET_IS_FEATURE = _code(
+    "AG312", "target is a feature", "loss.inputs.target is also an input column: label leakage."
+)
+MISSING_PARAM = _code(
+    "AG313", "missing required argument", "A required constructor/function argument has no value."
+)
 SHAPE_ERROR = _code("AG314", "shape error", "A forward pass on meta tensors failed at this node.")
-DUPLICATE_MODEL_ID = _code("AG315", "duplicate model ID", "Two model spec files in the workspace have one ID.")
-BAD_TARGET_OBJECT = _code("AG316", "bad _target_ object", "A nested _target_ must name a torch.nn class.")
-COLUMNS_SHAPE_MISMATCH = _code("AG317", "columns do not match shape", "The last dim of an input's shape equals its number of columns.")
+DUPLICATE_MODEL_ID = _code(
+    "AG315", "duplicate model ID", "Two model spec files in the workspace have one ID."
+)
+BAD_TARGET_OBJECT = _code(
+    "AG316", "bad _target_ object", "A nested _target_ must name a torch.nn class."
+)
+COLUMNS_SHAPE_MISMATCH = _code(
+    "AG317",
+    "columns do not match shape",
+    "The last dim of an input's shape equals its number of columns.",
+)
 UNKNOWN_DTYPE = _code("AG318", "unknown dtype", "dtype must be a torch dtype name.")
-MODULE_BINDING = _code("AG319", "module input binding", "How a module.X / arc.stack node's inputs bind to the module's inputs.")
-UNKNOWN_INPUT_ARG = _code("AG320", "unknown input argument", "A keyword in a node's inputs that its forward/function does not take.")
+MODULE_BINDING = _code(
+    "AG319",
+    "module input binding",
+    "How a module.X / arc.stack node's inputs bind to the module's inputs.",
+)
+UNKNOWN_INPUT_ARG = _code(
+    "AG320",
+    "unknown input argument",
+    "A keyword in a node's inputs that its forward/function does not take.",
+)
 UNUSED_NODE = _code("AG321", "unused node", "A node whose output nothing uses.")
-MODEL_ID_FORMAT = _code("AG322", "bad model file name", "A model spec's file name gives its ID, <name>-v<version>.")
+MODEL_ID_FORMAT = _code(
+    "AG322", "bad model file name", "A model spec's file name gives its ID, <name>-v<version>."
+)
 
 # --- torch availability -------------------------------------------------------------------
-TORCH_UNAVAILABLE = _code("AG400", "torch checks off", "torch is not importable by the configured interpreter.")
-TORCH_WORKER_FAILED = _code("AG401", "torch worker failed", "The torch worker crashed or timed out; the check was skipped.")
+TORCH_UNAVAILABLE = _code(
+    "AG400", "torch checks off", "torch is not importable by the configured interpreter."
+)
+TORCH_WORKER_FAILED = _code(
+    "AG401", "torch worker failed", "The torch worker crashed or timed out; the check was skipped."
+)
 
 
 def table() -> list[CodeInfo]:

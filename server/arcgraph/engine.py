@@ -118,29 +118,40 @@ class Engine:
 
     def _structure(self, a: Analysis, catalog: CatalogLike | None) -> list[Diagnostic]:
         if a.file_problem is not None:
-            return [a.file_problem] if a.path.suffix.lower() in YAML_SUFFIXES or a.kind != SpecKind.NONE else []
+            return (
+                [a.file_problem]
+                if a.path.suffix.lower() in YAML_SUFFIXES or a.kind != SpecKind.NONE
+                else []
+            )
         if a.kind == SpecKind.NONE:
             return []
         out = list(a.parsed.diagnostics)
         root = a.parsed.root
         if root is None:
             if a.parsed.empty:
-                out.append(Diagnostic(
-                    codes.YAML_EMPTY,
-                    f"this {a.kind.value} spec is empty; start with the required sections "
-                    + ("(inputs, graph, outputs, loss)" if a.kind == SpecKind.MODEL
-                       else "(model_ref, optimizer, config)"),
-                    Span(0, 0, 0, 0),
-                    data={"fix": "scaffold", "kind": a.kind.value},
-                ))
+                out.append(
+                    Diagnostic(
+                        codes.YAML_EMPTY,
+                        f"this {a.kind.value} spec is empty; start with the required sections "
+                        + (
+                            "(inputs, graph, outputs, loss)"
+                            if a.kind == SpecKind.MODEL
+                            else "(model_ref, optimizer, config)"
+                        ),
+                        Span(0, 0, 0, 0),
+                        data={"fix": "scaffold", "kind": a.kind.value},
+                    )
+                )
             return out
         if not isinstance(root, YMap):
-            out.append(Diagnostic(
-                codes.YAML_NOT_MAPPING,
-                f"a {a.kind.value} spec is a mapping of sections (key: value), not "
-                + ("a list" if not hasattr(root, "value") else "a single value"),
-                root.span,
-            ))
+            out.append(
+                Diagnostic(
+                    codes.YAML_NOT_MAPPING,
+                    f"a {a.kind.value} spec is a mapping of sections (key: value), not "
+                    + ("a list" if not hasattr(root, "value") else "a single value"),
+                    root.span,
+                )
+            )
             return out
         ctx = CheckContext(a.path, a.text, root, catalog, self.registry, self.options, out)
         if a.kind == SpecKind.TRAINER:
@@ -150,7 +161,11 @@ class Engine:
             out.extend(validate(root, "trainer", unknown_key_hook, frozenset(own)))
             check_trainer(ctx)
         else:
-            out.extend(validate(root, "model"))
+            # Node types get the engine's words (did-you-mean, refused names), not a regex.
+            owned = {("graph", "*", "type"), ("modules", "*", "graph", "*", "type")}
+            if catalog is not None:  # the installed torch knows its dtypes
+                owned.add(("inputs", "*", "dtype"))
+            out.extend(validate(root, "model", None, frozenset(owned)))
             check_model(ctx)
         return out
 
@@ -170,12 +185,14 @@ class Engine:
             res = self.torch.probe_optimizer(req["type"], req["lr"], req["params"])
             if res.ok is False:
                 param = getattr(res, "param", None)
-                out.append(Diagnostic(
-                    codes.OPTIMIZER_REJECTED,
-                    f"{req['type']} rejects these values: {res.message}",
-                    span_for_probe_param(root, param),
-                    path=str(a.path),
-                ))
+                out.append(
+                    Diagnostic(
+                        codes.OPTIMIZER_REJECTED,
+                        f"{req['type']} rejects these values: {res.message}",
+                        span_for_probe_param(root, param),
+                        path=str(a.path),
+                    )
+                )
             elif res.ok is None:
                 out.append(_worker_failed(a, res.message))
         elif a.kind == SpecKind.MODEL and self.options.shape_check:
@@ -183,12 +200,14 @@ class Engine:
                 return []
             res = self.torch.probe_shapes(to_python(root))
             if res.ok is False:
-                out.append(Diagnostic(
-                    codes.SHAPE_ERROR,
-                    _shape_message(res),
-                    _node_span(root, getattr(res, "node", None)),
-                    path=str(a.path),
-                ))
+                out.append(
+                    Diagnostic(
+                        codes.SHAPE_ERROR,
+                        _shape_message(res),
+                        _node_span(root, getattr(res, "node", None)),
+                        path=str(a.path),
+                    )
+                )
             elif res.ok is None:
                 out.append(_worker_failed(a, res.message))
         return out
@@ -200,13 +219,15 @@ class Engine:
         reason = self.torch_off_reason()
         if reason is None:
             return []
-        return [Diagnostic(
-            codes.TORCH_UNAVAILABLE,
-            f"torch checks are off: {reason}; structure checks still run",
-            _first_line_span(a.text),
-            Severity.INFO,
-            str(a.path),
-        )]
+        return [
+            Diagnostic(
+                codes.TORCH_UNAVAILABLE,
+                f"torch checks are off: {reason}; structure checks still run",
+                _first_line_span(a.text),
+                Severity.INFO,
+                str(a.path),
+            )
+        ]
 
     # -- everything ------------------------------------------------------------------------
     def check(self, path: str | Path, text: str | bytes) -> list[Diagnostic]:
@@ -305,8 +326,14 @@ def check_files(
         try:
             data = f.read_bytes()
         except OSError as err:
-            out.append(Diagnostic(codes.YAML_NOT_TEXT, f"cannot read the file: {err.strerror}",
-                                  Span(0, 0, 0, 0), path=str(f)))
+            out.append(
+                Diagnostic(
+                    codes.YAML_NOT_TEXT,
+                    f"cannot read the file: {err.strerror}",
+                    Span(0, 0, 0, 0),
+                    path=str(f),
+                )
+            )
             continue
         out.extend(d for d in engine.check(f, data) if d.severity != Severity.HINT)
     return sorted(out, key=Diagnostic.sort_key)

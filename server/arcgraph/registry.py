@@ -24,7 +24,17 @@ from arcgraph.kinds import (
 )
 from arcgraph.source import ParsedYaml, parse_yaml
 
-DEFAULT_EXCLUDE = (".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", "runs", ".cache")
+DEFAULT_EXCLUDE = (
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "runs",
+    ".cache",
+)
 _MODEL_LINE = re.compile(r"^graph\s*:", re.MULTILINE)
 _MAX_SCAN_BYTES = 4 * 1024 * 1024
 
@@ -57,7 +67,9 @@ def looks_like_model_file(path: Path, text: str | None = None) -> bool:
 class Registry:
     """Model IDs -> files. Thread-safe: the LSP updates it from watcher events."""
 
-    def __init__(self, roots: Iterable[Path] = (), settings: RegistrySettings | None = None) -> None:
+    def __init__(
+        self, roots: Iterable[Path] = (), settings: RegistrySettings | None = None
+    ) -> None:
         self.roots = [Path(r).resolve() for r in roots]
         self.settings = settings or RegistrySettings()
         self._models: dict[Path, str] = {}  # path -> model id
@@ -88,7 +100,9 @@ class Registry:
                 if not base.is_dir():
                     continue
                 for dirpath, dirnames, filenames in os.walk(base):
-                    dirnames[:] = [d for d in dirnames if d not in exclude and not d.startswith(".")]
+                    dirnames[:] = [
+                        d for d in dirnames if d not in exclude and not d.startswith(".")
+                    ]
                     for fname in filenames:
                         if any(fnmatch.fnmatch(fname, pat) for pat in self.settings.include):
                             yield Path(dirpath, fname)

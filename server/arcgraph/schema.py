@@ -205,7 +205,9 @@ class Validator:
         return self.out
 
     # ``key`` is the key node the value hangs under: missing keys are reported on it.
-    def _check(self, node: YNode, schema: dict[str, Any], path: tuple[str, ...], key: YNode | None) -> bool:
+    def _check(
+        self, node: YNode, schema: dict[str, Any], path: tuple[str, ...], key: YNode | None
+    ) -> bool:
         schema = resolve(schema, self.root_schema)
         alts = schema.get("oneOf") or schema.get("anyOf")
         if alts:
@@ -215,13 +217,20 @@ class Validator:
         if types is not None:
             types = [types] if isinstance(types, str) else list(types)
             if not _type_ok(node, types):
-                if isinstance(node, YScalar) and node.value is None and "null" not in types and key is not None:
+                if (
+                    isinstance(node, YScalar)
+                    and node.value is None
+                    and "null" not in types
+                    and key is not None
+                ):
                     msg = f"'{where}' has no value; it must be {describe(schema, self.root_schema)}"
                 else:
-                    msg = f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}"
+                    msg = (
+                        f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}"
+                    )
                 self.out.append(Diagnostic(codes.WRONG_TYPE, msg, node.span))
                 return False
-        if path in self.own_patterns:
+        if self.own_patterns and _owned(path, self.own_patterns):
             return True  # the engine checks this value itself (torch or registry knows better)
         ok = True
         if "enum" in schema and isinstance(node, YScalar) and node.value not in schema["enum"]:
@@ -242,7 +251,9 @@ class Validator:
             ok &= self._check_map(node, schema, path, where, key)
         return ok
 
-    def _check_alternatives(self, node: YNode, schema: dict[str, Any], alts: list[Any], path: tuple[str, ...]) -> bool:
+    def _check_alternatives(
+        self, node: YNode, schema: dict[str, Any], alts: list[Any], path: tuple[str, ...]
+    ) -> bool:
         saved = self.out
         best: list[Diagnostic] | None = None
         for alt in alts:
@@ -252,21 +263,29 @@ class Validator:
                 return True
             sub = resolve(alt, self.root_schema)
             t = sub.get("type")
-            if best is None and t is not None and _type_ok(node, [t] if isinstance(t, str) else list(t)):
+            if (
+                best is None
+                and t is not None
+                and _type_ok(node, [t] if isinstance(t, str) else list(t))
+            ):
                 best = self.out  # the branch of the right type explains the problem best
         self.out = saved
         if best:
             self.out.extend(best)
         else:
             where = _fmt_path(path) or "the spec"
-            self.out.append(Diagnostic(
-                codes.WRONG_TYPE,
-                f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}",
-                node.span,
-            ))
+            self.out.append(
+                Diagnostic(
+                    codes.WRONG_TYPE,
+                    f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}",
+                    node.span,
+                )
+            )
         return False
 
-    def _check_scalar(self, node: YScalar, schema: dict[str, Any], where: str, path: tuple[str, ...]) -> bool:
+    def _check_scalar(
+        self, node: YScalar, schema: dict[str, Any], where: str, path: tuple[str, ...]
+    ) -> bool:
         v = node.value
         if isinstance(v, int | float) and not isinstance(v, bool):
             lo, lo_x = schema.get("minimum"), schema.get("exclusiveMinimum")
@@ -278,55 +297,73 @@ class Validator:
                 or (hi_x is not None and v >= hi_x)
             )
             if bad:
-                self.out.append(Diagnostic(
-                    codes.OUT_OF_RANGE,
-                    f"'{where}' must be {describe(schema, self.root_schema)}; got {node.text}",
-                    node.span,
-                ))
+                self.out.append(
+                    Diagnostic(
+                        codes.OUT_OF_RANGE,
+                        f"'{where}' must be {describe(schema, self.root_schema)}; got {node.text}",
+                        node.span,
+                    )
+                )
                 return False
         if isinstance(v, str) and len(v) < schema.get("minLength", 0):
             self.out.append(Diagnostic(codes.BAD_LENGTH, f"'{where}' must not be empty", node.span))
             return False
         if "const" in schema and v != schema["const"]:
-            self.out.append(Diagnostic(
-                codes.NOT_IN_ENUM, f"'{where}' must be {json.dumps(schema['const'])}; got {show(node)}",
-                node.span,
-            ))
+            self.out.append(
+                Diagnostic(
+                    codes.NOT_IN_ENUM,
+                    f"'{where}' must be {json.dumps(schema['const'])}; got {show(node)}",
+                    node.span,
+                )
+            )
             return False
         if isinstance(v, str) and "pattern" in schema and not re.search(schema["pattern"], v):
             hint = schema.get("x-format-hint") or schema.get("description", "").split(". ")[0]
-            self.out.append(Diagnostic(
-                codes.BAD_FORMAT, f"'{where}' has an invalid value {v!r}: {hint.rstrip('.')}",
-                node.span,
-            ))
+            self.out.append(
+                Diagnostic(
+                    codes.BAD_FORMAT,
+                    f"'{where}' has an invalid value {v!r}: {hint.rstrip('.')}",
+                    node.span,
+                )
+            )
             return False
         return True
 
-    def _check_seq(self, node: YSeq, schema: dict[str, Any], path: tuple[str, ...], where: str) -> bool:
+    def _check_seq(
+        self, node: YSeq, schema: dict[str, Any], path: tuple[str, ...], where: str
+    ) -> bool:
         ok = True
         n = len(node.items)
         if "minItems" in schema and n < schema["minItems"]:
-            self.out.append(Diagnostic(
-                codes.BAD_LENGTH, f"'{where}' needs at least {schema['minItems']} item(s); it has {n}",
-                node.span,
-            ))
+            self.out.append(
+                Diagnostic(
+                    codes.BAD_LENGTH,
+                    f"'{where}' needs at least {schema['minItems']} item(s); it has {n}",
+                    node.span,
+                )
+            )
             ok = False
         if "maxItems" in schema and n > schema["maxItems"]:
-            self.out.append(Diagnostic(
-                codes.BAD_LENGTH, f"'{where}' allows at most {schema['maxItems']} item(s); it has {n}",
-                node.span,
-            ))
+            self.out.append(
+                Diagnostic(
+                    codes.BAD_LENGTH,
+                    f"'{where}' allows at most {schema['maxItems']} item(s); it has {n}",
+                    node.span,
+                )
+            )
             ok = False
         if schema.get("uniqueItems"):
             seen: set[Any] = set()
             for item in node.items:
                 if isinstance(item, YScalar) and isinstance(item.value, str | int | float | bool):
                     if item.value in seen:
-                        self.out.append(Diagnostic(
-                            codes.BAD_LENGTH,
-                            f"'{where}' lists {show(item)} twice; each entry must be unique",
-                            item.span,
-                        ))
+                        self.out.append(
+                            Diagnostic(
+                                codes.BAD_LENGTH,
+                                f"'{where}' lists {show(item)} twice; each entry must be unique",
+                                item.span,
+                            )
+                        )
                         ok = False
                     seen.add(item.value)
         items = schema.get("items")
@@ -335,7 +372,14 @@ class Validator:
                 ok &= self._check(item, items, (*path, str(i)), None)
         return ok
 
-    def _check_map(self, node: YMap, schema: dict[str, Any], path: tuple[str, ...], where: str, key: YNode | None) -> bool:
+    def _check_map(
+        self,
+        node: YMap,
+        schema: dict[str, Any],
+        path: tuple[str, ...],
+        where: str,
+        key: YNode | None,
+    ) -> bool:
         ok = True
         props: dict[str, Any] = schema.get("properties", {})
         patterns: dict[str, Any] = schema.get("patternProperties", {})
@@ -348,12 +392,14 @@ class Validator:
                 sub = next((s for p, s in patterns.items() if re.search(p, name)), None)
             if sub is None and patterns and extra is False:
                 names = schema.get("propertyNames", {})
-                self.out.append(Diagnostic(
-                    codes.BAD_FORMAT,
-                    f"'{name}' is not a valid name in {where}: "
-                    + (names.get("description") or "use letters, digits and underscores"),
-                    knode.span,
-                ))
+                self.out.append(
+                    Diagnostic(
+                        codes.BAD_FORMAT,
+                        f"'{name}' is not a valid name in {where}: "
+                        + (names.get("description") or "use letters, digits and underscores"),
+                        knode.span,
+                    )
+                )
                 ok = False
                 continue
             if sub is None:
@@ -371,15 +417,19 @@ class Validator:
                 ok = False
                 self._missing_key(node, path, where, req, props.get(req, {}), key)
         if "minProperties" in schema and len(present) < schema["minProperties"]:
-            self.out.append(Diagnostic(
-                codes.BAD_LENGTH,
-                f"'{where}' needs at least {schema['minProperties']} entr{'y' if schema['minProperties'] == 1 else 'ies'}",
-                key.span if key is not None else node.span,
-            ))
+            self.out.append(
+                Diagnostic(
+                    codes.BAD_LENGTH,
+                    f"'{where}' needs at least {schema['minProperties']} entr{'y' if schema['minProperties'] == 1 else 'ies'}",
+                    key.span if key is not None else node.span,
+                )
+            )
             ok = False
         return ok
 
-    def _unknown_key(self, path: tuple[str, ...], name: str, knode: YNode, props: dict[str, Any]) -> None:
+    def _unknown_key(
+        self, path: tuple[str, ...], name: str, knode: YNode, props: dict[str, Any]
+    ) -> None:
         if self.unknown_key_hook is not None:
             special = self.unknown_key_hook(path, name, knode)
             if special is not None:
@@ -396,22 +446,44 @@ class Validator:
             data = {"fix": "remove_key", "key": name}
         self.out.append(Diagnostic(codes.UNKNOWN_KEY, msg, knode.span, data=data))
 
-    def _missing_key(self, node: YMap, path: tuple[str, ...], where: str, req: str, sub: dict[str, Any], key: YNode | None) -> None:
+    def _missing_key(
+        self,
+        node: YMap,
+        path: tuple[str, ...],
+        where: str,
+        req: str,
+        sub: dict[str, Any],
+        key: YNode | None,
+    ) -> None:
         sub = resolve(sub, self.root_schema)
         default = sub.get("default", _placeholder(sub))
         value = json.dumps(default) if not isinstance(default, str) else default
         where = _fmt_path(path) or "the spec"
         msg = f"missing required key '{req}' in {where}; add `{req}: {value}`"
         if not path:
-            span = Span(node.span.start_line, node.span.start_col, node.span.start_line, node.span.start_col)
+            span = Span(
+                node.span.start_line, node.span.start_col, node.span.start_line, node.span.start_col
+            )
             lines_key = node.pairs[0][0].span if node.pairs else None
             span = lines_key or span
         else:
             span = key.span if key is not None else node.span
-        self.out.append(Diagnostic(
-            codes.MISSING_KEY, msg, span,
-            data={"fix": "add_key", "path": list(path), "key": req, "value": default},
-        ))
+        self.out.append(
+            Diagnostic(
+                codes.MISSING_KEY,
+                msg,
+                span,
+                data={"fix": "add_key", "path": list(path), "key": req, "value": default},
+            )
+        )
+
+
+def _owned(path: tuple[str, ...], owned: frozenset[tuple[str, ...]]) -> bool:
+    """`path` matches one of `owned`, where '*' stands for any one key or index."""
+    return any(
+        len(o) == len(path) and all(a in ("*", b) for a, b in zip(o, path, strict=True))
+        for o in owned
+    )
 
 
 def _placeholder(schema: dict[str, Any]) -> Any:
@@ -420,7 +492,14 @@ def _placeholder(schema: dict[str, Any]) -> Any:
     t = t[0] if isinstance(t, list) else t
     if "enum" in schema:
         return schema["enum"][0]
-    return {"integer": 1, "number": 0.001, "boolean": True, "string": "", "array": [], "object": {}}.get(t or "")
+    return {
+        "integer": 1,
+        "number": 0.001,
+        "boolean": True,
+        "string": "",
+        "array": [],
+        "object": {},
+    }.get(t or "")
 
 
 def validate(

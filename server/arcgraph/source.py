@@ -124,8 +124,11 @@ class _Builder:
             return self.memo[key]
         if key in self.active:  # an alias inside its own anchor: `&a [*a]`
             self.diagnostics.append(
-                Diagnostic(codes.YAML_RECURSIVE_ALIAS, "an alias refers to the node that contains it; "
-                           "a spec cannot be recursive", _span(node))
+                Diagnostic(
+                    codes.YAML_RECURSIVE_ALIAS,
+                    "an alias refers to the node that contains it; a spec cannot be recursive",
+                    _span(node),
+                )
             )
             return YScalar(_span(node), None, "")
         self.active.add(key)
@@ -223,11 +226,16 @@ def parse_yaml(text: str) -> ParsedYaml:
     if "\x00" in text:
         idx = text.index("\x00")
         line, col = _position_of_index(text, idx)
-        return ParsedYaml(None, [Diagnostic(
-            codes.YAML_NOT_TEXT,
-            "this is not a text file (it contains NUL bytes); a spec must be UTF-8 YAML",
-            Span(line, col, line, col + 1),
-        )])
+        return ParsedYaml(
+            None,
+            [
+                Diagnostic(
+                    codes.YAML_NOT_TEXT,
+                    "this is not a text file (it contains NUL bytes); a spec must be UTF-8 YAML",
+                    Span(line, col, line, col + 1),
+                )
+            ],
+        )
     loader = _Loader(text)
     try:
         try:
@@ -241,18 +249,21 @@ def parse_yaml(text: str) -> ParsedYaml:
                 extra = loader.get_node()
                 mark = extra.start_mark if extra is not None else None
                 line = mark.line if mark else 0
-                diags.append(Diagnostic(
-                    codes.YAML_MULTI_DOCUMENT,
-                    "a spec file holds one YAML document; this is a second one "
-                    "(move it to its own file)",
-                    _document_marker_span(text, line),
-                ))
+                diags.append(
+                    Diagnostic(
+                        codes.YAML_MULTI_DOCUMENT,
+                        "a spec file holds one YAML document; this is a second one "
+                        "(move it to its own file)",
+                        _document_marker_span(text, line),
+                    )
+                )
             return ParsedYaml(root, diags)
         except yaml.YAMLError as err:
             return ParsedYaml(None, [_syntax_diagnostic(text, err)])
         except RecursionError:
-            return ParsedYaml(None, [Diagnostic(
-                codes.YAML_SYNTAX, "YAML nesting is too deep", Span(0, 0, 0, 1))])
+            return ParsedYaml(
+                None, [Diagnostic(codes.YAML_SYNTAX, "YAML nesting is too deep", Span(0, 0, 0, 1))]
+            )
     finally:
         loader.dispose()
 

@@ -46,6 +46,21 @@ def _overridable() -> frozenset[Any]:
     return frozenset(torch.overrides.get_testing_overrides())
 
 
+# Defined in torch.nn.functional but not tensor maths.
+_FUNCTIONAL_NOT_OPS = frozenset({"assert_int_or_pair"})
+
+
+def _functional_helper(name: str, obj: Any) -> bool:
+    """Pure-Python functionals (F.sigmoid, F.tanh, F.hardswish) are not in torch's override
+    table; they are still tensor maths, defined in torch.nn.functional itself."""
+    attr = name.removeprefix(FUNCTIONAL_PREFIX)
+    return (
+        name.startswith(FUNCTIONAL_PREFIX)
+        and getattr(obj, "__module__", None) == "torch.nn.functional"
+        and attr not in _FUNCTIONAL_NOT_OPS
+    )
+
+
 def resolve_optimizer(name: str) -> type[torch.optim.Optimizer]:
     """`torch.optim.X` -> a concrete Optimizer subclass shipped by the installed torch."""
     attr = _split(name, OPTIM_PREFIX)
@@ -82,7 +97,7 @@ def resolve_function(name: str) -> Any:
         obj = getattr(torch, _split(name, TORCH_PREFIX), None)
     if obj is None or not callable(obj) or inspect.isclass(obj) or inspect.ismodule(obj):
         raise NameRejected(f"{name} is not a function in torch")
-    if obj not in _overridable():
+    if obj not in _overridable() and not _functional_helper(name, obj):
         raise NameRejected(f"{name} is not a tensor function a spec may call")
     return obj
 

@@ -88,7 +88,13 @@ CheckFn = Callable[..., list[Diagnostic]]
 def check_text(workspace: Path) -> CheckFn:
     """Check `text` as file `name` in the workspace, structure stage only (no torch)."""
 
-    def run(text: str, name: str = "t.trainer.yaml", *, catalog=None, extra: dict[str, str] | None = None):
+    def run(
+        text: str,
+        name: str = "t.trainer.yaml",
+        *,
+        catalog=None,
+        extra: dict[str, str] | None = None,
+    ):
         for fname, body in (extra or {}).items():
             (workspace / fname).parent.mkdir(parents=True, exist_ok=True)
             (workspace / fname).write_text(dedent(body))

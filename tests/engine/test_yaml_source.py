@@ -45,14 +45,21 @@ def test_syntax_error_is_one_diagnostic_at_its_position(check_text) -> None:
 def test_duplicate_key_is_reported_on_the_second_key(check_text) -> None:
     text = TRAINER.replace("  epochs: 3\n", "  epochs: 3\n  epochs: 4\n")
     assert rows(check_text(text)) == [
-        ("AG101", "duplicate key 'epochs' (first defined on line 6); remove one of them", (6, 2, 6, 8))
+        (
+            "AG101",
+            "duplicate key 'epochs' (first defined on line 6); remove one of them",
+            (6, 2, 6, 8),
+        )
     ]
 
 
 def test_second_document_is_one_diagnostic(check_text) -> None:
     assert rows(check_text(TRAINER + "---\nmodel_ref: other-v1\n")) == [
-        ("AG102", "a spec file holds one YAML document; this is a second one (move it to its own file)",
-         (9, 0, 9, 3))
+        (
+            "AG102",
+            "a spec file holds one YAML document; this is a second one (move it to its own file)",
+            (9, 0, 9, 3),
+        )
     ]
 
 
@@ -64,8 +71,11 @@ def test_not_a_mapping(check_text) -> None:
 
 def test_empty_spec_file(check_text) -> None:
     assert rows(check_text("# nothing yet\n", "empty.model.yaml")) == [
-        ("AG104", "this model spec is empty; start with the required sections (inputs, graph, outputs, loss)",
-         (0, 0, 0, 0))
+        (
+            "AG104",
+            "this model spec is empty; start with the required sections (inputs, graph, outputs, loss)",
+            (0, 0, 0, 0),
+        )
     ]
 
 
@@ -75,7 +85,11 @@ def test_binary_file_is_one_diagnostic(workspace) -> None:
     path.write_bytes(data)
     diags = Engine().check(path, data)
     assert rows(diags) == [
-        ("AG105", "this is not a text file (it contains NUL bytes); a spec must be UTF-8 YAML", (0, 0, 0, 1))
+        (
+            "AG105",
+            "this is not a text file (it contains NUL bytes); a spec must be UTF-8 YAML",
+            (0, 0, 0, 1),
+        )
     ]
 
 
@@ -83,7 +97,11 @@ def test_latin1_file_is_not_utf8(workspace) -> None:
     data = "model_ref: caf\xe9-v1\n".encode("latin-1")
     diags = Engine().check(workspace / "x.trainer.yaml", data)
     assert rows(diags) == [
-        ("AG105", "the file is not UTF-8 text (byte 0xe9 at offset 14); save it as UTF-8", (0, 0, 0, 1))
+        (
+            "AG105",
+            "the file is not UTF-8 text (byte 0xe9 at offset 14); save it as UTF-8",
+            (0, 0, 0, 1),
+        )
     ]
 
 

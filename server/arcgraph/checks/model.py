@@ -16,7 +16,7 @@ from arcgraph.checks.context import CheckContext
 from arcgraph.checks.params import check_params, missing_required, named_params
 from arcgraph.diagnostics import Related, Severity, Span
 from arcgraph.kinds import is_valid_model_id, model_id_of
-from arcgraph.namespaces import classify_type, rejection_reason
+from arcgraph.namespaces import NODE_TYPE_RE, classify_type, rejection_reason
 from arcgraph.schema import did_you_mean
 from arcgraph.source import YMap, YNode, YScalar, YSeq
 
@@ -88,7 +88,9 @@ def check_model(ctx: CheckContext) -> None:
         for name, knode, mod in modules.items():
             module_nodes[name] = knode
             ins = mod.get("inputs") if isinstance(mod, YMap) else None
-            module_inputs[name] = [str(i.value) for i in getattr(ins, "items", []) if isinstance(i, YScalar)]
+            module_inputs[name] = [
+                str(i.value) for i in getattr(ins, "items", []) if isinstance(i, YScalar)
+            ]
     _check_model_file(ctx)
     inputs = root.get("inputs")
     if isinstance(inputs, YMap):
@@ -112,7 +114,11 @@ def check_model(ctx: CheckContext) -> None:
 def _check_model_file(ctx: CheckContext) -> None:
     """The file name gives the model ID: its format, and no other file with the same ID."""
     model_id = model_id_of(ctx.path)
-    first = ctx.root.pairs[0][0].span if isinstance(ctx.root, YMap) and ctx.root.pairs else Span(0, 0, 0, 0)
+    first = (
+        ctx.root.pairs[0][0].span
+        if isinstance(ctx.root, YMap) and ctx.root.pairs
+        else Span(0, 0, 0, 0)
+    )
     if not is_valid_model_id(model_id):
         ctx.report(
             codes.MODEL_ID_FORMAT,
@@ -146,8 +152,12 @@ def _check_inputs(ctx: CheckContext, inputs: YMap) -> None:
             guess = did_you_mean(dtv, sorted(dtypes))
             msg = f"input '{name}' has unknown dtype '{dtv}'"
             msg += f"; did you mean '{guess}'?" if guess else "; use e.g. float32 or int64"
-            ctx.report(codes.UNKNOWN_DTYPE, msg, dt.span,
-                       data={"fix": "replace_value", "with": guess} if guess else None)
+            ctx.report(
+                codes.UNKNOWN_DTYPE,
+                msg,
+                dt.span,
+                data={"fix": "replace_value", "with": guess} if guess else None,
+            )
         shape, cols = spec.get("shape"), spec.get("columns")
         if isinstance(shape, YSeq) and isinstance(cols, YSeq) and shape.items:
             last = shape.items[-1]
@@ -237,33 +247,45 @@ def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> str | 
         return None
     parsed = _parse_ref(text)
     if parsed is None:
-        ctx.report(codes.UNRESOLVED_REFERENCE,
-                   f"{what} '{text}' is not a reference; write an input name or <node>.output",
-                   ref.span)
+        ctx.report(
+            codes.UNRESOLVED_REFERENCE,
+            f"{what} '{text}' is not a reference; write an input name or <node>.output",
+            ref.span,
+        )
         return None
     head, attr, _ = parsed
     if attr is None:
         if head in scope.input_names:
             return None
         if head in scope.by_name:
-            ctx.report(codes.UNRESOLVED_REFERENCE,
-                       f"{what} '{text}' names node '{head}'; refer to its result as '{head}.output'",
-                       ref.span, data={"fix": "replace_value", "with": f"{head}.output"})
+            ctx.report(
+                codes.UNRESOLVED_REFERENCE,
+                f"{what} '{text}' names node '{head}'; refer to its result as '{head}.output'",
+                ref.span,
+                data={"fix": "replace_value", "with": f"{head}.output"},
+            )
             return None
     elif head in scope.by_name:
         if attr == "output":
             return head
-        ctx.report(codes.UNRESOLVED_REFERENCE,
-                   f"{what} '{text}': a node's result is '{head}.output' (or '{head}.output.N' "
-                   f"for one element of a tuple), not '.{attr}'",
-                   ref.span, data={"fix": "replace_value", "with": f"{head}.output"})
+        ctx.report(
+            codes.UNRESOLVED_REFERENCE,
+            f"{what} '{text}': a node's result is '{head}.output' (or '{head}.output.N' "
+            f"for one element of a tuple), not '.{attr}'",
+            ref.span,
+            data={"fix": "replace_value", "with": f"{head}.output"},
+        )
         return None
     guess = did_you_mean(text, _valid_refs(scope))
     known = ", ".join(_valid_refs(scope)[:8])
     msg = f"{what} '{text}' does not resolve in {scope.label}"
     msg += f"; did you mean '{guess}'?" if guess else f"; known: {known}"
-    ctx.report(codes.UNRESOLVED_REFERENCE, msg, ref.span,
-               data={"fix": "replace_value", "with": guess} if guess else None)
+    ctx.report(
+        codes.UNRESOLVED_REFERENCE,
+        msg,
+        ref.span,
+        data={"fix": "replace_value", "with": guess} if guess else None,
+    )
     return None
 
 
@@ -292,12 +314,14 @@ def _check_cycles(ctx: CheckContext, scope: Scope) -> None:
         stack.append(name)
         for dep in _deps(scope, scope.by_name[name]):
             if color.get(dep) == 1:
-                cycle = stack[stack.index(dep):] + [dep]
+                cycle = stack[stack.index(dep) :] + [dep]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    first = min((scope.by_name[c] for c in cycle[:-1]),
-                                key=lambda x: x.name_node.span if x.name_node else Span(0, 0, 0, 0))
+                    first = min(
+                        (scope.by_name[c] for c in cycle[:-1]),
+                        key=lambda x: x.name_node.span if x.name_node else Span(0, 0, 0, 0),
+                    )
                     if first.name_node is not None:
                         ctx.report(
                             codes.GRAPH_CYCLE,
@@ -331,18 +355,27 @@ def _check_output(ctx: CheckContext, scope: Scope, out_name: str, ref: YNode) ->
     if parsed and parsed[1] == "output" and parsed[0] in scope.by_name:
         return
     if parsed and parsed[1] is None and parsed[0] in scope.input_names:
-        ctx.report(codes.BAD_OUTPUT,
-                   f"output '{out_name}' refers to input '{text}'; outputs refer to graph nodes "
-                   "(<node>.output)", ref.span)
+        ctx.report(
+            codes.BAD_OUTPUT,
+            f"output '{out_name}' refers to input '{text}'; outputs refer to graph nodes "
+            "(<node>.output)",
+            ref.span,
+        )
         return
     guess = did_you_mean(text, [f"{n}.output" for n in scope.by_name])
     msg = f"output '{out_name}' refers to '{text}', which is no node of {scope.label}"
     msg += f"; did you mean '{guess}'?" if guess else "; write <node>.output"
-    ctx.report(codes.BAD_OUTPUT, msg, ref.span,
-               data={"fix": "replace_value", "with": guess} if guess else None)
+    ctx.report(
+        codes.BAD_OUTPUT,
+        msg,
+        ref.span,
+        data={"fix": "replace_value", "with": guess} if guess else None,
+    )
 
 
-def _check_node_type(ctx: CheckContext, n: Node, module_inputs: dict[str, list[str]], within: str | None) -> None:
+def _check_node_type(
+    ctx: CheckContext, n: Node, module_inputs: dict[str, list[str]], within: str | None
+) -> None:
     if n.type is None or n.type_node is None:
         return
     kind = classify_type(n.type)
@@ -356,42 +389,103 @@ def _check_node_type(ctx: CheckContext, n: Node, module_inputs: dict[str, list[s
     if reason:
         ctx.report(codes.REJECTED_NAME, reason, n.type_node.span)
         return
+    if kind is None or not NODE_TYPE_RE.match(n.type):
+        _bad_type_form(ctx, n)
+        return
     cat = ctx.catalog
-    if cat is None or kind is None:
+    if cat is None:
+        for obj in _target_objects(n.params):
+            _check_target(ctx, obj, n.type)
         return
     if kind == "nn":
         info = cat.module(n.type)
         if info is None:
-            _unknown_type(ctx, n, cat.module_names(), "a module class in torch.nn",
-                          fallback=cat.function_names())
+            _unknown_type(
+                ctx,
+                n,
+                cat.module_names(),
+                "a module class in torch.nn",
+                fallback=cat.function_names(),
+            )
             return
         given = set(n.params.keys()) if n.params else set()
         if n.params is not None:
             check_params(ctx, n.params, info, n.type, nested=lambda m, o: _check_target(ctx, m, o))
         for name in missing_required(info, given):
-            ctx.report(codes.MISSING_PARAM,
-                       f"{n.type} needs parameter '{name}'; add it under params of node '{n.name}'",
-                       n.type_node.span, data={"fix": "add_param", "key": name})
+            ctx.report(
+                codes.MISSING_PARAM,
+                f"{n.type} needs parameter '{name}'; add it under params of node '{n.name}'",
+                n.type_node.span,
+                data={"fix": "add_param", "key": name},
+            )
         if isinstance(n.inputs, YMap):
             fwd = getattr(info, "forward", None) or []
             _check_input_keywords(ctx, n, fwd, f"{n.type}.forward")
         return
     info = cat.function(n.type)
     if info is None:
-        _unknown_type(ctx, n, cat.function_names(), "a tensor function in torch",
-                      fallback=cat.module_names())
+        _unknown_type(
+            ctx,
+            n,
+            cat.function_names(),
+            "a function in torch or torch.nn.functional",
+            fallback=cat.module_names(),
+        )
         return
     given_by_inputs = list(n.inputs.keys()) if isinstance(n.inputs, YMap) else []
     if n.params is not None:
-        check_params(ctx, n.params, info, n.type, skip=given_by_inputs,
-                     nested=lambda m, o: _check_target(ctx, m, o))
+        check_params(
+            ctx,
+            n.params,
+            info,
+            n.type,
+            skip=given_by_inputs,
+            nested=lambda m, o: _check_target(ctx, m, o),
+        )
     if isinstance(n.inputs, YMap):
         _check_input_keywords(ctx, n, getattr(info, "params", []), n.type)
         given = set(given_by_inputs) | (set(n.params.keys()) if n.params else set())
         for name in missing_required(info, given):
-            ctx.report(codes.MISSING_PARAM,
-                       f"{n.type} needs argument '{name}'; give it in inputs or params of node '{n.name}'",
-                       n.type_node.span, data={"fix": "add_param", "key": name})
+            ctx.report(
+                codes.MISSING_PARAM,
+                f"{n.type} needs argument '{name}'; give it in inputs or params of node '{n.name}'",
+                n.type_node.span,
+                data={"fix": "add_param", "key": name},
+            )
+
+
+def _bad_type_form(ctx: CheckContext, n: Node) -> None:
+    assert n.type is not None and n.type_node is not None
+    tail = n.type.rsplit(".", 1)[-1]
+    guess = None
+    if ctx.catalog is not None:
+        names = ctx.catalog.module_names() + ctx.catalog.function_names()
+        guess = next((x for x in names if x.rsplit(".", 1)[-1] == tail), None)
+    msg = (
+        f"node type '{n.type}' must be torch.nn.<Module>, torch.<function>, "
+        "torch.nn.functional.<function>, module.<Name> or arc.stack"
+    )
+    msg += f"; did you mean '{guess}'?" if guess else ""
+    ctx.report(
+        codes.BAD_FORMAT,
+        msg,
+        n.type_node.span,
+        data={"fix": "replace_value", "with": guess} if guess else None,
+    )
+
+
+def _target_objects(node: YNode | None) -> list[YMap]:
+    """Every `{_target_: ...}` mapping inside a params value, outermost first."""
+    found: list[YMap] = []
+    if isinstance(node, YMap):
+        if node.get("_target_") is not None:
+            found.append(node)
+        for _, _, v in node.items():
+            found += _target_objects(v)
+    elif isinstance(node, YSeq):
+        for v in node.items:
+            found += _target_objects(v)
+    return found
 
 
 def _check_input_keywords(ctx: CheckContext, n: Node, params: list[Any], owner: str) -> None:
@@ -405,21 +499,35 @@ def _check_input_keywords(ctx: CheckContext, n: Node, params: list[Any], owner: 
             continue
         guess = did_you_mean(key, list(allowed))
         msg = f"{owner} takes no argument '{key}'"
-        msg += f"; did you mean '{guess}'?" if guess else f"; it takes: {', '.join(allowed) or 'none'}"
-        ctx.report(codes.UNKNOWN_INPUT_ARG, msg, knode.span,
-                   data={"fix": "rename_key", "with": guess} if guess else None)
+        msg += (
+            f"; did you mean '{guess}'?" if guess else f"; it takes: {', '.join(allowed) or 'none'}"
+        )
+        ctx.report(
+            codes.UNKNOWN_INPUT_ARG,
+            msg,
+            knode.span,
+            data={"fix": "rename_key", "with": guess} if guess else None,
+        )
 
 
-def _unknown_type(ctx: CheckContext, n: Node, names: list[str], what: str, fallback: list[str]) -> None:
+def _unknown_type(
+    ctx: CheckContext, n: Node, names: list[str], what: str, fallback: list[str]
+) -> None:
     assert n.type is not None and n.type_node is not None
     guess = did_you_mean(n.type, names)
-    if guess is None:  # torch.nn.relu -> torch.nn.ReLU, torch.nn.functional.Linear -> torch.nn.Linear
+    if (
+        guess is None
+    ):  # torch.nn.relu -> torch.nn.ReLU, torch.nn.functional.Linear -> torch.nn.Linear
         tail = n.type.rsplit(".", 1)[-1].lower()
         guess = next((x for x in names + fallback if x.rsplit(".", 1)[-1].lower() == tail), None)
     msg = f"'{n.type}' is not {what} of the installed torch"
     msg += f"; did you mean '{guess}'?" if guess else ""
-    ctx.report(codes.UNKNOWN_NODE_TYPE, msg, n.type_node.span,
-               data={"fix": "replace_value", "with": guess} if guess else None)
+    ctx.report(
+        codes.UNKNOWN_NODE_TYPE,
+        msg,
+        n.type_node.span,
+        data={"fix": "replace_value", "with": guess} if guess else None,
+    )
 
 
 def _check_target(ctx: CheckContext, obj: YMap, owner: str) -> None:
@@ -430,9 +538,12 @@ def _check_target(ctx: CheckContext, obj: YMap, owner: str) -> None:
         return
     reason = rejection_reason(target)
     if reason or classify_type(target) != "nn":
-        ctx.report(codes.BAD_TARGET_OBJECT,
-                   reason or f"_target_ '{target}' must name a torch.nn class (e.g. torch.nn.TransformerEncoderLayer)",
-                   tnode.span)
+        ctx.report(
+            codes.BAD_TARGET_OBJECT,
+            reason
+            or f"_target_ '{target}' must name a torch.nn class (e.g. torch.nn.TransformerEncoderLayer)",
+            tnode.span,
+        )
         return
     if ctx.catalog is None:
         return
@@ -441,102 +552,173 @@ def _check_target(ctx: CheckContext, obj: YMap, owner: str) -> None:
         guess = did_you_mean(target, ctx.catalog.module_names())
         msg = f"_target_ '{target}' is not a module class of the installed torch"
         msg += f"; did you mean '{guess}'?" if guess else ""
-        ctx.report(codes.BAD_TARGET_OBJECT, msg, tnode.span,
-                   data={"fix": "replace_value", "with": guess} if guess else None)
+        ctx.report(
+            codes.BAD_TARGET_OBJECT,
+            msg,
+            tnode.span,
+            data={"fix": "replace_value", "with": guess} if guess else None,
+        )
         return
-    check_params(ctx, obj, info, target, skip=("_target_",), nested=lambda m, o: _check_target(ctx, m, o))
+    check_params(
+        ctx, obj, info, target, skip=("_target_",), nested=lambda m, o: _check_target(ctx, m, o)
+    )
     for name in missing_required(info, set(obj.keys())):
-        ctx.report(codes.MISSING_PARAM, f"{target} needs parameter '{name}' (in {owner})", tnode.span,
-                   data={"fix": "add_param", "key": name})
+        ctx.report(
+            codes.MISSING_PARAM,
+            f"{target} needs parameter '{name}' (in {owner})",
+            tnode.span,
+            data={"fix": "add_param", "key": name},
+        )
 
 
-def _check_module_ref(ctx: CheckContext, n: Node, name: str, module_inputs: dict[str, list[str]], within: str | None) -> None:
+def _check_module_ref(
+    ctx: CheckContext, n: Node, name: str, module_inputs: dict[str, list[str]], within: str | None
+) -> None:
     assert n.type_node is not None
     if name not in module_inputs:
         guess = did_you_mean(name, list(module_inputs))
         msg = f"module '{name}' is not defined under `modules`"
-        msg += f"; did you mean 'module.{guess}'?" if guess else (
-            f"; defined: {', '.join(module_inputs)}" if module_inputs else "; add it under `modules:`")
-        ctx.report(codes.UNKNOWN_MODULE, msg, n.type_node.span,
-                   data={"fix": "replace_value", "with": f"module.{guess}"} if guess else None)
+        msg += (
+            f"; did you mean 'module.{guess}'?"
+            if guess
+            else (
+                f"; defined: {', '.join(module_inputs)}"
+                if module_inputs
+                else "; add it under `modules:`"
+            )
+        )
+        ctx.report(
+            codes.UNKNOWN_MODULE,
+            msg,
+            n.type_node.span,
+            data={"fix": "replace_value", "with": f"module.{guess}"} if guess else None,
+        )
         return
     if name == within:
-        ctx.report(codes.UNKNOWN_MODULE, f"module '{name}' uses itself; modules cannot be recursive",
-                   n.type_node.span)
+        ctx.report(
+            codes.UNKNOWN_MODULE,
+            f"module '{name}' uses itself; modules cannot be recursive",
+            n.type_node.span,
+        )
         return
     if n.params is not None and n.params.pairs:
-        ctx.report(codes.UNKNOWN_PARAM, f"a module.{name} node takes no params; remove them",
-                   n.params.pairs[0][0].span, data={"fix": "remove_key", "key": n.params.keys()[0]})
+        ctx.report(
+            codes.UNKNOWN_PARAM,
+            f"a module.{name} node takes no params; remove them",
+            n.params.pairs[0][0].span,
+            data={"fix": "remove_key", "key": n.params.keys()[0]},
+        )
     _check_binding(ctx, n, name, module_inputs[name])
 
 
 def _check_binding(ctx: CheckContext, n: Node, module: str, declared: list[str]) -> None:
     if isinstance(n.inputs, YSeq) and len(n.inputs.items) != len(declared):
-        ctx.report(codes.MODULE_BINDING,
-                   f"module '{module}' takes {len(declared)} input(s) ({', '.join(declared)}) "
-                   f"but node '{n.name}' passes {len(n.inputs.items)}", n.inputs.span)
+        ctx.report(
+            codes.MODULE_BINDING,
+            f"module '{module}' takes {len(declared)} input(s) ({', '.join(declared)}) "
+            f"but node '{n.name}' passes {len(n.inputs.items)}",
+            n.inputs.span,
+        )
     if not isinstance(n.inputs, YMap):
         return
     keys = n.inputs.keys()
     if len(declared) == 1 and len(keys) == 1 and keys[0] != declared[0]:
         knode = n.inputs.pairs[0][0]
-        ctx.report(codes.MODULE_BINDING,
-                   f"'{keys[0]}' binds to module '{module}''s only input '{declared[0]}'; "
-                   f"you may name it '{declared[0]}'", knode.span, Severity.HINT,
-                   data={"fix": "rename_key", "with": declared[0]})
+        ctx.report(
+            codes.MODULE_BINDING,
+            f"'{keys[0]}' binds to module '{module}''s only input '{declared[0]}'; "
+            f"you may name it '{declared[0]}'",
+            knode.span,
+            Severity.HINT,
+            data={"fix": "rename_key", "with": declared[0]},
+        )
         return
     for key, knode, _ in n.inputs.items():
         if key not in declared:
             guess = did_you_mean(key, declared)
             msg = f"module '{module}' has no input '{key}'"
             msg += f"; did you mean '{guess}'?" if guess else f"; its inputs: {', '.join(declared)}"
-            ctx.report(codes.MODULE_BINDING, msg, knode.span,
-                       data={"fix": "rename_key", "with": guess} if guess else None)
+            ctx.report(
+                codes.MODULE_BINDING,
+                msg,
+                knode.span,
+                data={"fix": "rename_key", "with": guess} if guess else None,
+            )
     for name in declared:
         if name not in keys and len(declared) > 1:
-            ctx.report(codes.MODULE_BINDING,
-                       f"node '{n.name}' does not bind input '{name}' of module '{module}'",
-                       n.inputs.span)
+            ctx.report(
+                codes.MODULE_BINDING,
+                f"node '{n.name}' does not bind input '{name}' of module '{module}'",
+                n.inputs.span,
+            )
 
 
-def _check_stack(ctx: CheckContext, n: Node, module_inputs: dict[str, list[str]], within: str | None) -> None:
+def _check_stack(
+    ctx: CheckContext, n: Node, module_inputs: dict[str, list[str]], within: str | None
+) -> None:
     assert n.type_node is not None
     p = n.params
     if p is None:
-        ctx.report(codes.BAD_STACK, "arc.stack needs params `module` (a module name) and `count` (>= 1)",
-                   n.type_node.span, data={"fix": "add_param", "key": "module"})
+        ctx.report(
+            codes.BAD_STACK,
+            "arc.stack needs params `module` (a module name) and `count` (>= 1)",
+            n.type_node.span,
+            data={"fix": "add_param", "key": "module"},
+        )
         return
     mod_node, count_node = p.get("module"), p.get("count")
     mod = _str(mod_node)
     if mod_node is None:
-        ctx.report(codes.BAD_STACK, "arc.stack needs params.module: the name of a module to stack",
-                   n.type_node.span, data={"fix": "add_param", "key": "module"})
+        ctx.report(
+            codes.BAD_STACK,
+            "arc.stack needs params.module: the name of a module to stack",
+            n.type_node.span,
+            data={"fix": "add_param", "key": "module"},
+        )
     elif mod is None or mod.removeprefix("module.") not in module_inputs:
         name = (mod or "").removeprefix("module.")
         guess = did_you_mean(name, list(module_inputs))
         msg = f"arc.stack module '{mod_node.value if isinstance(mod_node, YScalar) else mod}' is not defined under `modules`"
         msg += f"; did you mean '{guess}'?" if guess else ""
-        ctx.report(codes.BAD_STACK, msg, mod_node.span,
-                   data={"fix": "replace_value", "with": guess} if guess else None)
+        ctx.report(
+            codes.BAD_STACK,
+            msg,
+            mod_node.span,
+            data={"fix": "replace_value", "with": guess} if guess else None,
+        )
     else:
         name = mod.removeprefix("module.")
         if name == within:
-            ctx.report(codes.BAD_STACK, f"module '{name}' stacks itself; modules cannot be recursive",
-                       mod_node.span)
+            ctx.report(
+                codes.BAD_STACK,
+                f"module '{name}' stacks itself; modules cannot be recursive",
+                mod_node.span,
+            )
         else:
             _check_binding(ctx, n, name, module_inputs[name])
     if count_node is None:
-        ctx.report(codes.BAD_STACK, "arc.stack needs params.count: how many copies to chain (>= 1)",
-                   n.type_node.span, data={"fix": "add_param", "key": "count"})
+        ctx.report(
+            codes.BAD_STACK,
+            "arc.stack needs params.count: how many copies to chain (>= 1)",
+            n.type_node.span,
+            data={"fix": "add_param", "key": "count"},
+        )
     else:
         c = count_node.value if isinstance(count_node, YScalar) else None
         if not (isinstance(c, int) and not isinstance(c, bool) and c >= 1):
-            ctx.report(codes.BAD_STACK, f"arc.stack count must be an integer >= 1; got {getattr(count_node, 'text', c)}",
-                       count_node.span)
+            ctx.report(
+                codes.BAD_STACK,
+                f"arc.stack count must be an integer >= 1; got {getattr(count_node, 'text', c)}",
+                count_node.span,
+            )
     for key, knode, _ in p.items():
         if key not in ("module", "count"):
-            ctx.report(codes.UNKNOWN_PARAM, f"unknown parameter '{key}' for arc.stack; it takes module and count",
-                       knode.span, data={"fix": "remove_key", "key": key})
+            ctx.report(
+                codes.UNKNOWN_PARAM,
+                f"unknown parameter '{key}' for arc.stack; it takes module and count",
+                knode.span,
+                data={"fix": "remove_key", "key": key},
+            )
 
 
 def _check_loss(ctx: CheckContext, loss: YMap, top: Scope, inputs: YMap | None) -> None:
@@ -550,12 +732,25 @@ def _check_loss(ctx: CheckContext, loss: YMap, top: Scope, inputs: YMap | None) 
             guess = did_you_mean(ltype, names)
             if guess is None:
                 tail = ltype.rsplit(".", 1)[-1].lower()
-                guess = next((x for x in names if x.rsplit(".", 1)[-1].replace("_", "") in tail.replace("_", "")
-                              or tail.replace("loss", "") in x.replace("_", "")), None)
+                guess = next(
+                    (
+                        x
+                        for x in names
+                        if x.rsplit(".", 1)[-1].replace("_", "") in tail.replace("_", "")
+                        or tail.replace("loss", "") in x.replace("_", "")
+                    ),
+                    None,
+                )
             msg = f"'{ltype}' is not a torch loss function"
-            msg += f"; did you mean '{guess}'?" if guess else "; use e.g. torch.nn.functional.mse_loss"
-            ctx.report(codes.NOT_A_LOSS, msg, tnode.span,
-                       data={"fix": "replace_value", "with": guess} if guess else None)
+            msg += (
+                f"; did you mean '{guess}'?" if guess else "; use e.g. torch.nn.functional.mse_loss"
+            )
+            ctx.report(
+                codes.NOT_A_LOSS,
+                msg,
+                tnode.span,
+                data={"fix": "replace_value", "with": guess} if guess else None,
+            )
     linputs = loss.get("inputs")
     outputs = top.outputs.keys() if top.outputs is not None else []
     if isinstance(linputs, YMap):
@@ -569,18 +764,25 @@ def _check_loss(ctx: CheckContext, loss: YMap, top: Scope, inputs: YMap | None) 
                     guess = next((k for k, _, v in top.outputs.items() if _str(v) == val), None)
             msg = f"loss input '{val}' is not one of the model's outputs ({', '.join(outputs) or 'none'})"
             msg += f"; did you mean '{guess}'?" if guess else ""
-            ctx.report(codes.LOSS_INPUT_UNKNOWN, msg, inp.span,
-                       data={"fix": "replace_value", "with": guess} if guess else None)
+            ctx.report(
+                codes.LOSS_INPUT_UNKNOWN,
+                msg,
+                inp.span,
+                data={"fix": "replace_value", "with": guess} if guess else None,
+            )
         tgt = linputs.get("target")
         target = _str(tgt)
         if tgt is not None and target and inputs is not None:
             for name, _, spec in inputs.items():
                 cols = spec.get("columns") if isinstance(spec, YMap) else None
                 if isinstance(cols, YSeq) and any(_str(c) == target for c in cols.items):
-                    ctx.report(codes.TARGET_IS_FEATURE,
-                               f"target column '{target}' is also a feature column of input '{name}': "
-                               "the model would see the answer (label leakage); remove it from the columns",
-                               tgt.span, Severity.WARNING)
+                    ctx.report(
+                        codes.TARGET_IS_FEATURE,
+                        f"target column '{target}' is also a feature column of input '{name}': "
+                        "the model would see the answer (label leakage); remove it from the columns",
+                        tgt.span,
+                        Severity.WARNING,
+                    )
                     break
     params = loss.get("params")
     fn = getattr(info, "function", None)

@@ -44,7 +44,9 @@ def _str(node: Any) -> str | None:
     return node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None
 
 
-def summarize_model(registry: Registry, path: Path, model_id: str, catalog: Any = None) -> ModelSummary | None:
+def summarize_model(
+    registry: Registry, path: Path, model_id: str, catalog: Any = None
+) -> ModelSummary | None:
     parsed = registry.parsed(path)
     if parsed is None:
         return None
@@ -57,7 +59,9 @@ def summarize_model(registry: Registry, path: Path, model_id: str, catalog: Any 
     if isinstance(inputs, YMap):
         for name, _, spec in inputs.items():
             cols = spec.get("columns") if isinstance(spec, YMap) else None
-            s.inputs[name] = [str(c.value) for c in getattr(cols, "items", []) if isinstance(c, YScalar)]
+            s.inputs[name] = [
+                str(c.value) for c in getattr(cols, "items", []) if isinstance(c, YScalar)
+            ]
     outputs = root.get("outputs")
     if isinstance(outputs, YMap):
         s.outputs = outputs.keys()

@@ -171,11 +171,15 @@ def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> N
     if no_val:
         reasons: list[tuple[str, str]] = []
         if isinstance(patience, int) and not isinstance(patience, bool):
-            reasons.append(("early_stopping_patience", "early stopping watches a validation metric"))
+            reasons.append(
+                ("early_stopping_patience", "early stopping watches a validation metric")
+            )
         if _value(cfg, "save_best_only") is True:
             reasons.append(("save_best_only", "'best' is judged on a validation metric"))
         if isinstance(monitor, str) and monitor.startswith("val_") and not reasons:
-            reasons.append(("early_stopping_monitor", f"'{monitor}' is computed on the validation split"))
+            reasons.append(
+                ("early_stopping_monitor", f"'{monitor}' is computed on the validation split")
+            )
         for key, why in reasons:
             ctx.report(
                 codes.NO_VALIDATION,
