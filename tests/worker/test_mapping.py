@@ -54,7 +54,7 @@ def test_from_annotation_resolves_aliases() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0.5, ["number"]), (True, ["bool"]), (3, ["number"]), (None, None), ("mean", None)],
+    [(0.5, ["number"]), (True, ["bool"]), (3, None), (None, None), ("mean", None)],
 )
 def test_from_default(value: object, expected: object) -> None:
     assert acc.from_default(value) == expected

@@ -203,8 +203,9 @@ def from_default(value: Any) -> Accepts:
     """Infer from a default when there is no annotation: 0.5 -> number, True -> bool."""
     if isinstance(value, bool):
         return ["bool"]
-    if isinstance(value, int | float):  # an int default rarely forbids floats (momentum=0)
+    if isinstance(value, float):
         return ["number"]
+    # An int default says little: `padding=0` also takes a tuple, `momentum=0` a float.
     return None
 
 

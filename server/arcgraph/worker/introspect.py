@@ -168,6 +168,9 @@ def _raw_from_signature(sig: inspect.Signature, *, drop_first: bool = False) -> 
 def _default_repr(value: Any) -> str:
     if isinstance(value, torch.dtype):
         return str(value)
+    if callable(value) and hasattr(value, "__qualname__"):  # no memory addresses in the catalog
+        module = getattr(value, "__module__", None) or ""
+        return f"{module}.{value.__qualname__}" if module else value.__qualname__
     text = repr(value)
     return text if len(text) < 80 else text[:77] + "..."
 
@@ -194,12 +197,45 @@ def _callable(
     }
 
 
+def _class_params(cls: type, parsed: ParsedDoc) -> list[RawParam]:
+    """Constructor parameters. `(*args, **kwargs)` says nothing, so: a class that inherits
+    nn.Module's constructor takes nothing; one that forwards to a base (LSTM -> RNNBase)
+    takes the base's documented parameters plus those only its docstring lists."""
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return []
+    if not _is_generic(sig):
+        return _raw_from_signature(sig)
+    if issubclass(cls, torch.nn.Module) and cls.__init__ is torch.nn.Module.__init__:
+        return []
+    for base in cls.__mro__[1:]:
+        if base in (torch.nn.Module, object) or "__init__" not in vars(base):
+            continue
+        try:
+            base_sig = inspect.signature(base.__init__)
+        except (TypeError, ValueError):
+            continue
+        if _is_generic(base_sig) or not parsed.args:
+            break
+        raws = [
+            r
+            for r in _raw_from_signature(base_sig, drop_first=True)
+            if r.name in parsed.args or r.has_default
+        ]
+        known = {r.name for r in raws}
+        extra = [
+            RawParam(n, "keyword_only", MISSING, "<see docs>")
+            for n in parsed.args
+            if n not in known
+        ]
+        return raws + extra
+    return _raw_from_signature(sig)
+
+
 def describe_class(qualname: str, cls: type) -> dict[str, Any]:
     parsed = parse_docstring(cls.__doc__)
-    try:
-        raws = _raw_from_signature(inspect.signature(cls))
-    except (TypeError, ValueError):
-        raws = []
+    raws = _class_params(cls, parsed)
     return _callable(qualname, "class", raws, parsed, _resolver(cls))
 
 
