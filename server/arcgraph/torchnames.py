@@ -26,7 +26,7 @@ NN_PREFIX = "torch.nn."
 FUNCTIONAL_PREFIX = "torch.nn.functional."
 TORCH_PREFIX = "torch."
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # no dunders: `__class__`, `__builtins__`
 
 class NameRejected(ValueError):
     """A spec name that does not resolve, or resolves to something a spec may not use."""
