@@ -191,3 +191,35 @@ def test_stdout_carries_only_json(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in out.stdout.splitlines()]  # every line is JSON
     assert [m["id"] for m in lines] == [0, 1, 2, 3, 4]
     assert lines[3]["ok"] is False and "unknown op" in lines[3]["error"]
+
+
+def test_concurrent_requests(worker: TorchWorker) -> None:
+    cases = [
+        ("torch.optim.SGD", {"nesterov": True}, "nesterov"),
+        ("torch.optim.Adam", {"betas": [1.5, 0.999]}, "betas"),
+        ("torch.optim.Adam", {"eps": -1.0}, "eps"),
+        ("torch.optim.SGD", {"weight_decay": -1.0}, "weight_decay"),
+    ] * 3
+    results: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        opt, params, _ = cases[i]
+        results[i] = worker.probe_optimizer(opt, 0.01, params)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(cases))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert [getattr(results[i], "param", None) for i in range(len(cases))] == [c[2] for c in cases]
+
+
+def test_unwritable_cache_keeps_catalog_in_memory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    w = TorchWorker(cache_dir=blocker / "cache")
+    try:
+        cat = w.catalog()
+        assert cat is not None and cat.optimizer("torch.optim.SGD") is not None
+    finally:
+        w.close()

@@ -288,14 +288,18 @@ class TorchWorker:
             if path is None:
                 return None
             reply = self.request("catalog", path=str(path), timeout=self.catalog_timeout)
-            if not reply.ok:
-                self.last_error = reply.error
-                return None
             try:
-                self._catalog = Catalog.load(path)
+                if reply.ok:
+                    self._catalog = Catalog.load(path)
+                elif reply.ok is False and "Error" in (reply.error or ""):
+                    # could not write the cache (read-only dir?): keep it in memory only
+                    reply = self.request("catalog", timeout=self.catalog_timeout)
+                    if reply.ok:
+                        self._catalog = Catalog(reply.result)
+                if self._catalog is None:
+                    self.last_error = reply.error
             except CatalogError as exc:
                 self.last_error = str(exc)
-                return None
             return self._catalog
 
     # ---- probes ------------------------------------------------------------------------
@@ -333,7 +337,10 @@ class TorchWorker:
                 proc = self._ensure_started()
                 rid = self._next_id
                 self._next_id += 1
-                line = json.dumps({"id": rid, "op": op, **fields}, separators=(",", ":"))
+                # default=str: a YAML date or other odd scalar is sent as text, not refused
+                line = json.dumps(
+                    {"id": rid, "op": op, **fields}, separators=(",", ":"), default=str
+                )
                 try:
                     assert proc.stdin is not None
                     proc.stdin.write(line + "\n")
@@ -355,8 +362,14 @@ class TorchWorker:
                         continue
                     if text is None:
                         raise _NoReply(self._death_message(proc, op))
-                    msg = json.loads(text)
-                    if msg.get("id") == rid:
+                    try:
+                        msg = json.loads(text)
+                    except ValueError:
+                        self._stop()
+                        raise _NoReply(
+                            f"torch worker sent a line that is not JSON: {text[:200]!r}"
+                        ) from None
+                    if isinstance(msg, dict) and msg.get("id") == rid:
                         break
             except _NoReply as exc:
                 self.last_error = str(exc)
@@ -423,7 +436,10 @@ class TorchWorker:
         if text is None:  # died before saying hello: it cannot even import arcgraph
             self._start_error = self._death_message(proc, "start")
             raise _NoReply(self._start_error)
-        hello = json.loads(text)
+        try:
+            hello = json.loads(text)
+        except ValueError:
+            hello = {"ok": False, "error": f"torch worker said {text[:200]!r} instead of hello"}
         if not hello.get("ok"):  # torch fails to import: no point restarting
             self._start_error = hello.get("error") or "torch worker failed to start"
             self._stop()
