@@ -223,3 +223,13 @@ def test_unwritable_cache_keeps_catalog_in_memory(tmp_path: Path) -> None:
         assert cat is not None and cat.optimizer("torch.optim.SGD") is not None
     finally:
         w.close()
+
+
+def test_engine_side_never_imports_torch() -> None:
+    code = (
+        "import sys, arcgraph.catalog, arcgraph.worker.client, arcgraph.worker.accepts, "
+        "arcgraph.worker.rst, arcgraph.worker.signatures; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=30)
