@@ -175,6 +175,8 @@ class Engine:
         root = a.root
         if root is None or self.torch is None or not self.options.probes or a.kind == SpecKind.NONE:
             return []
+        if self.torch_off_reason() is not None:  # said once by torch_info, not per probe
+            return []
         structure = a.structure
         out: list[Diagnostic] = []
         if a.kind == SpecKind.TRAINER:

@@ -213,8 +213,9 @@ def _syntax_diagnostic(text: str, err: yaml.YAMLError) -> Diagnostic:
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
     msg = f"YAML syntax error: {problem}"
-    if context and getattr(err, "context_mark", None) is not None and err.context_mark is not mark:
-        msg += f" ({context} started on line {err.context_mark.line + 1})"
+    cmark = getattr(err, "context_mark", None)
+    if context and cmark is not None and (cmark.line, cmark.column) != (line, col):
+        msg += f" ({context} started on line {cmark.line + 1})"
     # Highlight the offending token up to the end of the line (at least one character).
     lines = text.split("\n")
     end = len(lines[line]) if line < len(lines) else col

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -76,6 +77,18 @@ class EnvInfo:
 
 class _NoReply(Exception):
     pass
+
+
+@functools.lru_cache(maxsize=1)
+def builder_fingerprint() -> str:
+    """A hash of the code that decides what the catalog holds (the introspection and the
+    name rules), so a cached catalog is rebuilt when that code changes, not only torch."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(here.glob("*.py")) + [here.parent / "torchnames.py", here.parent / "namespaces.py"]:
+        with contextlib.suppress(OSError):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def default_cache_dir() -> Path:
@@ -256,7 +269,9 @@ class TorchWorker:
         env = self.env(spawn=spawn)
         if env is None or env.torch_version is None:
             return None
-        key = "\0".join((env.realpath, env.torch_version, env.python_version, str(FORMAT)))
+        key = "\0".join(
+            (env.realpath, env.torch_version, env.python_version, str(FORMAT), builder_fingerprint())
+        )
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9.]+", "_", env.torch_version)
         return (
