@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +69,14 @@ def read_table(path: Path) -> pa.Table:
             from pyarrow import csv
 
             parse = csv.ParseOptions(delimiter="\t" if name.endswith(".tsv") else ",")
+            # Only a truly empty cell is missing; "nan"/"NA" stay text or NaN, and are then
+            # reported as what they are rather than as an empty cell.
+            convert = csv.ConvertOptions(null_values=[""], strings_can_be_null=True)
             return csv.read_csv(
-                path, read_options=csv.ReadOptions(use_threads=True), parse_options=parse
+                path,
+                read_options=csv.ReadOptions(use_threads=True),
+                parse_options=parse,
+                convert_options=convert,
             )
     except pa.ArrowException as err:
         raise DataError(f"{path.name}: cannot read the table: {err}") from err
@@ -217,7 +224,7 @@ def _input_tensor(
         raise DataError(
             f"input '{name}' has shape {shape} but its columns give {width} values per row"
         )
-    return torch.from_numpy(np.ascontiguousarray(arr))
+    return _tensor(np.ascontiguousarray(arr))
 
 
 def _is_list(kind: pa.DataType) -> bool:
@@ -255,4 +262,14 @@ def _target_tensor(
             raise DataError(
                 f"column '{name}': {loss.type} needs targets in [0, 1], found {arr[i]} in {where(i)}"
             )
-    return torch.from_numpy(np.ascontiguousarray(arr.astype(np_dtype, copy=False))), labels
+    return _tensor(np.ascontiguousarray(arr.astype(np_dtype, copy=False))), labels
+
+
+def _tensor(arr: np.ndarray) -> torch.Tensor:
+    """torch.from_numpy, also for pyarrow's read-only zero-copy arrays: the trainer only ever
+    reads these tensors (batches are gathered into new ones), so no copy is needed."""
+    if arr.flags.writeable:
+        return torch.from_numpy(arr)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(arr)

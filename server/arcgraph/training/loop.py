@@ -425,6 +425,8 @@ class Loop:
 
     def summary(self, status: str, *, restored: bool) -> dict[str, Any]:
         history = self.progress.history
+        best_epoch = self.early.best_epoch
+        best_row = next((row for row in history if row["epoch"] == best_epoch), {})
         return {
             "status": status,
             "epochs_completed": self.progress.epoch,
@@ -433,7 +435,10 @@ class Loop:
             "monitor": self.monitor,
             "monitor_mode": self.cfg.early_stopping_mode,
             "final_metrics": history[-1] if history else {},
+            "best_metrics": best_row,
             "restored_best_weights": restored,
+            # The weights to use: the best epoch's when early stopping restored them.
+            "weights": str(self.run.run_dir / (rundir.BEST_FILE if restored else rundir.LAST_FILE)),
             "run_dir": str(self.run.run_dir),
             "model_id": self.run.model_id,
             "seed": self.run.seed,

@@ -1,0 +1,168 @@
+"""Data loading: pyarrow CSV/Parquet -> tensors, and every bad-data error names column and row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from conftest import BREAST_CANCER, IRIS
+
+from arcgraph.training.data import load_dataset
+from arcgraph.training.errors import DataError
+from arcgraph.training.losses import parse_loss
+
+CPU = torch.device("cpu")
+
+
+def model(
+    columns: list[str], loss: str = "mse_loss", target: str = "t", dtype: str = "float32"
+) -> dict[str, Any]:
+    return {
+        "inputs": {"x": {"dtype": dtype, "shape": [None, len(columns)], "columns": columns}},
+        "graph": [
+            {
+                "name": "l",
+                "type": "torch.nn.Linear",
+                "params": {"in_features": len(columns), "out_features": 1},
+                "inputs": {"input": "x"},
+            }
+        ],
+        "outputs": {"p": "l.output"},
+        "loss": {"type": f"torch.nn.functional.{loss}", "inputs": {"input": "p", "target": target}},
+    }
+
+
+def load(path: Path, spec: dict[str, Any], target: str = "t"):
+    return load_dataset(path, spec, target, parse_loss(spec, CPU))
+
+
+def csv(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "d.csv"
+    p.write_text(text)
+    return p
+
+
+def error(path: Path, spec: dict[str, Any], target: str = "t") -> str:
+    with pytest.raises(DataError) as info:
+        load(path, spec, target)
+    return str(info.value)
+
+
+def test_breast_cancer_to_float_tensors() -> None:
+    cols = BREAST_CANCER.read_text().splitlines()[0].split(",")[:-1]
+    ds = load(BREAST_CANCER, model(cols, "binary_cross_entropy", "diagnosis"), "diagnosis")
+    assert ds.n_rows == 569
+    x = ds.inputs["x"]
+    assert (x.dtype, tuple(x.shape), x.is_contiguous()) == (torch.float32, (569, 30), True)
+    assert x[0, :3].tolist() == pytest.approx([17.99, 10.38, 122.8])
+    assert (ds.target.dtype, int(ds.target.sum())) == (torch.float32, 357)
+    assert ds.labels is None
+    assert len(ds.fingerprint["sha256"]) == 64
+
+
+def test_iris_string_labels_become_sorted_class_indices() -> None:
+    cols = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    ds = load(IRIS, model(cols, "cross_entropy", "species"), "species")
+    assert ds.labels == ["setosa", "versicolor", "virginica"]
+    assert ds.target.dtype == torch.int64
+    assert torch.bincount(ds.target).tolist() == [50, 50, 50]
+    assert ds.target[[0, 50, 100]].tolist() == [0, 1, 2]
+
+
+def test_parquet_reads_the_same_as_csv(tmp_path: Path) -> None:
+    from pyarrow import csv as pacsv
+
+    pq.write_table(pacsv.read_csv(IRIS), tmp_path / "iris.parquet")
+    cols = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    spec = model(cols, "cross_entropy", "species")
+    a, b = load(IRIS, spec, "species"), load(tmp_path / "iris.parquet", spec, "species")
+    assert torch.equal(a.inputs["x"], b.inputs["x"]) and torch.equal(a.target, b.target)
+
+
+def test_parquet_list_column_fills_a_sequence_input(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"seq": [[1, 2, 3], [4, 5, 6]], "t": [0, 1]}), tmp_path / "s.parquet")
+    spec = model(["seq"], "cross_entropy", dtype="int64")
+    spec["inputs"]["x"]["shape"] = [None, 3]
+    ds = load(tmp_path / "s.parquet", spec)
+    assert ds.inputs["x"].tolist() == [[1, 2, 3], [4, 5, 6]]
+
+
+def test_missing_column(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\n")
+    assert (
+        error(p, model(["a", "b"]))
+        == "column 'b' (input 'x') is not in d.csv; its columns are: a, t"
+    )
+
+
+def test_missing_target(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,b\n1,2\n")
+    assert (
+        error(p, model(["a"])) == "column 't' (the target) is not in d.csv; its columns are: a, b"
+    )
+
+
+def test_non_numeric_value_names_column_row_and_line(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\n3,4\nabc,5\n")
+    assert error(p, model(["a"])) == "column 'a': non-numeric value 'abc' in row 3 (line 4)"
+
+
+def test_non_numeric_target_for_regression(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\n3,high\n")
+    assert error(p, model(["a"])) == "column 't': non-numeric value 'high' in row 2 (line 3)"
+
+
+def test_empty_cell(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\n,4\n")
+    assert error(p, model(["a"])) == "column 'a': empty cell in row 2 (line 3)"
+
+
+def test_nan_cell(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\n2,4\nnan,1\n")
+    assert error(p, model(["a"])) == "column 'a': nan (not a finite number) in row 3 (line 4)"
+
+
+def test_column_both_feature_and_target(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\n")
+    assert error(p, model(["a", "t"])) == "column 't' is both a feature (input 'x') and the target"
+
+
+def test_fractional_value_in_integer_input(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\n2.5,4\n")
+    assert error(p, model(["a"], dtype="int64")) == (
+        "column 'a': 2.5 in row 2 (line 3) is not an integer (the input is int64)"
+    )
+
+
+def test_bce_target_out_of_range(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,0\n2,1\n3,2\n")
+    assert error(p, model(["a"], "binary_cross_entropy")) == (
+        "column 't': torch.nn.functional.binary_cross_entropy needs targets in [0, 1], found 2 in row 3 (line 4)"
+    )
+
+
+def test_bce_string_labels_need_two_classes(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,x\n2,y\n3,z\n")
+    assert error(p, model(["a"], "binary_cross_entropy")) == (
+        "column 't': torch.nn.functional.binary_cross_entropy needs two classes, found 3: 'x', 'y', 'z'"
+    )
+
+
+def test_no_rows(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n")
+    assert error(p, model(["a"])) == "d.csv has no data rows"
+
+
+def test_unsupported_format(tmp_path: Path) -> None:
+    p = tmp_path / "d.json"
+    p.write_text("{}")
+    assert error(p, model(["a"])) == "d.json: unsupported data format; use .csv, .tsv or .parquet"
+
+
+def test_na_text_is_non_numeric_not_empty(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\nNA,4\n")
+    assert error(p, model(["a"])) == "column 'a': non-numeric value 'NA' in row 2 (line 3)"
