@@ -27,7 +27,7 @@ from arcgraph.diagnostics import Diagnostic, Severity, Span
 from arcgraph.kinds import YAML_SUFFIXES, SpecKind, detect_kind, kind_from_name
 from arcgraph.registry import Registry, workspace_root_for
 from arcgraph.schema import validate
-from arcgraph.source import ParsedYaml, YMap, decode, parse_yaml, to_python
+from arcgraph.source import ParsedYaml, YMap, decode, normalize_newlines, parse_yaml, to_python
 
 __all__ = ["Analysis", "Engine", "TorchService", "check_files", "collect_spec_files"]
 
@@ -106,6 +106,7 @@ class Engine:
             if decoded is None:
                 return Analysis(path, "", kind_from_name(path), ParsedYaml(None, []), problem)
             text = decoded
+        text = normalize_newlines(text)
         parsed = parse_yaml(text)
         return Analysis(path, text, detect_kind(path, parsed.root, text), parsed)
 

@@ -222,8 +222,23 @@ def _syntax_diagnostic(text: str, err: yaml.YAMLError) -> Diagnostic:
     return Diagnostic(codes.YAML_SYNTAX, msg, Span(line, col, line, max(end, col + 1)))
 
 
+_NOT_LSP_BREAKS = str.maketrans({"\x85": " ", "\u2028": " ", "\u2029": " "})
+
+
+def normalize_newlines(text: str) -> str:
+    """One line model for YAML and the editor: \r\n and lone \r become \n (both count them
+    as one break), and NEL/LS/PS, which libyaml breaks lines on but LSP does not, become
+    spaces, so every line and column stays where the editor has it."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():
+        text = text.translate(_NOT_LSP_BREAKS)
+    return text
+
+
 def parse_yaml(text: str) -> ParsedYaml:
     """Parse one YAML document into located nodes; never raises on bad input."""
+    text = normalize_newlines(text)
     if "\x00" in text:
         idx = text.index("\x00")
         line, col = _position_of_index(text, idx)
@@ -304,4 +319,4 @@ def decode(data: bytes) -> tuple[str | None, Diagnostic | None]:
             " save it as UTF-8",
             Span(line, 0, line, 1),
         )
-    return text.replace("\r\n", "\n"), None
+    return normalize_newlines(text), None
