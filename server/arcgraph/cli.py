@@ -53,7 +53,7 @@ def _lsp(args: argparse.Namespace) -> int:
     return serve(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_train_args: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arcgraph", description=__doc__)
     parser.add_argument("--version", action="version", version=f"arcgraph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,12 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=_check)
 
-    try:
-        from arcgraph.training.cli import add_arguments
-    except ImportError:  # the trainer needs torch and friends; checking does not
-        add_arguments = None
     train = sub.add_parser("train", help="train a model spec with a trainer spec on a data table")
-    if add_arguments is not None:
+    if with_train_args:  # imports torch: only when training, never for check or lsp
+        from arcgraph.training.cli import add_arguments
+
         add_arguments(train)
     train.set_defaults(func=_train)
 
@@ -88,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(with_train_args="train" in argv[:1]).parse_args(argv)
     return int(args.func(args) or 0)
 
 

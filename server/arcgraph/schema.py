@@ -198,6 +198,7 @@ class Validator:
 
     def __post_init__(self) -> None:
         self.out: list[Diagnostic] = []
+        self._owned_lengths = {len(p) for p in self.own_patterns}
 
     def run(self, node: YNode) -> list[Diagnostic]:
         self.out = []
@@ -230,7 +231,7 @@ class Validator:
                     )
                 self.out.append(Diagnostic(codes.WRONG_TYPE, msg, node.span))
                 return False
-        if self.own_patterns and _owned(path, self.own_patterns):
+        if len(path) in self._owned_lengths and _owned(path, self.own_patterns):
             return True  # the engine checks this value itself (torch or registry knows better)
         ok = True
         if "enum" in schema and isinstance(node, YScalar) and node.value not in schema["enum"]:

@@ -21,6 +21,7 @@ from arcgraph.diagnostics import Diagnostic, Span
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass(slots=True, eq=False)
@@ -141,6 +142,8 @@ class _Builder:
 
     def _build(self, node: yaml.Node) -> YNode:
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR_TAG:  # most scalars: skip the constructor machinery
+                return YScalar(_span(node), node.value, node.value, node.style in ("'", '"'))
             try:
                 value = self.loader.construct_object(node, deep=True)
             except (yaml.YAMLError, ValueError, OverflowError):

@@ -115,3 +115,15 @@ def test_without_torch_structure_checks_still_run(
         f"{venv / 'bin' / 'python'} (pip install torch); structure checks still run"
     )
     assert [ln.split()[2] for ln in lines[1:-1]] == ["AG201", "AG112"]
+
+
+def test_checking_never_imports_torch_in_the_checker_process(env: dict[str, str]) -> None:
+    """torch lives in the worker subprocess; the checker (and so the LSP) stays light."""
+    code = (
+        "import sys; from arcgraph.cli import main; rc = main(['check', 'examples/']); "
+        "print('torch' in sys.modules, rc)"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert res.stdout.splitlines()[-1] == "False 0", res.stderr

@@ -1,0 +1,45 @@
+"""Generate large, valid model specs for benchmarks (never committed as data)."""
+
+from __future__ import annotations
+
+
+def big_model_spec(target_lines: int = 5000) -> str:
+    """A chain of Linear/ReLU nodes about `target_lines` long, shape-consistent."""
+    head = [
+        "# generated benchmark model",
+        "inputs:",
+        "  features:",
+        "    dtype: float32",
+        "    shape: [null, 16]",
+        "    columns: [" + ", ".join(f"c{i}" for i in range(16)) + "]",
+        "graph:",
+    ]
+    body: list[str] = []
+    prev = "features"
+    i = 0
+    while len(head) + len(body) < target_lines - 8:
+        body += [
+            f"  - name: fc{i}",
+            "    type: torch.nn.Linear",
+            "    params:",
+            "      in_features: 16",
+            "      out_features: 16",
+            "    inputs:",
+            f"      input: {prev}",
+            f"  - name: act{i}",
+            "    type: torch.nn.functional.relu",
+            "    inputs:",
+            f"      input: fc{i}.output",
+        ]
+        prev = f"act{i}.output"
+        i += 1
+    tail = [
+        "outputs:",
+        f"  prediction: {prev.split('.')[0]}.output",
+        "loss:",
+        "  type: torch.nn.functional.mse_loss",
+        "  inputs:",
+        "    input: prediction",
+        "    target: y",
+    ]
+    return "\n".join(head + body + tail) + "\n"
