@@ -254,7 +254,7 @@ def _train(
             split={"train": train_idx, "validation": val_idx},
         )
         graph_step = _graph_step(net, loss, optimizer, cfg, device, reporter)
-        with GracefulStop(message=reporter.verbose) as stop:
+        with GracefulStop() as stop:
             loop = Loop(
                 model=net,
                 loss=loss,
@@ -290,6 +290,10 @@ def _train(
             except NonFiniteLossError as err:
                 failed = loop.summary("failed", restored=False)
                 failed["error"] = str(err)
+                best = run_dir / rundir.BEST_FILE
+                failed["weights"] = str(best) if best.is_file() else None  # last.pt: not written
+                latest = ckpt_io.list_checkpoints(run_dir)
+                failed["checkpoint"] = str(latest[0]) if latest else None
                 rundir.write_json(run_dir / rundir.SUMMARY_FILE, failed)
                 raise
     rundir.write_json(run_dir / rundir.SUMMARY_FILE, summary)
@@ -310,6 +314,8 @@ def _graph_step(
     if device.type != "cuda":
         return None
     reason = capture_blocker(optimizer, device)
+    if os.environ.get("ARCGRAPH_CUDA_GRAPHS", "1") == "0":
+        reason = "disabled by ARCGRAPH_CUDA_GRAPHS=0"
     if reason is not None:
         reporter.info(f"CUDA graph not used, training eagerly: {reason}")
         return None

@@ -28,6 +28,11 @@ def make_optimizer(
 ) -> torch.optim.Optimizer:
     """`capturable=True` (for CUDA graphs) is passed only to optimizers that accept it."""
     cls = optimizer_class(spec)
+    if cls is torch.optim.LBFGS:
+        raise SpecError(
+            "optimizer.type: torch.optim.LBFGS re-evaluates the loss through a closure on every "
+            "step, which this batch loop does not do; use a first-order optimizer"
+        )
     kwargs = dict(spec.params)
     if capturable and supports_capturable(cls):
         kwargs["capturable"] = True

@@ -1,0 +1,72 @@
+"""Checkpoint files: atomic, durable, data-only; the newest complete one wins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from arcgraph.training.checkpoint import (
+    atomic_write_text,
+    checkpoint_name,
+    latest_checkpoint,
+    list_checkpoints,
+    load,
+    progress_of,
+    save,
+)
+
+
+def test_atomic_write_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "c.pt"
+    save({"model": {"w": torch.ones(2)}, "epoch": 1}, target)
+
+    class Boom:
+        def __reduce__(self):  # noqa: D105
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        save({"model": Boom(), "epoch": 2}, target)
+    assert load(target)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_names_sort_by_progress() -> None:
+    assert checkpoint_name(3) == "epoch-0003.pt"
+    assert checkpoint_name(4, 17) == "epoch-0004-batch-00017.pt"
+    assert progress_of("epoch-0003.pt") == (3, 0)
+    assert progress_of("epoch-0004-batch-00017.pt") == (3, 17)
+    assert progress_of(".epoch-0005.pt.abc.tmp") is None
+
+
+def test_latest_complete_checkpoint_skips_a_damaged_one(tmp_path: Path) -> None:
+    ckpts = tmp_path / "checkpoints"
+    ckpts.mkdir()
+    for epoch in (1, 2):
+        save({"model": {}, "epoch": epoch}, ckpts / checkpoint_name(epoch))
+    save({"model": {}, "epoch": 2, "batch": 5}, ckpts / checkpoint_name(3, 5))
+    assert [p.name for p in list_checkpoints(tmp_path)] == [
+        "epoch-0003-batch-00005.pt",
+        "epoch-0002.pt",
+        "epoch-0001.pt",
+    ]
+    data = (ckpts / "epoch-0003-batch-00005.pt").read_bytes()
+    (ckpts / "epoch-0003-batch-00005.pt").write_bytes(data[: len(data) // 2])
+    path, state = latest_checkpoint(tmp_path)
+    assert (path.name, state["epoch"]) == ("epoch-0002.pt", 2)
+
+
+def test_load_refuses_pickled_code(tmp_path: Path) -> None:
+    path = tmp_path / "evil.pt"
+    torch.save({"model": {}, "epoch": 1, "x": Path("/etc")}, path)
+    with pytest.raises(Exception, match="Weights only load failed"):
+        load(path)

@@ -1,0 +1,79 @@
+"""CUDA graph capture of the training step: skipped without CUDA (except the pure checks)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from conftest import BREAST_CANCER, IRIS, Events, base_config, make_workspace
+
+from arcgraph.training import train
+from arcgraph.training.cudagraph import capture_blocker
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def test_capture_blockers() -> None:
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    assert capture_blocker(torch.optim.Adam(params), torch.device("cpu")) == "not a CUDA device"
+    cuda = torch.device("cuda")
+    assert (
+        capture_blocker(torch.optim.Adagrad(params), cuda)
+        == "Adagrad does not support capturable=True"
+    )
+    assert (
+        capture_blocker(torch.optim.Adam(params), cuda) == "Adam does not support capturable=True"
+    )
+    assert capture_blocker(torch.optim.Adam(params, capturable=True), cuda) is None
+    assert capture_blocker(torch.optim.SGD(params), cuda) is None
+
+
+def _run(
+    root: Path, data: Path, model: str, graphs: bool, events: Events | None = None, **config: Any
+) -> dict[str, torch.Tensor]:
+    os.environ["ARCGRAPH_CUDA_GRAPHS"] = "1" if graphs else "0"
+    try:
+        trainer = make_workspace(root, model, base_config(device="cuda", **config))
+        summary = train(trainer, data, out=root / "runs", events=events, run_name="r")
+    finally:
+        os.environ.pop("ARCGRAPH_CUDA_GRAPHS", None)
+    return torch.load(Path(summary["run_dir"]) / "last.pt", weights_only=True)
+
+
+@needs_cuda
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"epochs": 3, "batch_size": 32},
+        {"epochs": 3, "batch_size": 16, "accumulate_grad_batches": 3, "gradient_clip_norm": 0.5},
+        {"epochs": 2, "batch_size": 16, "gradient_clip_val": 0.01},
+    ],
+)
+def test_graph_matches_eager(tmp_path: Path, events: Events, config: dict[str, Any]) -> None:
+    graph = _run(tmp_path / "g", BREAST_CANCER, "bc-mlp-v1", True, events, **config)
+    eager = _run(tmp_path / "e", BREAST_CANCER, "bc-mlp-v1", False, **config)
+    assert any(
+        e["message"].startswith("captured the training step in a CUDA graph")
+        for e in events.of("info")
+    )
+    for k in eager:
+        assert torch.allclose(graph[k].float(), eager[k].float(), rtol=1e-4, atol=1e-5), k
+
+
+@needs_cuda
+def test_optimizer_without_capturable_falls_back_with_a_reason(
+    tmp_path: Path, events: Events
+) -> None:
+    trainer = make_workspace(
+        tmp_path,
+        "iris-linear-v1",
+        base_config(device="cuda", epochs=1),
+        {"type": "torch.optim.Adagrad", "lr": 0.1},
+    )
+    train(trainer, IRIS, out=tmp_path / "runs", events=events)
+    assert "CUDA graph not used, training eagerly: Adagrad does not support capturable=True" in [
+        e["message"] for e in events.of("info")
+    ]
