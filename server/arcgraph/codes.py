@@ -171,7 +171,6 @@ UNKNOWN_INPUT_ARG = _code(
     "unknown input argument",
     "A keyword in a node's inputs that its forward/function does not take.",
 )
-UNUSED_NODE = _code("AG321", "unused node", "A node whose output nothing uses.")
 MODEL_ID_FORMAT = _code(
     "AG322", "bad model file name", "A model spec's file name gives its ID, <name>-v<version>."
 )

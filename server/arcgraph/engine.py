@@ -154,20 +154,25 @@ class Engine:
                 )
             )
             return out
-        ctx = CheckContext(a.path, a.text, root, catalog, self.registry, self.options, out)
+        schema_out: list[Diagnostic] = []
+        ctx = CheckContext(a.path, a.text, root, catalog, self.registry, self.options, [])
         if a.kind == SpecKind.TRAINER:
             own = {("model_ref",)}
             if catalog is not None:  # the installed torch is the authority on optimizers
                 own |= {("optimizer", "type"), ("optimizer", "params")}
-            out.extend(validate(root, "trainer", unknown_key_hook, frozenset(own)))
+            schema_out = validate(root, "trainer", unknown_key_hook, frozenset(own))
             check_trainer(ctx)
         else:
             # Node types get the engine's words (did-you-mean, refused names), not a regex.
             owned = {("graph", "*", "type"), ("modules", "*", "graph", "*", "type")}
             if catalog is not None:  # the installed torch knows its dtypes
                 owned.add(("inputs", "*", "dtype"))
-            out.extend(validate(root, "model", None, frozenset(owned)))
+            schema_out = validate(root, "model", None, frozenset(owned))
             check_model(ctx)
+        # One diagnostic per place: where a semantic check speaks, its words replace the schema's.
+        spoken = {d.span for d in ctx.out}
+        out += [d for d in schema_out if d.span not in spoken or d.severity != Severity.ERROR]
+        out += ctx.out
         return out
 
     # -- stage 2: probes (the torch worker) -----------------------------------------------
