@@ -1,0 +1,292 @@
+"""Completion from the raw text's outline, so half-typed documents complete too.
+
+Keys come from the schema at the cursor's key path (minus those present), or from the
+catalog signature for `optimizer.params`, a node's `params` and `loss.params`. Values come
+from the schema's enums, the registry (`model_ref`), the catalog (optimizer, node and loss
+types) and the document itself (input names, `<node>.output`, output names).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from arcgraph.kinds import SpecKind
+from arcgraph.lsp import specpaths
+from arcgraph.lsp.document import DocumentView, view_of
+from arcgraph.lsp.feature import on
+from arcgraph.lsp.outline import Cursor, Outline
+
+if TYPE_CHECKING:
+    from arcgraph.lsp.server import ArcGraphServer
+
+TRIGGERS = [":", " ", "."]
+_CONTAINER_TYPES = {"object", "array"}
+
+
+class CompletionFeature:
+    def __init__(self, server: ArcGraphServer) -> None:
+        self.server = server
+
+    def register(self, server: ArcGraphServer) -> None:
+        on(
+            server,
+            types.TEXT_DOCUMENT_COMPLETION,
+            self.complete,
+            types.CompletionOptions(trigger_characters=TRIGGERS, resolve_provider=False),
+        )
+
+    def complete(self, params: types.CompletionParams) -> types.CompletionList:
+        doc = view_of(self.server, params.text_document.uri)
+        o = doc.outline_at(params.position)
+        c = o.cursor
+        kind = specpaths.kind_of(doc.path, doc.text)
+        items: list[types.CompletionItem] = []
+        if c is not None and kind != SpecKind.NONE:
+            items = _Completer(self.server, doc, kind, o, c).items()
+        return types.CompletionList(is_incomplete=False, items=items)
+
+
+class _Completer:
+    def __init__(
+        self, server: ArcGraphServer, doc: DocumentView, kind: SpecKind, o: Outline, c: Cursor
+    ) -> None:
+        self.server = server
+        self.doc = doc
+        self.kind = kind
+        self.o = o
+        self.c = c
+        self.catalog = server.index.catalog
+        self.out: list[types.CompletionItem] = []
+        self.seen: set[str] = set()
+
+    def items(self) -> list[types.CompletionItem]:
+        c = self.c
+        if c.on == "key":
+            self.keys(c.path)
+        elif c.on == "value":
+            self.values(c.value_path)
+        else:  # a list item: a scalar, or the first key of a mapping item
+            schema = specpaths.schema_at(self.kind, c.path)
+            if schema is not None and "object" in specpaths.schema_types(self.kind, schema):
+                self.keys(c.path)
+            self.values(c.path)
+        return self.out
+
+    # -- building items --------------------------------------------------------------------
+    def add(
+        self,
+        label: str,
+        kind: types.CompletionItemKind,
+        *,
+        detail: str | None = None,
+        doc: str | None = None,
+        insert: str | None = None,
+        rank: int = 5,
+    ) -> None:
+        if label in self.seen:
+            return
+        self.seen.add(label)
+        c = self.c
+        text = insert if insert is not None else label
+        line = self.doc.lines[c.line] if c.line < len(self.doc.lines) else ""
+        if c.start > 0 and line[c.start - 1] == ":":
+            text = " " + text  # `type:|` -> `type: torch.optim.Adam`
+        self.out.append(
+            types.CompletionItem(
+                label=label,
+                kind=kind,
+                detail=detail,
+                documentation=types.MarkupContent(types.MarkupKind.Markdown, doc) if doc else None,
+                sort_text=f"{rank}{len(self.out):05d}",
+                filter_text=label,
+                text_edit=types.TextEdit(self.doc.range(c.line, c.start, c.end), text),
+            )
+        )
+
+    # -- keys ------------------------------------------------------------------------------
+    def keys(self, path: tuple[str, ...]) -> None:
+        c = self.c
+        present = set(self.o.keys_at(path))
+        if c.key is not None and c.on == "key":
+            present.discard(c.key)
+        owner = specpaths.callable_for(self.o, path, self.catalog)
+        if owner is not None and owner[0] is not None:
+            self.param_keys(path, owner[0], owner[1], present)
+        schema = specpaths.schema_at(self.kind, path)
+        if schema is None:
+            return
+        for name, sub in specpaths.properties(self.kind, schema).items():
+            if name in present:
+                continue
+            types_ = specpaths.schema_types(self.kind, sub)
+            default = sub.get("default")
+            detail = f"default: {specpaths._yaml_scalar(default)}" if "default" in sub else None
+            if detail is None and types_:
+                detail = " | ".join(sorted(types_))
+            self.add(
+                name,
+                types.CompletionItemKind.Property,
+                detail=detail,
+                doc=specpaths.schema_markdown(sub),
+                insert=self.key_insert(name, types_, default, "default" in sub),
+                rank=1,
+            )
+
+    def key_insert(self, name: str, types_: set[str], default: Any, has_default: bool) -> str:
+        if self.c.has_colon:
+            return name
+        if types_ == {"object"}:
+            return f"{name}:\n{' ' * (self.c.indent + 2)}"
+        if types_ == {"array"} and name in ("graph",):
+            return f"{name}:\n{' ' * (self.c.indent + 2)}- "
+        if has_default:
+            return f"{name}: {specpaths._yaml_scalar(default)}"
+        return f"{name}: "
+
+    def param_keys(self, path: tuple[str, ...], info: Any, owner: str, present: set[str]) -> None:
+        skip = set(present)
+        if path == ("optimizer", "params"):
+            skip |= {"params", "lr"}
+        node = specpaths.node_of(path)
+        if node is not None:
+            skip |= set(self.o.keys_at((*node, "inputs")))
+        for i, p in enumerate(info.params):
+            if p.name in skip or not p.keyword:
+                continue
+            if info.kind == "function" and i == 0 and not p.has_default:
+                continue  # the tensor argument comes from `inputs`
+            detail = p.annotation or ""
+            if p.has_default:
+                detail = f"{detail} = {p.default_repr}".strip()
+            insert = p.name if self.c.has_colon else f"{p.name}: "
+            if p.has_default and not self.c.has_colon and p.default_repr not in ("", "None"):
+                insert = f"{p.name}: {p.default_repr}"
+            self.add(
+                p.name,
+                types.CompletionItemKind.Field,
+                detail=detail or None,
+                doc=specpaths.param_markdown(p, owner),
+                insert=insert,
+                rank=0,
+            )
+
+    # -- values ----------------------------------------------------------------------------
+    def values(self, path: tuple[str, ...]) -> None:
+        schema = specpaths.schema_at(self.kind, path)
+        if schema is not None:
+            for v in schema.get("enum", []):
+                self.add(specpaths._yaml_scalar(v), types.CompletionItemKind.EnumMember, rank=0)
+            if "boolean" in specpaths.schema_types(self.kind, schema):
+                for v in ("true", "false"):
+                    self.add(v, types.CompletionItemKind.Value, rank=0)
+        if self.kind == SpecKind.TRAINER:
+            self.trainer_values(path)
+        else:
+            self.model_values(path)
+
+    def trainer_values(self, path: tuple[str, ...]) -> None:
+        index = self.server.index
+        if path == ("model_ref",):
+            for mid in index.model_ids():
+                where = index.model_path(mid)
+                self.add(
+                    mid,
+                    types.CompletionItemKind.Reference,
+                    detail=where.name if where else None,
+                    rank=1,
+                )
+        elif path == ("optimizer", "type") and self.catalog is not None:
+            for name in self.catalog.optimizer_names():
+                info = self.catalog.optimizer(name)
+                self.add(
+                    name,
+                    types.CompletionItemKind.Class,
+                    detail=info.signature if info else None,
+                    doc=info.summary if info else None,
+                    rank=1,
+                )
+
+    def model_values(self, path: tuple[str, ...]) -> None:
+        cat = self.catalog
+        node = specpaths.node_of(path)
+        if node is not None and path == (*node, "type"):
+            if cat is not None:
+                for name in cat.module_names():
+                    info = cat.module(name)
+                    self.add(
+                        name,
+                        types.CompletionItemKind.Class,
+                        detail=info.signature if info else None,
+                        doc=info.summary if info else None,
+                        rank=2,
+                    )
+                for name in cat.function_names():
+                    info = cat.function(name)
+                    self.add(
+                        name,
+                        types.CompletionItemKind.Function,
+                        detail=info.signature if info else None,
+                        doc=info.summary if info else None,
+                        rank=3,
+                    )
+            for mod in self.o.keys_at(("modules",)):
+                self.add(f"module.{mod}", types.CompletionItemKind.Module, rank=1)
+            self.add(
+                "arc.stack",
+                types.CompletionItemKind.Keyword,
+                detail="repeat a module: params {module, count}",
+                rank=1,
+            )
+        elif node is not None and _in_node_inputs(path, node, self.c.on):
+            self.references(specpaths.graph_of(node), exclude=self.o.value_of((*node, "name")))
+        elif path == ("loss", "type") and cat is not None:
+            for name in cat.loss_names():
+                info = cat.function(name)
+                self.add(
+                    name,
+                    types.CompletionItemKind.Function,
+                    detail=info.signature if info else None,
+                    doc=info.summary if info else None,
+                    rank=1,
+                )
+        elif path == ("loss", "inputs", "input"):
+            for name in self.o.keys_at(("outputs",)):
+                self.add(name, types.CompletionItemKind.Reference, detail="model output", rank=1)
+        elif len(path) == 2 and path[0] == "outputs":
+            self.references(("graph",), exclude=None, inputs=False)
+        elif len(path) == 4 and path[0] == "modules" and path[2] == "outputs":
+            self.references(("modules", path[1], "graph"), exclude=None, inputs=False)
+
+    def references(
+        self, graph: tuple[str, ...], exclude: str | None, *, inputs: bool = True
+    ) -> None:
+        if inputs:
+            if graph == ("graph",):
+                names = self.o.keys_at(("inputs",))
+            else:  # a module's graph: the module's input names
+                names = [
+                    e.value
+                    for e in self.o.entries
+                    if e.key is None and e.path[:-1] == (*graph[:-1], "inputs")
+                ]
+            for name in names:
+                self.add(name, types.CompletionItemKind.Variable, detail="model input", rank=1)
+        for idx in self.o.items_at(graph):
+            name = self.o.value_of((*graph, idx, "name"))
+            if name and name != exclude:
+                ntype = self.o.value_of((*graph, idx, "type"))
+                self.add(
+                    f"{name}.output",
+                    types.CompletionItemKind.Reference,
+                    detail=ntype or "node output",
+                    rank=2,
+                )
+
+
+def _in_node_inputs(path: tuple[str, ...], node: tuple[str, ...], on: str) -> bool:
+    """A value bound to a node input: `inputs: {input: |}`, `inputs: [|]`, `inputs: |`."""
+    if len(path) == len(node) + 2 and path[len(node)] == "inputs":
+        return True
+    return path == (*node, "inputs") and on == "value"

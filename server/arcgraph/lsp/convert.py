@@ -1,0 +1,129 @@
+"""Engine values <-> LSP values: code-point columns <-> the client's position encoding.
+
+The engine counts columns in code points (Python string indices); LSP clients count in
+UTF-16 code units unless they negotiated UTF-8 or UTF-32. Every conversion goes through the
+line's text, so a line with an emoji or a CJK character still underlines the right word.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+from pygls import uris
+
+from arcgraph import codes
+from arcgraph.diagnostics import Diagnostic, Span
+
+SOURCE = "arcgraph"
+UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
+
+
+def normalize_encoding(encoding: object) -> str:
+    """A PositionEncodingKind (or None: the LSP default) -> "utf-8" | "utf-16" | "utf-32"."""
+    value = str(getattr(encoding, "value", encoding) or UTF16).lower()
+    return value if value in (UTF8, UTF16, UTF32) else UTF16
+
+
+def _units(text: str, encoding: str) -> int:
+    if encoding == UTF32:
+        return len(text)
+    if encoding == UTF8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def col_to_client(line: str, col: int, encoding: str = UTF16) -> int:
+    """A code-point column on `line` -> the client's units (past the end: counted as is)."""
+    col = max(col, 0)
+    if col <= len(line):
+        return _units(line[:col], encoding)
+    return _units(line, encoding) + (col - len(line))
+
+
+def col_from_client(line: str, units: int, encoding: str = UTF16) -> int:
+    """The client's units on `line` -> a code-point column (inside a pair: the char after)."""
+    if encoding == UTF32:
+        return max(units, 0)
+    seen = 0
+    for i, ch in enumerate(line):
+        if seen >= units:
+            return i
+        seen += _units(ch, encoding)
+    return len(line) + max(units - seen, 0)
+
+
+def _line(lines: list[str], n: int) -> str:
+    return lines[n] if 0 <= n < len(lines) else ""
+
+
+def to_position(lines: list[str], line: int, col: int, encoding: str = UTF16) -> types.Position:
+    return types.Position(max(line, 0), col_to_client(_line(lines, line), col, encoding))
+
+
+def to_range(lines: list[str], span: Span, encoding: str = UTF16) -> types.Range:
+    return types.Range(
+        to_position(lines, span.start_line, span.start_col, encoding),
+        to_position(lines, span.end_line, span.end_col, encoding),
+    )
+
+
+def from_position(lines: list[str], pos: types.Position, encoding: str = UTF16) -> tuple[int, int]:
+    """An LSP position -> (line, code-point column)."""
+    return pos.line, col_from_client(_line(lines, pos.line), pos.character, encoding)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as the engine counts them (\\n; a \\r before it is part of no column)."""
+    return [ln.removesuffix("\r") for ln in text.split("\n")]
+
+
+def path_to_uri(path: str | Path) -> str:
+    return uris.from_fs_path(str(path)) or Path(path).as_uri()
+
+
+def uri_to_path(uri: str) -> Path | None:
+    fs = uris.to_fs_path(uri)
+    return Path(fs) if fs else None
+
+
+def to_lsp_diagnostic(
+    d: Diagnostic,
+    lines: list[str],
+    encoding: str = UTF16,
+    related_lines: dict[str, list[str]] | None = None,
+) -> types.Diagnostic:
+    """An engine diagnostic -> an LSP one: code, doc link, source, related places, fix data.
+
+    `related_lines` gives the text of other files (by path) so their spans convert exactly;
+    a file not given is read from the disk, or counted as code points if unreadable."""
+    related = None
+    if d.related:
+        related = []
+        for r in d.related:
+            other = (related_lines or {}).get(r.path)
+            if other is None:
+                other = _read_lines(r.path)
+            related.append(
+                types.DiagnosticRelatedInformation(
+                    types.Location(path_to_uri(r.path), to_range(other, r.span, encoding)),
+                    r.message,
+                )
+            )
+    return types.Diagnostic(
+        range=to_range(lines, d.span, encoding),
+        message=d.message,
+        severity=types.DiagnosticSeverity(int(d.severity)),
+        code=d.code,
+        code_description=types.CodeDescription(href=codes.doc_link(d.code)),
+        source=SOURCE,
+        related_information=related,
+        data=d.data,
+    )
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return split_lines(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return []

@@ -1,0 +1,164 @@
+"""Diagnostics in two stages, each published with the document's version.
+
+Stage 1 (structure: YAML, schema, references, registry, and the catalog once loaded) runs on
+the event loop as soon as a document opens or changes: milliseconds, no fixed delay. Stage 2
+(the torch-off info, the worker's probes) runs on the torch lane and is published only while
+its document is still at the same version and no newer check was started for it; a newer
+edit supersedes stale work, before it starts and again before it is published.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from arcgraph.diagnostics import Diagnostic
+from arcgraph.engine import Analysis
+from arcgraph.kinds import SpecKind
+from arcgraph.lsp import convert
+from arcgraph.lsp.document import DocumentView, view_of
+from arcgraph.lsp.feature import on
+
+if TYPE_CHECKING:
+    from arcgraph.lsp.server import ArcGraphServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Job:
+    uri: str
+    generation: int
+    version: int | None
+
+
+class DiagnosticsFeature:
+    def __init__(self, server: ArcGraphServer) -> None:
+        self.server = server
+        self.generation: dict[str, int] = {}  # uri -> the newest check started
+        self.kinds: dict[str, SpecKind] = {}  # uri -> the kind at the last check
+
+    def register(self, server: ArcGraphServer) -> None:
+        on(server, types.TEXT_DOCUMENT_DID_OPEN, self.did_open)
+        on(server, types.TEXT_DOCUMENT_DID_CHANGE, self.did_change)
+        on(server, types.TEXT_DOCUMENT_DID_CLOSE, self.did_close)
+        on(server, types.WORKSPACE_DID_CHANGE_WATCHED_FILES, self.did_change_watched_files)
+
+    # -- notifications ---------------------------------------------------------------------
+    def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        self._edited(params.text_document.uri)
+
+    def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        self._edited(params.text_document.uri)
+
+    def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        self.generation[uri] = self.generation.get(uri, 0) + 1  # drop work in flight
+        was_model = self.kinds.pop(uri, None) == SpecKind.MODEL
+        path = convert.uri_to_path(uri)
+        if path is not None:
+            self.server.index.close_text(path)
+        self.server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+        if was_model:
+            self.recheck(kind=SpecKind.TRAINER)
+
+    def did_change_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
+        index = self.server.index
+        if index.registry is None:
+            return
+        open_uris = set(self.server.open_uris())
+        for change in params.changes:
+            if change.uri in open_uris:
+                continue  # the editor's text wins
+            path = convert.uri_to_path(change.uri)
+            if path is None:
+                continue
+            if change.type == types.FileChangeType.Deleted:
+                index.registry.remove(path)
+            else:
+                index.registry.update(path)
+        self.recheck(kind=SpecKind.TRAINER)
+
+    # -- checking --------------------------------------------------------------------------
+    def _edited(self, uri: str) -> None:
+        doc = view_of(self.server, uri)
+        index = self.server.index
+        if index.ensure_root_for(doc.path) and self.server.initialized_done:
+            self.server.start_scan()
+        index.update_text(doc.path, doc.text)
+        previous = self.kinds.get(uri)
+        kind = self.check(doc)
+        if SpecKind.MODEL in (kind, previous):
+            self.recheck(kind=SpecKind.TRAINER, skip=uri)
+
+    def recheck(self, kind: SpecKind | None = None, skip: str | None = None) -> None:
+        """Check the open documents again (of one kind), e.g. when a model or the catalog changed."""
+        for uri in list(self.server.open_uris()):
+            if uri == skip or (kind is not None and self.kinds.get(uri) != kind):
+                continue
+            try:
+                self.check(view_of(self.server, uri))
+            except Exception:
+                log.exception("re-checking %s failed", uri)
+
+    def check(self, doc: DocumentView) -> SpecKind:
+        engine = self.server.index.engine
+        generation = self.generation.get(doc.uri, 0) + 1
+        self.generation[doc.uri] = generation
+        a = engine.analyze(doc.path, doc.text)
+        self.kinds[doc.uri] = a.kind
+        try:
+            structure = engine.check_structure(a)
+        except Exception as exc:  # an engine bug must not take the server down
+            log.exception("structure check of %s failed", doc.uri)
+            self.server.window_log_message(
+                types.LogMessageParams(types.MessageType.Error, f"arcgraph: check failed: {exc}")
+            )
+            structure = []
+        self.publish(doc, structure)
+        if a.kind != SpecKind.NONE and a.root is not None:
+            job = _Job(doc.uri, generation, doc.version)
+            future = self.server.index.torch_lane.submit(self._torch_stage, job, a)
+            future.add_done_callback(
+                lambda f: self.server.call_soon(self._torch_done, job, doc, structure, f)
+            )
+        return a.kind
+
+    def current(self, job: _Job) -> bool:
+        if self.generation.get(job.uri) != job.generation:
+            return False
+        version = self.server.version_of(job.uri)
+        return version is not None and version == job.version
+
+    def _torch_stage(self, job: _Job, a: Analysis) -> list[Diagnostic] | None:
+        """On the torch lane: the torch-off info and the probes, unless already stale."""
+        if not self.current(job):
+            return None
+        engine = self.server.index.engine
+        return engine.torch_info(a) + engine.check_probes(a)
+
+    def _torch_done(
+        self, job: _Job, doc: DocumentView, structure: list[Diagnostic], future
+    ) -> None:  # noqa: ANN001
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("torch checks of %s failed: %s", job.uri, exc)
+            return
+        extra = future.result()
+        if extra is None or not self.current(job):
+            return  # superseded by a newer edit or check: never publish stale results
+        self.publish(doc, structure + extra)
+
+    def publish(self, doc: DocumentView, diags: list[Diagnostic]) -> None:
+        diags = sorted(diags, key=Diagnostic.sort_key)
+        items = [convert.to_lsp_diagnostic(d, doc.lines, doc.encoding) for d in diags]
+        self.server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=items, version=doc.version)
+        )

@@ -1,0 +1,124 @@
+"""Hover: key docs from the schemas, torch signatures from the catalog, model summaries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from arcgraph.checks.model_summary import summarize_model
+from arcgraph.kinds import SpecKind
+from arcgraph.lsp import convert, specpaths
+from arcgraph.lsp.document import DocumentView, view_of
+from arcgraph.lsp.feature import on
+from arcgraph.lsp.outline import Cursor, Outline
+
+if TYPE_CHECKING:
+    from arcgraph.lsp.server import ArcGraphServer
+
+
+class HoverFeature:
+    def __init__(self, server: ArcGraphServer) -> None:
+        self.server = server
+
+    def register(self, server: ArcGraphServer) -> None:
+        on(server, types.TEXT_DOCUMENT_HOVER, self.hover)
+
+    def hover(self, params: types.HoverParams) -> types.Hover | None:
+        doc = view_of(self.server, params.text_document.uri)
+        o = doc.outline_at(params.position)
+        c = o.cursor
+        if c is None or not c.word:
+            return None
+        kind = specpaths.kind_of(doc.path, doc.text)
+        if kind == SpecKind.NONE:
+            return None
+        md = self.markdown(kind, o, c)
+        if not md:
+            return None
+        return types.Hover(
+            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=md),
+            range=doc.range(c.line, c.start, c.end),
+        )
+
+    def markdown(self, kind: SpecKind, o: Outline, c: Cursor) -> str | None:
+        catalog = self.server.index.catalog
+        if c.on == "key" and c.key:
+            full = (*c.path, c.key)
+            owner = specpaths.callable_for(o, c.path, catalog)
+            if owner is not None and owner[0] is not None:
+                p = owner[0].param(c.key)
+                if p is not None:
+                    return specpaths.param_markdown(p, owner[1])
+            schema = specpaths.schema_at(kind, full)
+            return specpaths.schema_markdown(schema) if schema else None
+        path = c.value_path
+        word = c.word
+        if kind == SpecKind.TRAINER and path == ("model_ref",):
+            return self.model_markdown(word)
+        if catalog is not None:
+            info = None
+            if kind == SpecKind.TRAINER and path == ("optimizer", "type"):
+                info = catalog.optimizer(word)
+            elif kind == SpecKind.MODEL and path == ("loss", "type"):
+                info = catalog.function(word) or catalog.module(word)
+            elif kind == SpecKind.MODEL and _is_node_type(path):
+                info = catalog.module(word) or catalog.function(word)
+            if info is not None:
+                return info.markdown()
+        if kind == SpecKind.MODEL and _is_node_type(path) and word.startswith("module."):
+            return _module_markdown(o, word.removeprefix("module."))
+        schema = specpaths.schema_at(kind, path)
+        return specpaths.schema_markdown(schema) if schema else None
+
+    def model_markdown(self, model_id: str) -> str | None:
+        index = self.server.index
+        path = index.model_path(model_id)
+        if path is None or index.registry is None:
+            return None
+        s = summarize_model(index.registry, path, model_id, index.catalog)
+        if s is None:
+            return None
+        return model_summary_markdown(s)
+
+
+def model_summary_markdown(s: Any) -> str:
+    lines = [f"**Model `{s.model_id}`** \u2014 [{s.path.name}]({convert.path_to_uri(s.path)})"]
+    if s.inputs:
+        ins = ", ".join(
+            f"`{name}` ({', '.join(cols)})" if cols else f"`{name}`"
+            for name, cols in s.inputs.items()
+        )
+        lines.append(f"Inputs: {ins}")
+    if s.outputs:
+        lines.append("Outputs: " + ", ".join(f"`{o}`" for o in s.outputs))
+    if s.loss_type:
+        loss = f"Loss: `{s.loss_type}`"
+        if s.loss_input or s.loss_target:
+            loss += f" (input `{s.loss_input}`, target `{s.loss_target}`)"
+        lines.append(loss)
+    elif s.loss_problem:
+        lines.append(f"Loss: none \u2014 {s.loss_problem}")
+    return "\n\n".join(lines)
+
+
+def _is_node_type(path: tuple[str, ...]) -> bool:
+    node = specpaths.node_of(path)
+    return node is not None and path == (*node, "type")
+
+
+def _module_markdown(o: Outline, name: str) -> str | None:
+    base = ("modules", name)
+    if o.entry_of(base) is None:
+        return None
+    inputs = [e.value for e in o.entries if e.path[:3] == (*base, "inputs") and e.key is None]
+    outputs = o.keys_at((*base, "outputs"))
+    parts = [f"**Module `{name}`** (defined in this file's `modules`)"]
+    if inputs:
+        parts.append("Inputs: " + ", ".join(f"`{i}`" for i in inputs))
+    if outputs:
+        parts.append("Outputs: " + ", ".join(f"`{x}`" for x in outputs))
+    return "\n\n".join(parts)
+
+
+__all__ = ["DocumentView", "HoverFeature", "model_summary_markdown"]

@@ -1,0 +1,396 @@
+"""A forgiving outline of a YAML spec read from indentation, for text that may not parse.
+
+While a user types, the document is often not valid YAML (`optim` with no colon yet, an
+unclosed `{`). Completion, hover and definition still need to know where the cursor is:
+the key path (`graph`, `2`, `params`), whether it is on a key or a value, and the word being
+typed. This reads the raw lines (block mappings, block sequences, one-line flow `{}`/`[]`),
+never the parser, and also lists every `key: value` it sees so features can read siblings
+(the optimizer's `type`, a node's `type`, the graph's node names).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_WORD = re.compile(r"[A-Za-z0-9_.\-/]")
+_KEY = re.compile(r"""("[^"]*"|'[^']*'|[^\s#'"{\[\]},:][^#:]*?)\s*:(?=\s|$)""")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One `key: value` (or `- value` list item, key None) with its columns."""
+
+    path: tuple[str, ...]  # the container: keys, list positions as '0', '1', ...
+    key: str | None
+    line: int
+    key_start: int
+    key_end: int
+    value: str  # raw scalar text ('' for a block or flow container)
+    value_start: int
+    value_end: int
+
+    @property
+    def full_path(self) -> tuple[str, ...]:
+        return (*self.path, self.key) if self.key is not None else self.path
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where the cursor is: on a key, a value or a list item, and the word it is in."""
+
+    path: tuple[str, ...]  # the container of the entry at the cursor
+    on: str  # "key" | "value" | "item"
+    key: str | None  # on a value: its key; on a key: the (partial) key text
+    line: int
+    start: int  # the word's columns (code points)
+    end: int
+    col: int
+    word: str
+    indent: int  # the column where a key typed here starts
+    has_colon: bool = False  # on a key: a ':' already follows it
+
+    @property
+    def prefix(self) -> str:
+        return self.word[: self.col - self.start]
+
+    @property
+    def value_path(self) -> tuple[str, ...]:
+        """The path of the value at the cursor (a value: container + key; an item: its path)."""
+        if self.on == "value" and self.key is not None:
+            return (*self.path, self.key)
+        return self.path
+
+
+@dataclass
+class Outline:
+    entries: list[Entry] = field(default_factory=list)
+    cursor: Cursor | None = None
+
+    def at(self, path: tuple[str, ...]) -> list[Entry]:
+        """The entries directly in the container at `path`."""
+        return [e for e in self.entries if e.path == path]
+
+    def keys_at(self, path: tuple[str, ...]) -> list[str]:
+        return [e.key for e in self.at(path) if e.key is not None]
+
+    def value_of(self, path: tuple[str, ...]) -> str | None:
+        """The scalar text at a full path (`('optimizer', 'type')`)."""
+        for e in self.entries:
+            if e.key is not None and e.full_path == path:
+                return e.value
+        return None
+
+    def entry_of(self, path: tuple[str, ...]) -> Entry | None:
+        for e in self.entries:
+            if e.full_path == path:
+                return e
+        return None
+
+    def items_at(self, path: tuple[str, ...]) -> list[str]:
+        """The list positions under `path` ('0', '1', ...), in order."""
+        seen: list[str] = []
+        n = len(path)
+        for e in self.entries:
+            fp = e.full_path
+            if len(fp) > n and fp[:n] == path and fp[n].isdigit() and fp[n] not in seen:
+                seen.append(fp[n])
+        return seen
+
+
+class _Frame:
+    __slots__ = ("indent", "seg", "is_item", "empty", "next_index", "block_scalar")
+
+    def __init__(self, indent: int, seg: str, is_item: bool, empty: bool = True) -> None:
+        self.indent = indent
+        self.seg = seg
+        self.is_item = is_item
+        self.empty = empty
+        self.next_index = 0
+        self.block_scalar = False
+
+
+@dataclass
+class _LineTokens:
+    dashes: list[int]
+    content: int  # column after the dashes
+    key: str | None
+    key_start: int
+    key_end: int
+    colon: int
+    value: str
+    value_start: int
+    value_end: int
+
+
+def _strip_comment(text: str, start: int) -> int:
+    """The end column of `text[start:]` without a trailing ` # comment` (quotes respected)."""
+    quote = None
+    for i in range(start, len(text)):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
+            return i
+    return len(text)
+
+
+def _tokens(text: str) -> _LineTokens:
+    i = len(text) - len(text.lstrip(" \t"))
+    dashes: list[int] = []
+    while i < len(text) and text[i] == "-" and (i + 1 == len(text) or text[i + 1] in " \t"):
+        dashes.append(i)
+        i += 1
+        while i < len(text) and text[i] in " \t":
+            i += 1
+    end = _strip_comment(text, i)
+    m = _KEY.match(text, i, end) if i < end and text[i] not in "{[" else None
+    if m:
+        raw = m.group(1)
+        key = raw[1:-1] if raw[:1] in "'\"" and len(raw) >= 2 else raw
+        vs = m.end()
+        while vs < end and text[vs] in " \t":
+            vs += 1
+        ve = end
+        while ve > vs and text[ve - 1] in " \t":
+            ve -= 1
+        return _LineTokens(
+            dashes, i, key, m.start(1), m.start(1) + len(raw), m.end() - 1, text[vs:ve], vs, ve
+        )
+    ve = end
+    while ve > i and text[ve - 1] in " \t":
+        ve -= 1
+    return _LineTokens(dashes, i, None, i, i, -1, text[i:ve], i, ve)
+
+
+def _pop(stack: list[_Frame], col: int, is_dash: bool) -> None:
+    while len(stack) > 1:
+        top = stack[-1]
+        compact_seq = is_dash and not top.is_item and top.empty  # `graph:` then `- ` at 0
+        if top.indent > col or (top.indent == col and not compact_seq):
+            stack.pop()
+        else:
+            break
+
+
+def _segs(stack: list[_Frame]) -> tuple[str, ...]:
+    return tuple(f.seg for f in stack[1:])
+
+
+def _unquote(s: str) -> str:
+    s = s.strip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "'\"":
+        return s[1:-1]
+    return s
+
+
+class _Flow:
+    """Scans one-line flow collections: records entries, and the context at a column."""
+
+    def __init__(self, text: str, line: int, base: tuple[str, ...], cursor: int | None) -> None:
+        self.text = text
+        self.line = line
+        self.base = base
+        self.cursor = cursor
+        self.entries: list[Entry] = []
+        self.context: tuple[tuple[str, ...], str, str | None] | None = None
+
+    def scan(self, start: int, end: int) -> None:
+        # each container: [kind, path, key or None, index, segment start, key start, key end]
+        stack: list[list] = []
+        i = start
+        quote = None
+        while i <= end:
+            if self.cursor is not None and i == self.cursor and self.context is None and stack:
+                self._snapshot(stack, i)
+            if i == end:
+                break
+            ch = self.text[i]
+            if quote:
+                if ch == quote:
+                    quote = None
+            elif ch in "'\"":
+                quote = ch
+            elif ch in "{[":
+                path = self.base if not stack else self._child_path(stack[-1])
+                stack.append([ch, path, None, 0, i + 1, 0, 0])
+            elif ch in "}]" and stack:
+                self._close_segment(stack[-1], i)
+                stack.pop()
+                if stack:
+                    stack[-1][4] = -1  # the nested value is done; no scalar to record
+            elif ch == "," and stack:
+                self._close_segment(stack[-1], i)
+                top = stack[-1]
+                top[2], top[3], top[4] = None, top[3] + 1, i + 1
+            elif (
+                ch == ":"
+                and stack
+                and stack[-1][0] == "{"
+                and stack[-1][2] is None
+                and (i + 1 >= end or self.text[i + 1] in " \t,}")
+            ):
+                top = stack[-1]
+                raw = self.text[top[4] : i]
+                top[2] = _unquote(raw)
+                top[5] = top[4] + len(raw) - len(raw.lstrip())
+                top[6] = top[4] + len(raw.rstrip())
+                top[4] = i + 1
+            i += 1
+
+    def _child_path(self, top: list) -> tuple[str, ...]:
+        if top[0] == "{":
+            return (*top[1], top[2] if top[2] is not None else "")
+        return (*top[1], str(top[3]))
+
+    def _close_segment(self, top: list, end: int) -> None:
+        if top[4] < 0:
+            return
+        raw = self.text[top[4] : end]
+        s = top[4] + len(raw) - len(raw.lstrip())
+        e = top[4] + len(raw.rstrip())
+        if top[0] == "{" and top[2] is not None:
+            self.entries.append(
+                Entry(top[1], top[2], self.line, top[5], top[6], self.text[s:e], s, e)
+            )
+        elif top[0] == "[" and s < e:
+            path = (*top[1], str(top[3]))
+            self.entries.append(Entry(path, None, self.line, s, s, self.text[s:e], s, e))
+
+    def _snapshot(self, stack: list[list], i: int) -> None:
+        top = stack[-1]
+        if top[0] == "{":
+            if top[2] is None:
+                self.context = (top[1], "key", None)
+            else:
+                self.context = (top[1], "value", top[2])
+        else:
+            self.context = ((*top[1], str(top[3])), "item", None)
+
+
+def _word_at(text: str, col: int, lo: int = 0, hi: int | None = None) -> tuple[int, int]:
+    hi = len(text) if hi is None else hi
+    s = min(col, hi)
+    while s > lo and _WORD.match(text[s - 1]):
+        s -= 1
+    e = max(col, s)
+    while e < hi and _WORD.match(text[e]):
+        e += 1
+    return s, e
+
+
+def outline(text: str, cursor: tuple[int, int] | None = None) -> Outline:
+    """Read the text's outline; with a cursor (line, code-point column), where it is."""
+    out = Outline()
+    lines = text.split("\n")
+    stack: list[_Frame] = [_Frame(-1, "", False)]
+    for n, raw in enumerate(lines):
+        line = raw.removesuffix("\r")
+        stripped = line.strip()
+        if cursor is not None and n == cursor[0]:
+            out.cursor = _cursor_on(line, n, cursor[1], stack)
+        if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
+            continue
+        tok = _tokens(line)
+        first = tok.dashes[0] if tok.dashes else tok.content
+        top = stack[-1]
+        if top.block_scalar and first > top.indent:
+            continue  # inside a `|` or `>` block
+        _pop(stack, first, bool(tok.dashes))
+        for d in tok.dashes:
+            parent = stack[-1]
+            idx = parent.next_index
+            parent.next_index += 1
+            stack.append(_Frame(d, str(idx), True))
+        path = _segs(stack)
+        if tok.key is not None:
+            flow = tok.value[:1] in ("{", "[")
+            value = "" if flow else tok.value
+            out.entries.append(
+                Entry(
+                    path,
+                    tok.key,
+                    n,
+                    tok.key_start,
+                    tok.key_end,
+                    value,
+                    tok.value_start,
+                    tok.value_end,
+                )
+            )
+            frame = _Frame(tok.key_start, tok.key, False, empty=not tok.value)
+            frame.block_scalar = tok.value[:1] in ("|", ">")
+            stack.append(frame)
+            if flow:
+                scanner = _Flow(line, n, (*path, tok.key), None)
+                scanner.scan(tok.value_start, tok.value_end)
+                out.entries.extend(scanner.entries)
+        elif tok.dashes and tok.value:
+            if tok.value[:1] in ("{", "["):
+                scanner = _Flow(line, n, path, None)
+                scanner.scan(tok.value_start, tok.value_end)
+                out.entries.extend(scanner.entries)
+            else:
+                out.entries.append(
+                    Entry(path, None, n, tok.value_start, tok.value_start, tok.value,
+                          tok.value_start, tok.value_end)
+                )  # fmt: skip
+    return out
+
+
+def _cursor_on(line: str, n: int, col: int, real: list[_Frame]) -> Cursor:
+    col = max(0, min(col, len(line)))
+    stack = list(real)
+    tok = _tokens(line)
+    first = tok.dashes[0] if tok.dashes else tok.content
+    if not line.strip() or col <= first:
+        # a blank line (or the indentation before the text): a new key at the cursor column
+        indent = col if not line.strip() else first
+        _pop(stack, indent, False)
+        end = col if not line.strip() else _word_at(line, first)[1]
+        word = line[col:end] if line.strip() else ""
+        return Cursor(_segs(stack), "key", None, n, col, end, col, word, indent)
+    _pop(stack, first, bool(tok.dashes))
+    index: list[str] = []
+    parent_index = stack[-1].next_index
+    for k, _d in enumerate(tok.dashes):
+        index.append(str(parent_index if k == 0 else 0))
+    path = (*_segs(stack), *index)
+    if tok.key is not None and col <= tok.colon:
+        s, e = _word_at(line, col, tok.content)
+        return Cursor(path, "key", tok.key, n, s, e, col, line[s:e], tok.key_start, True)
+    if tok.key is None:
+        s, e = _word_at(line, col, tok.content)
+        if tok.dashes and tok.value[:1] not in ("{", "["):
+            # `- word`: a list item (or the first key of a mapping item being typed)
+            return Cursor(path, "item", None, n, s, e, col, line[s:e], tok.content)
+        if tok.value[:1] in ("{", "["):
+            return _flow_cursor(line, n, col, path, tok.content, tok.value_end, tok.content)
+        return Cursor(path, "key", line[s:e] or None, n, s, e, col, line[s:e], tok.content)
+    if tok.value[:1] in ("{", "[") and col > tok.value_start:
+        return _flow_cursor(
+            line, n, col, (*path, tok.key), tok.value_start, tok.value_end, tok.key_start
+        )
+    s, e = _word_at(line, col, tok.colon + 1)
+    return Cursor(path, "value", tok.key, n, s, e, col, line[s:e], tok.key_start)
+
+
+def _flow_cursor(
+    line: str, n: int, col: int, base: tuple[str, ...], start: int, end: int, indent: int
+) -> Cursor:
+    scanner = _Flow(line, n, base, col)
+    scanner.scan(start, max(end, col))
+    s, e = _word_at(line, col, start)
+    word = line[s:e]
+    if scanner.context is None:
+        return Cursor(base, "value", None, n, s, e, col, word, indent)
+    path, on, key = scanner.context
+    if on == "key":
+        colon = line.find(":", e)
+        sep = min((p for p in (line.find(",", e), line.find("}", e)) if p >= 0), default=-1)
+        has_colon = colon >= 0 and (sep < 0 or colon < sep)
+        return Cursor(path, "key", word or None, n, s, e, col, word, indent, has_colon)
+    return Cursor(path, on, key, n, s, e, col, word, indent)

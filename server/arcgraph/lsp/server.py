@@ -1,0 +1,150 @@
+"""The language server: construction, lifecycle, and `serve` for `arcgraph lsp`.
+
+Each feature is a class in its own module with a `register(server)` method (esbonio's
+features-as-classes); this module wires them up and owns the background lanes' callbacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from arcgraph import __version__
+from arcgraph.lsp import convert
+from arcgraph.lsp.completion import CompletionFeature
+from arcgraph.lsp.definition import DefinitionFeature
+from arcgraph.lsp.diagnostics import DiagnosticsFeature
+from arcgraph.lsp.feature import on
+from arcgraph.lsp.hover import HoverFeature
+from arcgraph.lsp.symbols import SymbolsFeature
+from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
+
+log = logging.getLogger(__name__)
+
+
+class ArcGraphServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("arcgraph", __version__)
+        self.index = WorkspaceIndex()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.initialized_done = False
+        self.diagnostics = DiagnosticsFeature(self)
+        self.features: list[Any] = [
+            self.diagnostics,
+            HoverFeature(self),
+            CompletionFeature(self),
+            DefinitionFeature(self),
+            SymbolsFeature(self),
+        ]
+        for feature in self.features:
+            feature.register(self)
+        on(self, types.INITIALIZE, self._initialize)
+        on(self, types.INITIALIZED, self._initialized)
+        on(self, types.SHUTDOWN, self._shutdown)
+
+    # -- helpers for the features ----------------------------------------------------------
+    def open_uris(self) -> Iterator[str]:
+        return iter(list(self.workspace.text_documents))
+
+    def version_of(self, uri: str) -> int | None:
+        doc = self.workspace.text_documents.get(uri)
+        return None if doc is None else doc.version
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn` on the event loop (from any thread): all publishing happens there."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._guarded, fn, args)
+
+    @staticmethod
+    def _guarded(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("a background callback failed")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _initialize(self, params: types.InitializeParams) -> None:
+        self.loop = _running_loop()
+        self.index.configure(Settings.from_options(params.initialization_options))
+        roots: list[Path] = []
+        for folder in params.workspace_folders or []:
+            p = convert.uri_to_path(folder.uri)
+            if p is not None:
+                roots.append(p)
+        if not roots and params.root_uri:
+            p = convert.uri_to_path(params.root_uri)
+            if p is not None:
+                roots.append(p)
+        if not roots and params.root_path:
+            roots.append(Path(params.root_path))
+        if roots:
+            self.index.start_registry(roots)
+
+    def _initialized(self, params: types.InitializedParams) -> None:
+        self.loop = self.loop or _running_loop()
+        self.initialized_done = True
+        if self.index.registry is not None:
+            self.start_scan()
+        if not self.index.load_cached_catalog() and self.index.worker is not None:
+            future = self.index.torch_lane.submit(self.index.build_catalog)
+            future.add_done_callback(lambda f: self.call_soon(self._catalog_built, f))
+
+    def _catalog_built(self, future: Any) -> None:
+        self.diagnostics.recheck()  # with the catalog, or with the torch-off info
+
+    def start_scan(self) -> None:
+        future = self.index.submit_scan()
+        future.add_done_callback(lambda f: self.call_soon(self._scanned, f))
+
+    def _scanned(self, future: Any) -> None:
+        for uri in self.open_uris():  # the editors' unsaved text wins over the disk
+            doc = self.workspace.text_documents.get(uri)
+            path = convert.uri_to_path(uri)
+            if doc is not None and path is not None:
+                self.index.update_text(path, doc.source)
+        self.diagnostics.recheck()
+
+    def _shutdown(self, params: Any = None) -> None:
+        self.index.shutdown()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def build_server() -> ArcGraphServer:
+    return ArcGraphServer()
+
+
+def serve(args: argparse.Namespace | None = None) -> int:
+    """`arcgraph lsp [--tcp HOST:PORT]`: serve on stdio (or TCP for debugging)."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    server = build_server()
+    tcp = getattr(args, "tcp", None) if args is not None else None
+    try:
+        if tcp:
+            host, _, port = tcp.rpartition(":")
+            try:
+                port_no = int(port)
+            except ValueError:
+                print(f"arcgraph lsp: --tcp wants HOST:PORT, got {tcp!r}", file=sys.stderr)
+                return 2
+            server.start_tcp(host or "127.0.0.1", port_no)
+        else:
+            server.start_io()
+    finally:
+        server.index.shutdown()
+    return 0

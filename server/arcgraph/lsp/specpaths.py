@@ -1,0 +1,123 @@
+"""Where a key path sits in a spec: a graph node, its params, the optimizer, the loss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arcgraph.kinds import SpecKind, detect_kind
+from arcgraph.lsp.outline import Outline
+from arcgraph.schema import load_schema, resolve, subschema_at
+
+
+def _branches(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
+    """A schema and the alternatives of its oneOf/anyOf/allOf, each resolved."""
+    out = [schema]
+    for key in ("oneOf", "anyOf", "allOf"):
+        for sub in schema.get(key, []):
+            out.extend(_branches(resolve(sub, root), root))
+    return out
+
+
+def node_of(path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The node that `path` is in: `('graph', '2')` or `('modules', 'block', 'graph', '0')`."""
+    if len(path) >= 2 and path[0] == "graph" and path[1].isdigit():
+        return path[:2]
+    if len(path) >= 4 and path[0] == "modules" and path[2] == "graph" and path[3].isdigit():
+        return path[:4]
+    return None
+
+
+def graph_of(node: tuple[str, ...]) -> tuple[str, ...]:
+    return node[:-1]
+
+
+def kind_of(path: Any, text: str) -> SpecKind:
+    """By the file name, else by the top-level keys of the raw text (no parse needed)."""
+    return detect_kind(path, None, text)
+
+
+def schema_root(kind: SpecKind) -> dict[str, Any] | None:
+    if kind == SpecKind.NONE:
+        return None
+    return load_schema(kind.value)
+
+
+def schema_at(kind: SpecKind, path: tuple[str, ...]) -> dict[str, Any] | None:
+    root = schema_root(kind)
+    return None if root is None else subschema_at(root, path)
+
+
+def properties(kind: SpecKind, schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The named keys a mapping schema defines (through oneOf/anyOf branches), resolved."""
+    root = schema_root(kind) or {}
+    out: dict[str, dict[str, Any]] = {}
+    for branch in _branches(schema, root):
+        for name, sub in branch.get("properties", {}).items():
+            out.setdefault(name, resolve(sub, root))
+    return out
+
+
+def schema_types(kind: SpecKind, schema: dict[str, Any]) -> set[str]:
+    root = schema_root(kind) or {}
+    types: set[str] = set()
+    for branch in _branches(schema, root):
+        t = branch.get("type")
+        if isinstance(t, str):
+            types.add(t)
+        elif isinstance(t, list):
+            types.update(x for x in t if isinstance(x, str))
+    return types
+
+
+def callable_for(outline: Outline, path: tuple[str, ...], catalog: Any) -> tuple[Any, str] | None:
+    """The catalog entry whose keyword arguments the mapping at `path` holds, and its name:
+    `optimizer.params` -> the optimizer, a node's `params` -> its type, `loss.params`."""
+    if catalog is None:
+        return None
+    if path == ("optimizer", "params"):
+        name = outline.value_of(("optimizer", "type"))
+        return (catalog.optimizer(name), name) if name else None
+    if path == ("loss", "params"):
+        name = outline.value_of(("loss", "type"))
+        return (catalog.function(name), name) if name else None
+    node = node_of(path)
+    if node is not None and path == (*node, "params"):
+        name = outline.value_of((*node, "type"))
+        if not name:
+            return None
+        return (catalog.module(name) or catalog.function(name), name)
+    return None
+
+
+def param_markdown(p: Any, owner: str) -> str:
+    head = f"**{p.name}**"
+    if p.annotation:
+        head += f": `{p.annotation}`"
+    if p.has_default:
+        head += f" = `{p.default_repr}`"
+    elif p.required:
+        head += " *(required)*"
+    parts = [head, f"argument of `{owner}`"]
+    if p.doc:
+        parts.append(p.doc)
+    return "\n\n".join(parts)
+
+
+def schema_markdown(schema: dict[str, Any]) -> str | None:
+    text = schema.get("markdownDescription") or schema.get("description")
+    if not text:
+        return None
+    parts = [text]
+    if "default" in schema:
+        parts.append(f"Default: `{_yaml_scalar(schema['default'])}`")
+    if "enum" in schema:
+        parts.append("Allowed values: " + ", ".join(f"`{_yaml_scalar(v)}`" for v in schema["enum"]))
+    return "\n\n".join(parts)
+
+
+def _yaml_scalar(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)

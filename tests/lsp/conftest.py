@@ -1,0 +1,191 @@
+"""`arcgraph lsp` over stdio, driven by pytest-lsp, in a tmp copy of the examples.
+
+The torch catalog is built once per session into a throwaway cache dir that every server
+started here reads (ARCGRAPH_CACHE_DIR), so servers find it cached and never build it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER_DIR = REPO / "server"
+EXAMPLES = REPO / "examples"
+if str(SERVER_DIR) not in sys.path:  # running from a checkout without install
+    sys.path.insert(0, str(SERVER_DIR))
+
+from arcgraph.worker.client import TorchWorker  # noqa: E402
+
+CLIENTS = ("visual-studio-code", "neovim")
+
+
+class RecordingClient(LanguageClient):
+    """Keeps every publishDiagnostics, in order, with its version."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.published: list[types.PublishDiagnosticsParams] = []
+        self.position_encoding = "utf-16"  # as negotiated at initialize
+
+    def published_for(self, uri: str) -> list[types.PublishDiagnosticsParams]:
+        return [p for p in self.published if p.uri == uri]
+
+    async def wait_for(
+        self, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition"
+    ) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if loop.time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; published: {self.published}")
+            await asyncio.sleep(0.02)
+
+    async def wait_for_diagnostics(
+        self,
+        uri: str,
+        version: int | None,
+        check: Callable[[list[types.Diagnostic]], bool] = lambda d: True,
+        timeout: float = 30.0,
+    ) -> list[types.Diagnostic]:
+        def found() -> tuple[list[types.Diagnostic]] | None:
+            for p in reversed(self.published_for(uri)):
+                if p.version == version and check(list(p.diagnostics)):
+                    return (list(p.diagnostics),)  # a tuple: an empty list is an answer
+            return None
+
+        (diags,) = await self.wait_for(found, timeout, f"diagnostics of {uri} v{version}")
+        return diags
+
+    def open(self, uri: str, text: str, version: int = 1) -> None:
+        self.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=uri, language_id="yaml", version=version, text=text)
+            )
+        )
+
+    def replace(self, uri: str, text: str, version: int) -> None:
+        """A full-text change (the server must accept those as well as ranges)."""
+        self.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                [types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
+
+    def edit(self, uri: str, version: int, line: int, start: int, end: int, text: str) -> None:
+        """An incremental change on one line (UTF-16 columns)."""
+        self.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                [
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(types.Position(line, start), types.Position(line, end)),
+                        text=text,
+                    )
+                ],
+            )
+        )
+
+
+def _recording_client() -> RecordingClient:
+    client = RecordingClient(converter_factory=default_converter)
+    features = dict(DEFAULT_CLIENT_FEATURES)
+
+    def publish(c: RecordingClient, params: types.PublishDiagnosticsParams) -> None:
+        c.diagnostics[params.uri] = params.diagnostics
+        c.published.append(params)
+
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
+    register_lsp_features(client, features)
+    return client
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir with the catalog of this interpreter's torch built once (or left empty)."""
+    d = tmp_path_factory.mktemp("arcgraph-lsp-cache")
+    worker = TorchWorker(cache_dir=d)
+    try:
+        if worker.unavailable_reason is None:
+            worker.catalog()
+    finally:
+        worker.close()
+    return d
+
+
+@pytest.fixture(scope="session")
+def has_catalog(cache_dir: Path) -> bool:
+    return any(cache_dir.glob("catalog-*.json"))
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    ws = tmp_path_factory.mktemp("ws")
+    shutil.copytree(EXAMPLES, ws, dirs_exist_ok=True)
+    return ws
+
+
+def uri_of(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+async def start_client(
+    cache_dir: Path,
+    workspace: Path,
+    capabilities: str = "visual-studio-code",
+    options: dict[str, Any] | None = None,
+) -> RecordingClient:
+    env = dict(os.environ)
+    env["ARCGRAPH_CACHE_DIR"] = str(cache_dir)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(SERVER_DIR), env.get("PYTHONPATH", "")) if p
+    )
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "arcgraph", "lsp"],
+        client_factory=_recording_client,
+        server_env=env,
+    )
+    client = await config.start()
+    assert isinstance(client, RecordingClient)
+    result = await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities(capabilities),
+            root_uri=uri_of(workspace),
+            workspace_folders=[types.WorkspaceFolder(uri=uri_of(workspace), name="ws")],
+            initialization_options=options if options is not None else {"probes": False},
+        )
+    )
+    enc = result.capabilities.position_encoding
+    client.position_encoding = str(getattr(enc, "value", enc) or "utf-16")
+    return client
+
+
+async def stop_client(client: RecordingClient) -> None:
+    await client.shutdown_session()
+    await client.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=CLIENTS)
+async def client(
+    request: pytest.FixtureRequest, cache_dir: Path, workspace: Path
+) -> AsyncIterator[RecordingClient]:
+    """One server per module and client flavour; probes off (torch answers in its own tests)."""
+    c = await start_client(cache_dir, workspace, request.param)
+    yield c
+    await stop_client(c)
