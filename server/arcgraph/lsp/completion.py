@@ -67,7 +67,7 @@ class _Completer:
             self.keys(c.path)
         elif c.on == "value":
             self.values(c.value_path)
-        else:  # a list item: a scalar, or the first key of a mapping item
+        elif c.on == "item":  # a list item: a scalar, or the first key of a mapping item
             schema = specpaths.schema_at(self.kind, c.path)
             if schema is not None and "object" in specpaths.schema_types(self.kind, schema):
                 self.keys(c.path)

@@ -28,7 +28,7 @@ class DefinitionFeature:
         doc = view_of(self.server, params.text_document.uri)
         o = doc.outline_at(params.position)
         c = o.cursor
-        if c is None or not c.word or c.on == "key":
+        if c is None or not c.word or c.on not in ("value", "item"):
             return None
         kind = specpaths.kind_of(doc.path, doc.text)
         if kind == SpecKind.TRAINER and c.value_path == ("model_ref",):

@@ -28,7 +28,7 @@ class HoverFeature:
         doc = view_of(self.server, params.text_document.uri)
         o = doc.outline_at(params.position)
         c = o.cursor
-        if c is None or not c.word:
+        if c is None or not c.word or c.on == "comment":
             return None
         kind = specpaths.kind_of(doc.path, doc.text)
         if kind == SpecKind.NONE:

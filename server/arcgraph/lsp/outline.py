@@ -40,7 +40,7 @@ class Cursor:
     """Where the cursor is: on a key, a value or a list item, and the word it is in."""
 
     path: tuple[str, ...]  # the container of the entry at the cursor
-    on: str  # "key" | "value" | "item"
+    on: str  # "key" | "value" | "item" | "comment"
     key: str | None  # on a value: its key; on a key: the (partial) key text
     line: int
     start: int  # the word's columns (code points)
@@ -353,6 +353,9 @@ def _cursor_on(line: str, n: int, col: int, real: list[_Frame]) -> Cursor:
         end = col if not line.strip() else _word_at(line, first)[1]
         word = line[col:end] if line.strip() else ""
         return Cursor(_segs(stack), "key", None, n, col, end, col, word, indent)
+    comment = _strip_comment(line, first)
+    if comment < len(line) and col > comment:
+        return Cursor(_segs(stack), "comment", None, n, col, col, col, "", first)
     _pop(stack, first, bool(tok.dashes))
     index: list[str] = []
     parent_index = stack[-1].next_index
