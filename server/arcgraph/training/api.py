@@ -37,7 +37,7 @@ from arcgraph.training.events import EventSink, Reporter
 from arcgraph.training.loop import Loop, RunContext
 from arcgraph.training.losses import LossSpec, parse_loss
 from arcgraph.training.optim import make_optimizer
-from arcgraph.training.placement import place
+from arcgraph.training.placement import align_target, place
 from arcgraph.training.preflight import check_specs, resolve_model
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import split_indices
@@ -214,6 +214,7 @@ def _train(
         dataset = load_dataset(data_path, model_spec, target, loss)
         train_idx, val_idx = split_indices(dataset.n_rows, cfg.validation_split, seed)
         placed, notes = place(dataset, train_idx, val_idx, device, cfg)
+        align_target(net, placed, loss.input, loss.target_dtype.is_floating_point)
 
         if run_dir is None:
             run_dir = rundir.new_run_dir(out, model_id, run_name)

@@ -6,6 +6,13 @@ accumulation group, and copies the loss into a per-epoch device buffer. It reads
 the host only when someone reads them (a `log_every` step while verbose or with an event
 listener) and once per epoch, for the metrics.
 
+Checkpoints: after every `checkpoint_every`-th epoch (default 1) a full checkpoint
+`checkpoints/epoch-NNNN.pt`; with `save_best_only` only when the monitored metric beats its value
+at the last saved checkpoint (strictly, in the monitor's mode). A first Ctrl-C/SIGTERM adds
+`checkpoints/epoch-NNNN-batch-MMMMM.pt` after the current step (with the partial accumulation
+gradients). best.pt is rewritten whenever the monitor improves (by more than min_delta);
+last.pt is written when the run ends or is interrupted (never with non-finite weights).
+
 Gradient accumulation: each batch's loss is scaled by (its rows / the rows of its accumulation
 group), so a group's gradient is the mean over the group's rows, exactly as one big batch; an
 epoch's last group may be shorter (fewer batches, a smaller last batch) and still steps.
@@ -27,7 +34,7 @@ from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
 from arcgraph.training.config import TrainerConfig
 from arcgraph.training.early_stopping import EarlyStopping
-from arcgraph.training.errors import NonFiniteLossError, TrainingInterrupted
+from arcgraph.training.errors import NonFiniteLossError, ResumeError, TrainingInterrupted
 from arcgraph.training.events import Reporter
 from arcgraph.training.losses import LossSpec, abs_error, correct_count
 from arcgraph.training.signals import GracefulStop
@@ -186,6 +193,12 @@ class Loop:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        for part in ("train", "validation"):
+            if not torch.equal(state["split"][part], self.run.split[part].cpu()):
+                raise ResumeError(
+                    f"the checkpoint's {part} rows differ from this data's split; "
+                    "the data or the seed changed"
+                )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if state.get("grads") is not None:
@@ -250,10 +263,11 @@ class Loop:
         order = epoch_order(n, self.run.seed, epoch, cfg.shuffle)
         if order is not None and data.resident:
             order = order.to(self.device)
-        losses = torch.empty(n_batches, device=self.device)
+        # Per-batch losses stay on the device (a list append costs nothing; no host sync).
+        losses: list[torch.Tensor] = []
         start = self.progress.batch
         if start and self.progress.partial_losses is not None:
-            losses[:start] = self.progress.partial_losses.to(self.device)
+            losses.extend(self.progress.partial_losses.to(self.device).unbind())
         self.progress.batch, self.progress.partial_losses = 0, None
         out_key, loss_fn = self.loss.input, self.loss.fn
         log_every = cfg.log_every if self.reporter.wants_steps else 0
@@ -270,21 +284,21 @@ class Loop:
                 (loss if scale == 1.0 else loss * scale).backward()
                 if do_step:
                     self._step()
-                losses[b] = loss.detach()
+                losses.append(loss.detach())
             else:
-                losses[b] = self._graph_batch(graph, xb, yb, scale, do_step, lo, hi, plan, b)
+                losses.append(self._graph_batch(graph, xb, yb, scale, do_step, lo, hi, b).clone())
             if log_every and (b + 1) % log_every == 0:
                 value = losses[b].item()
                 self._check_finite(losses, checked, b + 1, epoch)
                 self.reporter.step(epoch, b + 1, n_batches, value, b + 1 - checked)
                 checked = b + 1
             if stop.requested is not None:
-                self._interrupt(epoch, b + 1, losses[: b + 1])
+                self._interrupt(epoch, b + 1, torch.stack(losses))
         self._check_finite(losses, checked, n_batches, epoch)
         sizes = torch.tensor(
-            [hi - lo for lo, hi, _, _ in plan], dtype=losses.dtype, device=self.device
+            [hi - lo for lo, hi, _, _ in plan], dtype=torch.float32, device=self.device
         )
-        return float((losses * sizes).sum().item() / n)
+        return float((torch.stack(losses).float() * sizes).sum().item() / n)
 
     def _graph_batch(
         self,
@@ -295,7 +309,6 @@ class Loop:
         do_step: bool,
         lo: int,
         hi: int,
-        plan: list[tuple[int, int, float, bool]],
         b: int,
     ) -> torch.Tensor:
         full = hi - lo == self.cfg.batch_size
@@ -320,11 +333,14 @@ class Loop:
             graph.eager_step()
         return loss
 
-    def _check_finite(self, losses: torch.Tensor, lo: int, hi: int, epoch: int) -> None:
-        window = losses[lo:hi]
-        if window.numel() and not bool(torch.isfinite(window).all()):
-            first = lo + int((~torch.isfinite(window)).nonzero()[0, 0])
-            raise NonFiniteLossError(epoch, first + 1, float(losses[first]))
+    def _check_finite(self, losses: list[torch.Tensor], lo: int, hi: int, epoch: int) -> None:
+        if hi <= lo:
+            return
+        window = torch.stack(losses[lo:hi])
+        finite = torch.isfinite(window)
+        if not bool(finite.all()):
+            first = int((~finite).nonzero()[0, 0])
+            raise NonFiniteLossError(epoch, lo + first + 1, float(window[first]))
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -333,8 +349,9 @@ class Loop:
             return {}
         self.model.eval()
         step = max(self.cfg.batch_size, EVAL_BATCH_MIN)
-        total = torch.zeros((), dtype=torch.float64, device=self.device)
-        extra = torch.zeros((), dtype=torch.float64, device=self.device)
+        acc = torch.float32 if self.device.type == "mps" else torch.float64  # MPS has no float64
+        total = torch.zeros((), dtype=acc, device=self.device)
+        extra = torch.zeros((), dtype=acc, device=self.device)
         elements = 0
         for lo in range(0, data.n_val, step):
             hi = min(lo + step, data.n_val)
@@ -344,13 +361,13 @@ class Loop:
                 xb = {k: v.to(self.device) for k, v in xb.items()}
                 yb = yb.to(self.device)
             pred = self.model(xb)[self.loss.input]
-            total += self.loss.fn(pred, yb).double() * (hi - lo)
+            total += self.loss.fn(pred, yb).to(acc) * (hi - lo)
             if self.loss.task in ("binary", "multiclass"):
                 extra += correct_count(self.loss, pred, yb)
                 elements += int(yb.numel())
             elif self.loss.task == "regression":
                 s, count = abs_error(pred, yb)
-                extra += s.double()
+                extra += s.to(acc)
                 elements += count
         self.model.train()
         val_loss, extra_value = torch.stack([total, extra]).tolist()

@@ -73,3 +73,22 @@ def place(
         non_blocking=non_blocking,
     )
     return data, notes
+
+
+@torch.no_grad()
+def align_target(model: torch.nn.Module, data: DeviceData, output: str, float_target: bool) -> None:
+    """Give a float target the prediction's shape once (`[N]` -> `[N, 1]` for a `[B, 1]`
+    output), so the loss needs no per-step reshape. Found with one eval-mode forward on two
+    rows: no gradient, no RNG, no BatchNorm statistics touched."""
+    if not float_target or data.train_y.dim() != 1 or data.n_train == 0:
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        xb = {k: v[:2].to(data.device) for k, v in data.train_x.items()}
+        pred = model(xb)[output]
+    finally:
+        model.train(was_training)
+    if pred.dim() == 2 and pred.shape[1] == 1:
+        data.train_y = data.train_y.unsqueeze(1)
+        data.val_y = data.val_y.unsqueeze(1)
