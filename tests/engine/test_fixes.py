@@ -1,0 +1,97 @@
+"""Quick fixes: exact edits, comments kept, and the diagnostic gone after applying them."""
+
+from __future__ import annotations
+
+from arcgraph.fixes import apply_edits, fixes_for
+
+from .conftest import MODEL, TRAINER
+
+
+def _fix(diags, code: str, text: str, index: int = 0) -> str:
+    d = next(d for d in diags if d.code == code)
+    fixes = fixes_for(text, d)
+    assert fixes, f"no fix for {code}"
+    return apply_edits(text, fixes[index].edits)
+
+
+def test_rename_unknown_key_keeps_comments(check_text) -> None:
+    text = TRAINER.replace("  batch_size: 8\n", "  batchsize: 8  # per device\n")
+    fixed = _fix(check_text(text), "AG111", text)
+    assert fixed == TRAINER.replace("  batch_size: 8\n", "  batch_size: 8  # per device\n")
+    assert check_text(fixed) == []
+
+
+def test_remove_unknown_key_removes_its_lines_only(check_text) -> None:
+    text = TRAINER + "  # tuning\n  warmup:\n    steps: 3\n  seed: 1\n"
+    d = next(d for d in check_text(text) if d.code == "AG111")
+    fixes = fixes_for(text, d)
+    assert [f.title for f in fixes] == ["Remove 'warmup'"]
+    fixed = apply_edits(text, fixes[0].edits)
+    assert fixed == TRAINER + "  # tuning\n  seed: 1\n"
+
+
+def test_remove_key_in_flow_mapping(check_text) -> None:
+    text = TRAINER.replace(
+        "config:\n  epochs: 3\n  batch_size: 8\n  validation_split: 0.2\n  shuffle: true\n",
+        "config: {epochs: 3, batch_size: 8, turbo: 9, validation_split: 0.2, shuffle: true}\n",
+    )
+    fixed = _fix(check_text(text), "AG111", text)
+    assert fixed.endswith(
+        "config: {epochs: 3, batch_size: 8, validation_split: 0.2, shuffle: true}\n"
+    )
+    assert check_text(fixed) == []
+
+
+def test_replace_value_keeps_quotes(check_text) -> None:
+    text = TRAINER + '  device: "cpuu"\n'
+    fixed = _fix(check_text(text), "AG114", text)
+    assert fixed == TRAINER + '  device: "cpu"\n'
+
+
+def test_model_ref_did_you_mean(check_text) -> None:
+    text = TRAINER.replace("tiny-v1", "tiny-v2")
+    assert _fix(check_text(text), "AG201", text) == TRAINER
+
+
+def test_add_missing_required_key_with_default(check_text) -> None:
+    text = TRAINER.replace("  shuffle: true\n", "")
+    fixed = _fix(check_text(text), "AG110", text)
+    assert fixed == TRAINER
+    text2 = TRAINER.replace("  lr: 0.01\n", "")
+    fixed2 = _fix(check_text(text2), "AG110", text2)
+    assert fixed2 == TRAINER.replace("  lr: 0.01\n", "").replace(
+        "  type: torch.optim.Adam\n", "  type: torch.optim.Adam\n  lr: 0.001\n"
+    )
+    assert check_text(fixed2) == []
+
+
+def test_add_key_to_a_file_without_final_newline(check_text) -> None:
+    text = TRAINER.replace("  shuffle: true\n", "").rstrip("\n")
+    fixed = _fix(check_text(text), "AG110", text)
+    assert fixed == TRAINER.rstrip("\n")
+
+
+def test_unknown_param_fix(check_full) -> None:
+    text = MODEL.replace("out_features: 1}", "out_feature: 1}")
+    fixed = _fix(check_full(text, "models/m-v1.model.yaml"), "AG303", text)
+    assert fixed == MODEL
+
+
+def test_node_type_fix(check_full) -> None:
+    text = MODEL.replace("torch.nn.Linear", "torch.nn.Linaer")
+    assert _fix(check_full(text, "models/m-v1.model.yaml"), "AG301", text) == MODEL
+
+
+def test_lr_in_params_fix(check_text) -> None:
+    text = TRAINER.replace(
+        "  lr: 0.01\n", "  lr: 0.01\n  params:\n    lr: 0.1\n    foreach: false\n"
+    )
+    fixed = _fix(check_text(text), "AG214", text)
+    assert fixed == TRAINER.replace("  lr: 0.01\n", "  lr: 0.01\n  params:\n    foreach: false\n")
+
+
+def test_loss_in_trainer_fix_removes_the_block(check_text) -> None:
+    text = (
+        TRAINER + "loss:\n  type: torch.nn.functional.mse_loss\n  inputs: {input: p, target: y}\n"
+    )
+    assert _fix(check_text(text), "AG200", text) == TRAINER
