@@ -39,6 +39,7 @@ class RecordingClient(LanguageClient):
         super().__init__(*args, **kwargs)
         self.published: list[types.PublishDiagnosticsParams] = []
         self.position_encoding = "utf-16"  # as negotiated at initialize
+        self.registrations: list[types.Registration] = []
 
     def published_for(self, uri: str) -> list[types.PublishDiagnosticsParams]:
         return [p for p in self.published if p.uri == uri]
@@ -112,6 +113,11 @@ def _recording_client() -> RecordingClient:
         c.published.append(params)
 
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
+
+    def register_capability(c: RecordingClient, params: types.RegistrationParams) -> None:
+        c.registrations.extend(params.registrations)
+
+    features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
     register_lsp_features(client, features)
     return client
 

@@ -1,16 +1,26 @@
-"""Registering a feature object's bound method as a pygls handler."""
+"""Registering a feature object's bound method as a pygls handler, with a safety net."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 
 def on(server: Any, method: str, fn: Callable[[Any], Any], options: Any = None) -> None:
-    """pygls marks handlers with attributes, which bound methods cannot carry: wrap them."""
+    """pygls marks handlers with attributes, which bound methods cannot carry: wrap them.
+
+    A feature that fails on some odd text logs the error and answers "nothing" (None), so one
+    bad document never turns into error popups or a dead server."""
 
     def handler(params: Any) -> Any:
-        return fn(params)
+        try:
+            return fn(params)
+        except Exception:
+            log.exception("arcgraph: %s failed", method)
+            return None
 
     handler.__name__ = getattr(fn, "__name__", method)
     handler.__doc__ = fn.__doc__

@@ -93,11 +93,31 @@ class ArcGraphServer(LanguageServer):
     def _initialized(self, params: types.InitializedParams) -> None:
         self.loop = self.loop or _running_loop()
         self.initialized_done = True
+        self._watch_files()
         if self.index.registry is not None:
             self.start_scan()
         if not self.index.load_cached_catalog() and self.index.worker is not None:
             future = self.index.torch_lane.submit(self.index.build_catalog)
             future.add_done_callback(lambda f: self.call_soon(self._catalog_built, f))
+
+    def _watch_files(self) -> None:
+        """Ask the client to tell us about YAML files changed outside the editor."""
+        caps = self.client_capabilities.workspace
+        watched = caps.did_change_watched_files if caps is not None else None
+        if watched is None or not watched.dynamic_registration:
+            return
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern="**/*.{yaml,yml}")]
+        )
+        registration = types.Registration(
+            id="arcgraph-watch-yaml",
+            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=options,
+        )
+        try:
+            self.client_register_capability(types.RegistrationParams([registration]))
+        except Exception:
+            log.exception("registering the file watcher failed")
 
     def _catalog_built(self, future: Any) -> None:
         self.diagnostics.recheck()  # with the catalog, or with the torch-off info

@@ -1,0 +1,126 @@
+"""The torch stage over LSP: probes, stale work dropped, the catalog built in the background,
+and model files changed outside the editor."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from .conftest import RecordingClient, start_client, stop_client, uri_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+NESTEROV = """\
+model_ref: iris-classifier-v1
+optimizer:
+  type: torch.optim.SGD
+  lr: 0.01
+  params:
+    nesterov: true
+config:
+  epochs: 10
+  batch_size: 16
+  validation_split: 0.2
+  shuffle: true
+"""
+
+
+@pytest.fixture
+def torch_needed(has_catalog: bool) -> None:
+    if not has_catalog:
+        pytest.skip("torch is not installed")
+
+
+async def settle(client: RecordingClient, uri: str, quiet: float = 1.0) -> list:
+    count = -1
+    while count != len(client.published_for(uri)):
+        count = len(client.published_for(uri))
+        await asyncio.sleep(quiet)
+    return client.published_for(uri)
+
+
+async def test_probe_diagnostic_and_stale_versions(
+    cache_dir: Path, workspace: Path, torch_needed: None
+):
+    c = await start_client(cache_dir, workspace, options={"probes": True})
+    try:
+        uri = uri_of(workspace / "trainers" / "probe.trainer.yaml")
+        c.open(uri, NESTEROV)
+        # stage 1 at once: no structure problem; stage 2: torch's own words
+        diags = await c.wait_for_diagnostics(uri, 1, lambda d: len(d) > 0, timeout=60)
+        assert [(d.code, d.message, d.range) for d in diags] == [
+            (
+                "AG213",
+                "torch.optim.SGD rejects these values: "
+                "Nesterov momentum requires a momentum and zero dampening",
+                types.Range(types.Position(5, 4), types.Position(5, 12)),
+            )
+        ]
+        first = c.published_for(uri)[0]
+        assert first.version == 1 and list(first.diagnostics) == []
+
+        # two quick edits while probes are pending: nothing older is published after v3
+        fixed = NESTEROV.replace("nesterov: true", "nesterov: true\n    momentum: 0.9")
+        c.replace(uri, NESTEROV.replace("lr: 0.01", "lr: 0.02"), 2)
+        c.replace(uri, fixed, 3)
+        sent = await settle(c, uri)
+        after = sent[next(i for i, p in enumerate(sent) if p.version == 3) :]
+        assert {p.version for p in after} == {3}
+        assert list(sent[-1].diagnostics) == []
+        versions = [p.version for p in sent]
+        assert versions == sorted(versions)
+    finally:
+        await stop_client(c)
+
+
+async def test_catalog_built_in_background(tmp_path: Path, workspace: Path, torch_needed: None):
+    """No cached catalog: structure first, then the catalog's checks once it is built."""
+    empty_cache = tmp_path / "cache"
+    empty_cache.mkdir()
+    c = await start_client(empty_cache, workspace)
+    try:
+        uri = uri_of(workspace / "trainers" / "adamm.trainer.yaml")
+        c.open(uri, NESTEROV.replace("SGD", "Adamm").replace("nesterov", "amsgrad"))
+        diags = await c.wait_for_diagnostics(
+            uri, 1, lambda d: any(x.code == "AG210" for x in d), timeout=120
+        )
+        assert [d.code for d in diags] == ["AG210"]
+        assert list(empty_cache.glob("catalog-*.json"))  # and it is cached for next time
+    finally:
+        await stop_client(c)
+
+
+async def test_watched_model_file_created(cache_dir: Path, workspace: Path):
+    c = await start_client(cache_dir, workspace)
+    try:
+        await c.wait_for(lambda: c.registrations, what="the file watcher registration")
+        assert [r.method for r in c.registrations] == [types.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+        uri = uri_of(workspace / "trainers" / "watch.trainer.yaml")
+        text = NESTEROV.replace("iris-classifier-v1", "fresh-model-v1").replace(
+            "    nesterov: true\n", "    momentum: 0.9\n"
+        )
+        c.open(uri, text)
+        await c.wait_for_diagnostics(uri, 1, lambda d: [x.code for x in d] == ["AG201"])
+        model = workspace / "models" / "fresh-model-v1.model.yaml"
+        src = workspace / "models" / "iris-classifier-v1.model.yaml"
+        model.write_text(src.read_text())
+        try:
+            c.workspace_did_change_watched_files(
+                types.DidChangeWatchedFilesParams(
+                    [types.FileEvent(uri_of(model), types.FileChangeType.Created)]
+                )
+            )
+            await c.wait_for_diagnostics(uri, 1, lambda d: d == [])
+        finally:
+            model.unlink()
+        c.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                [types.FileEvent(uri_of(model), types.FileChangeType.Deleted)]
+            )
+        )
+        await c.wait_for_diagnostics(uri, 1, lambda d: [x.code for x in d] == ["AG201"])
+    finally:
+        await stop_client(c)

@@ -1,0 +1,119 @@
+"""Position conversion and the indentation outline, without a server."""
+
+from __future__ import annotations
+
+import pytest
+from lsprotocol import types
+
+from arcgraph.diagnostics import Diagnostic, Related, Severity, Span
+from arcgraph.lsp import convert
+from arcgraph.lsp.outline import outline
+
+LINE = "a\U0001f600b\u00e9c"  # a, emoji (2 UTF-16 units, 4 bytes), b, é (1 unit, 2 bytes), c
+
+
+@pytest.mark.parametrize(
+    ("encoding", "cols"),
+    [
+        ("utf-16", [0, 1, 3, 4, 5, 6]),
+        ("utf-8", [0, 1, 5, 6, 8, 9]),
+        ("utf-32", [0, 1, 2, 3, 4, 5]),
+    ],
+)
+def test_columns_round_trip(encoding: str, cols: list[int]):
+    assert [convert.col_to_client(LINE, i, encoding) for i in range(6)] == cols
+    assert [convert.col_from_client(LINE, u, encoding) for u in cols] == list(range(6))
+
+
+def test_column_inside_a_surrogate_pair_and_past_the_end():
+    assert convert.col_from_client(LINE, 2, "utf-16") == 2  # mid-emoji: the char after
+    assert convert.col_to_client(LINE, 9, "utf-16") == 6 + 4
+    assert convert.col_from_client(LINE, 10, "utf-16") == 9
+
+
+def test_encoding_names():
+    assert convert.normalize_encoding(None) == "utf-16"
+    assert convert.normalize_encoding(types.PositionEncodingKind.Utf8) == "utf-8"
+    assert convert.normalize_encoding("utf-32") == "utf-32"
+    assert convert.normalize_encoding("latin-1") == "utf-16"
+
+
+def test_diagnostic_conversion(tmp_path):
+    other = tmp_path / "m.model.yaml"
+    other.write_text("loss:\n  type: \U0001f600x\n", encoding="utf-8")
+    d = Diagnostic(
+        "AG111",
+        "unknown key",
+        Span(0, 1, 0, 3),
+        Severity.WARNING,
+        "/x.yaml",
+        (Related(str(other), Span(1, 8, 1, 10), "the model's loss"),),
+        {"fix": "remove_key", "key": "x"},
+    )
+    out = convert.to_lsp_diagnostic(d, [LINE], "utf-16")
+    assert out.range == types.Range(types.Position(0, 1), types.Position(0, 4))
+    assert out.severity == types.DiagnosticSeverity.Warning
+    assert out.code == "AG111"
+    assert out.code_description.href.endswith("codes.md#ag111")
+    assert out.source == "arcgraph"
+    assert out.data == {"fix": "remove_key", "key": "x"}
+    (rel,) = out.related_information
+    assert rel.message == "the model's loss"
+    assert rel.location.uri == other.resolve().as_uri()
+    assert rel.location.range == types.Range(types.Position(1, 8), types.Position(1, 11))
+
+
+def _cur(text: str, line: int, col: int):
+    c = outline(text, (line, col)).cursor
+    assert c is not None
+    return c
+
+
+def test_outline_paths_of_block_flow_and_compact_lists():
+    text = (
+        "graph:\n"
+        "- name: a\n"
+        "  type: torch.nn.Linear\n"
+        "  params: {in_features: 2, out_features: 3}\n"
+        "- name: b\n"
+        "  inputs: [a.output]\n"
+        "outputs:\n"
+        "  y: b.output  # the result\n"
+    )
+    o = outline(text)
+    assert o.value_of(("graph", "1", "name")) == "b"
+    assert o.value_of(("graph", "0", "params", "out_features")) == "3"
+    assert o.items_at(("graph",)) == ["0", "1"]
+    assert o.keys_at(("outputs",)) == ["y"]
+    assert o.value_of(("outputs", "y")) == "b.output"
+    item = next(e for e in o.entries if e.path == ("graph", "1", "inputs", "0"))
+    assert (item.value, item.line, item.value_start) == ("a.output", 5, 11)
+
+
+def test_cursor_contexts_in_broken_text():
+    text = "optimizer:\n  type: torch.optim.\n  params: { momentum: 0.9, nes\nconfig:\n  \n"
+    c = _cur(text, 1, 20)
+    assert (c.path, c.on, c.key, c.prefix) == (("optimizer",), "value", "type", "torch.optim.")
+    c = _cur(text, 2, 32)
+    assert (c.path, c.on, c.prefix, c.has_colon) == (("optimizer", "params"), "key", "nes", False)
+    c = _cur(text, 2, 24)
+    assert (c.value_path, c.on, c.word) == (("optimizer", "params", "momentum"), "value", "0.9")
+    c = _cur(text, 4, 2)
+    assert (c.path, c.on, c.indent) == (("config",), "key", 2)
+    c = _cur(text, 5, 0)
+    assert (c.path, c.on) == ((), "key")
+
+
+def test_cursor_in_list_items_and_comments():
+    text = "inputs:\n  x:\n    columns:\n      - a\n      - b  # last\n"
+    c = _cur(text, 4, 9)
+    assert (c.path, c.on, c.word) == (("inputs", "x", "columns", "1"), "item", "b")
+    c = _cur(text, 4, 13)
+    assert c.on == "comment"
+
+
+def test_block_scalars_are_skipped():
+    text = "config:\n  note: |\n    epochs: 3\n    seed: 1\n  seed: 2\n"
+    o = outline(text)
+    assert o.keys_at(("config",)) == ["note", "seed"]
+    assert o.value_of(("config", "seed")) == "2"
