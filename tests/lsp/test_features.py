@@ -206,6 +206,13 @@ async def test_model_completion_half_typed(
         "arc.stack",
     } <= set(types_)
     assert types_["torch.nn.Linear"].kind == types.CompletionItemKind.Class
+    assert not [t for t in types_ if t.startswith("torch.") and not t.startswith("torch.nn.")]
+    raw = await client.text_document_completion_async(
+        types.CompletionParams(
+            types.TextDocumentIdentifier(uri), find(MODEL, "act\n    type: torch.nn.")
+        )
+    )
+    assert raw.is_incomplete  # cut to `torch.nn.`: deleting the dot asks again
     assert types_["torch.nn.functional.relu"].kind == types.CompletionItemKind.Function
 
     refs = await complete(client, uri, find(MODEL, "torch.nn.\n    inputs: { input: "))

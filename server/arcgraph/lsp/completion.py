@@ -42,10 +42,11 @@ class CompletionFeature:
         o = doc.outline_at(params.position)
         c = o.cursor
         kind = specpaths.kind_of(doc.path, doc.text)
-        items: list[types.CompletionItem] = []
-        if c is not None and kind != SpecKind.NONE:
-            items = _Completer(self.server, doc, kind, o, c).items()
-        return types.CompletionList(is_incomplete=False, items=items)
+        if c is None or kind == SpecKind.NONE:
+            return types.CompletionList(is_incomplete=False, items=[])
+        completer = _Completer(self.server, doc, kind, o, c)
+        items = completer.items()
+        return types.CompletionList(is_incomplete=completer.narrowed, items=items)
 
 
 class _Completer:
@@ -60,6 +61,17 @@ class _Completer:
         self.catalog = server.index.catalog
         self.out: list[types.CompletionItem] = []
         self.seen: set[str] = set()
+        # Long catalog lists are cut to the dotted namespace typed so far (`torch.nn.`);
+        # the list is then incomplete: deleting back past a dot asks again.
+        prefix = c.prefix
+        self.namespace = prefix[: prefix.rfind(".") + 1] if "." in prefix else ""
+        self.narrowed = False
+
+    def in_namespace(self, name: str) -> bool:
+        if not self.namespace or name.startswith(self.namespace):
+            return True
+        self.narrowed = True
+        return False
 
     def items(self) -> list[types.CompletionItem]:
         c = self.c
@@ -199,6 +211,8 @@ class _Completer:
                 )
         elif path == ("optimizer", "type") and self.catalog is not None:
             for name in self.catalog.optimizer_names():
+                if not self.in_namespace(name):
+                    continue
                 info = self.catalog.optimizer(name)
                 self.add(
                     name,
@@ -214,6 +228,8 @@ class _Completer:
         if node is not None and path == (*node, "type"):
             if cat is not None:
                 for name in cat.module_names():
+                    if not self.in_namespace(name):
+                        continue
                     info = cat.module(name)
                     self.add(
                         name,
@@ -223,6 +239,8 @@ class _Completer:
                         rank=2,
                     )
                 for name in cat.function_names():
+                    if not self.in_namespace(name):
+                        continue
                     info = cat.function(name)
                     self.add(
                         name,
@@ -243,6 +261,8 @@ class _Completer:
             self.references(specpaths.graph_of(node), exclude=self.o.value_of((*node, "name")))
         elif path == ("loss", "type") and cat is not None:
             for name in cat.loss_names():
+                if not self.in_namespace(name):
+                    continue
                 info = cat.function(name)
                 self.add(
                     name,

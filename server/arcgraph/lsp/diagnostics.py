@@ -17,7 +17,7 @@ from lsprotocol import types
 
 from arcgraph.diagnostics import Diagnostic
 from arcgraph.engine import Analysis
-from arcgraph.kinds import SpecKind
+from arcgraph.kinds import SpecKind, detect_kind
 from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_of
 from arcgraph.lsp.feature import on
@@ -88,7 +88,10 @@ class DiagnosticsFeature:
     def _edited(self, uri: str) -> None:
         doc = view_of(self.server, uri)
         index = self.server.index
-        if index.ensure_root_for(doc.path) and self.server.initialized_done:
+        # a spec outside every workspace folder brings its own workspace root (not any YAML:
+        # opening /etc/x.yaml must not scan /etc)
+        is_spec = detect_kind(doc.path, None, doc.text) != SpecKind.NONE
+        if is_spec and index.ensure_root_for(doc.path) and self.server.initialized_done:
             self.server.start_scan()
         index.update_text(doc.path, doc.text)
         previous = self.kinds.get(uri)

@@ -49,6 +49,7 @@ class ArcGraphServer(LanguageServer):
         on(self, types.INITIALIZE, self._initialize)
         on(self, types.INITIALIZED, self._initialized)
         on(self, types.SHUTDOWN, self._shutdown)
+        on(self, types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, self._folders_changed)
 
     # -- helpers for the features ----------------------------------------------------------
     def open_uris(self) -> Iterator[str]:
@@ -133,6 +134,14 @@ class ArcGraphServer(LanguageServer):
             if doc is not None and path is not None:
                 self.index.update_text(path, doc.source)
         self.diagnostics.recheck()
+
+    def _folders_changed(self, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        added = [convert.uri_to_path(f.uri) for f in params.event.added]
+        removed = {convert.uri_to_path(f.uri) for f in params.event.removed}
+        self.index.remove_roots([p for p in removed if p is not None])
+        self.index.start_registry([p for p in added if p is not None])
+        if self.initialized_done:
+            self.start_scan()
 
     def _shutdown(self, params: Any = None) -> None:
         self.index.shutdown()

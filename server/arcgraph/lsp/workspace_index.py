@@ -131,6 +131,12 @@ class WorkspaceIndex:
                 known = set(self.registry.roots)
                 self.registry.roots += [r.resolve() for r in roots if r.resolve() not in known]
 
+    def remove_roots(self, roots: Iterable[Path]) -> None:
+        gone = {Path(r).resolve() for r in roots}
+        with self._lock:
+            if self.registry is not None:
+                self.registry.roots = [r for r in self.registry.roots if r not in gone]
+
     def ensure_root_for(self, path: Path) -> bool:
         """A document outside every root (or no workspace folder): add its workspace root.
         True when a (re)scan is needed."""
