@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Severity(IntEnum):
@@ -20,9 +20,12 @@ class Severity(IntEnum):
         return {1: "error", 2: "warning", 3: "info", 4: "hint"}[int(self)]
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Span:
-    """A half-open range in a text: 0-based lines, 0-based columns in code points."""
+class Span(NamedTuple):
+    """A half-open range in a text: 0-based lines, 0-based columns in code points.
+
+    A NamedTuple: tens of thousands are made per parse of a large spec, and tuple
+    construction, ordering and hashing run at C speed.
+    """
 
     start_line: int
     start_col: int
