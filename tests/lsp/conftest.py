@@ -63,15 +63,22 @@ class RecordingClient(LanguageClient):
         version: int | None,
         check: Callable[[list[types.Diagnostic]], bool] = lambda d: True,
         timeout: float = 30.0,
+        after: int = 0,
     ) -> list[types.Diagnostic]:
+        """The newest diagnostics published for `uri` at `version` that pass `check`,
+        among those published for it after the first `after` (see `count`)."""
+
         def found() -> tuple[list[types.Diagnostic]] | None:
-            for p in reversed(self.published_for(uri)):
+            for p in reversed(self.published_for(uri)[after:]):
                 if p.version == version and check(list(p.diagnostics)):
                     return (list(p.diagnostics),)  # a tuple: an empty list is an answer
             return None
 
         (diags,) = await self.wait_for(found, timeout, f"diagnostics of {uri} v{version}")
         return diags
+
+    def count(self, uri: str) -> int:
+        return len(self.published_for(uri))
 
     def open(self, uri: str, text: str, version: int = 1) -> None:
         self.text_document_did_open(

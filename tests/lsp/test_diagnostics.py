@@ -190,11 +190,12 @@ async def test_model_edit_rechecks_open_trainer(client: RecordingClient, workspa
     )
     assert [d.code for d in diags] == ["AG203"]
     assert diags[0].range == rng(0, 11, 0, 29)
+    seen = client.count(trainer_uri)
     # closing the model: the disk (with its loss) is the truth again
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(model_uri))
     )
-    await client.wait_for_diagnostics(trainer_uri, 1, lambda d: d == [])
+    await client.wait_for_diagnostics(trainer_uri, 1, lambda d: d == [], after=seen)
 
 
 async def test_without_torch_one_info_per_spec(cache_dir: Path, workspace: Path):

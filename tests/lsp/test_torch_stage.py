@@ -104,6 +104,7 @@ async def test_watched_model_file_created(cache_dir: Path, workspace: Path):
         )
         c.open(uri, text)
         await c.wait_for_diagnostics(uri, 1, lambda d: [x.code for x in d] == ["AG201"])
+        seen = c.count(uri)
         model = workspace / "models" / "fresh-model-v1.model.yaml"
         src = workspace / "models" / "iris-classifier-v1.model.yaml"
         model.write_text(src.read_text())
@@ -113,14 +114,42 @@ async def test_watched_model_file_created(cache_dir: Path, workspace: Path):
                     [types.FileEvent(uri_of(model), types.FileChangeType.Created)]
                 )
             )
-            await c.wait_for_diagnostics(uri, 1, lambda d: d == [])
+            await c.wait_for_diagnostics(uri, 1, lambda d: d == [], after=seen)
         finally:
             model.unlink()
+        seen = c.count(uri)
         c.workspace_did_change_watched_files(
             types.DidChangeWatchedFilesParams(
                 [types.FileEvent(uri_of(model), types.FileChangeType.Deleted)]
             )
         )
+        await c.wait_for_diagnostics(uri, 1, lambda d: [x.code for x in d] == ["AG201"], after=seen)
+    finally:
+        await stop_client(c)
+
+
+async def test_workspace_folder_added(cache_dir: Path, workspace: Path, tmp_path: Path):
+    """A folder added later is scanned, and open trainers are checked again against it."""
+    ws = tmp_path / "ws"
+    (ws / "trainers").mkdir(parents=True)
+    (ws / ".git").mkdir()  # the workspace root: no models/ folder yet
+    models = tmp_path / "more-models"
+    models.mkdir()
+    src = workspace / "models" / "iris-classifier-v1.model.yaml"
+    (models / "iris-classifier-v1.model.yaml").write_text(src.read_text())
+    c = await start_client(cache_dir, ws)
+    try:
+        uri = uri_of(ws / "trainers" / "t.trainer.yaml")
+        c.open(uri, NESTEROV.replace("    nesterov: true\n", "    momentum: 0.9\n"))
         await c.wait_for_diagnostics(uri, 1, lambda d: [x.code for x in d] == ["AG201"])
+        seen = c.count(uri)
+        c.workspace_did_change_workspace_folders(
+            types.DidChangeWorkspaceFoldersParams(
+                types.WorkspaceFoldersChangeEvent(
+                    added=[types.WorkspaceFolder(uri_of(models), "models")], removed=[]
+                )
+            )
+        )
+        await c.wait_for_diagnostics(uri, 1, lambda d: d == [], after=seen)
     finally:
         await stop_client(c)
