@@ -30,7 +30,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, durable: bool = True) -> None:
+    """Readers see the old file or the new one, never a mix. `durable=False` skips the fsyncs,
+    for files rebuilt from a checkpoint anyway (metrics.csv): still atomic, not crash-proof."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -38,17 +40,19 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")), durable=durable)
 
 
 def save(obj: Any, path: Path) -> None:

@@ -10,8 +10,9 @@ Checkpoints: after every `checkpoint_every`-th epoch (default 1) a full checkpoi
 `checkpoints/epoch-NNNN.pt`; with `save_best_only` only when the monitored metric beats its value
 at the last saved checkpoint (strictly, in the monitor's mode). A first Ctrl-C/SIGTERM adds
 `checkpoints/epoch-NNNN-batch-MMMMM.pt` after the current step (with the partial accumulation
-gradients). best.pt is rewritten whenever the monitor improves (by more than min_delta);
-last.pt is written when the run ends or is interrupted (never with non-finite weights).
+gradients). best.pt (the epoch that improved the monitor by more than min_delta) is
+written with each checkpoint when it changed, and at the end; last.pt when the run ends or is
+interrupted (never with non-finite weights).
 
 Gradient accumulation: each batch's loss is scaled by (its rows / the rows of its accumulation
 group), so a group's gradient is the mean over the group's rows, exactly as one big batch; an
@@ -164,6 +165,7 @@ class Loop:
         )
         self.progress = Progress()
         self.device = data.device
+        self._best_written = True
 
     # -- state ----------------------------------------------------------------------------
     def state_dict(self, *, epoch: int, batch: int, partial: torch.Tensor | None) -> dict[str, Any]:
@@ -185,7 +187,7 @@ class Loop:
             "ckpt_best": self.progress.ckpt_best,
             "history": self.progress.history,
             "rng": rng_state(),
-            "split": self.run.split,
+            "split": {k: v.to(torch.int32) for k, v in self.run.split.items()},  # half the bytes
             "spec_hashes": self.run.spec_hashes,
             "data_sha256": self.run.data_sha256,
             "seed": self.run.seed,
@@ -194,7 +196,7 @@ class Loop:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for part in ("train", "validation"):
-            if not torch.equal(state["split"][part], self.run.split[part].cpu()):
+            if not torch.equal(state["split"][part].long(), self.run.split[part].cpu().long()):
                 raise ResumeError(
                     f"the checkpoint's {part} rows differ from this data's split; "
                     "the data or the seed changed"
@@ -225,6 +227,13 @@ class Loop:
         ckpt_io.save(self.state_dict(epoch=epoch, batch=batch, partial=partial), path)
         self.reporter.checkpoint(str(path), epoch + 1 if batch else epoch, batch, reason)
         return path
+
+    def _write_best(self) -> None:
+        """best.pt follows the checkpoints (and the end of the run), not every improvement:
+        each checkpoint holds the best weights, so a resumed run rewrites it anyway."""
+        if self.progress.best_state is not None and not self._best_written:
+            self._save_weights(rundir.BEST_FILE, self.progress.best_state)
+            self._best_written = True
 
     def _save_weights(self, name: str, state: dict[str, torch.Tensor]) -> Path:
         path = self.run.run_dir / name
@@ -397,9 +406,10 @@ class Loop:
             value = float(metrics[self.monitor])
             if self.early.update(epoch, value):
                 prog.best_state = _clone_state(self.model)
-                self._save_weights(rundir.BEST_FILE, prog.best_state)
+                self._best_written = False
             if epoch % cfg.checkpoint_every == 0 and self._checkpoint_wanted(value):
                 self._save_checkpoint(epoch, 0, None, "schedule")
+                self._write_best()
             self.reporter.epoch_end(metrics, time.perf_counter() - t0)
             if self.early.should_stop:
                 stopped_early = True
@@ -408,6 +418,8 @@ class Loop:
                 )
         if stopped_early:
             status = "early_stopped"
+        self._write_best()
+        rundir.write_metrics(self.run.run_dir / rundir.METRICS_FILE, prog.history, durable=True)
         self._save_weights(rundir.LAST_FILE, self.model.state_dict())
         restored = False
         if cfg.early_stopping_patience is not None and prog.best_state is not None:
@@ -432,6 +444,10 @@ class Loop:
     def _interrupt(self, epoch: int, batch: int, losses: torch.Tensor) -> None:
         self.reporter.close_bar()
         path = self._save_checkpoint(epoch - 1, batch, losses, "interrupt")
+        self._write_best()
+        rundir.write_metrics(
+            self.run.run_dir / rundir.METRICS_FILE, self.progress.history, durable=True
+        )
         self._save_weights(rundir.LAST_FILE, self.model.state_dict())
         signum = self.stop.requested or 2
         self.progress.elapsed_s = self._base_elapsed + time.perf_counter() - self._started

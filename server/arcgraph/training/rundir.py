@@ -86,10 +86,11 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
-    """Rewrites metrics.csv in full (tiny), so a resumed run never shows replayed epochs twice."""
+def write_metrics(path: Path, history: list[dict[str, Any]], *, durable: bool = False) -> None:
+    """Rewrites metrics.csv in full (tiny), so a resumed run never shows replayed epochs twice.
+    Not fsynced per epoch: every checkpoint holds the history it is rebuilt from."""
     if not history:
-        atomic_write_text(path, "")
+        atomic_write_text(path, "", durable=durable)
         return
     buf = io.StringIO()
     columns = list(history[0])
@@ -97,7 +98,7 @@ def write_metrics(path: Path, history: list[dict[str, Any]]) -> None:
     writer.writeheader()
     for row in history:
         writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, buf.getvalue(), durable=durable)
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
