@@ -240,6 +240,9 @@ async def test_model_completion_half_typed(
     outputs = await complete(client, uri, find(MODEL, "logits: "))
     assert {"hidden.output", "act.output", "blk.output"} <= set(outputs)
 
+    loss_params = await complete(client, uri, find(MODEL, "params: {", nth=2))
+    assert "reduction" in loss_params
+
     node_keys = await complete(client, uri, types.Position(25, 4))
     assert {"params"} <= set(node_keys)
     assert not {"name", "type", "inputs"} & set(node_keys)
@@ -399,3 +402,30 @@ async def test_document_symbols(client: RecordingClient, workspace: Path):
     modules = next(s for s in result if s.name == "modules")
     assert [m.name for m in modules.children] == ["block"]
     assert [n.name for n in modules.children[0].children] == ["inner"]
+
+
+async def test_new_list_item_offers_node_keys(client: RecordingClient, workspace: Path):
+    uri = uri_of(workspace / "models" / "item.model.yaml")
+    text = "graph:\n  - name: a\n    type: torch.nn.ReLU\n  - \n"
+    await _open(client, uri, text)
+    keys = await complete(client, uri, types.Position(3, 4))
+    assert {"name", "type", "inputs", "params"} <= set(keys)
+    assert keys["name"].text_edit.new_text == "name: "
+
+
+async def test_hover_references(client: RecordingClient, workspace: Path, catalog_needed: None):
+    path = workspace / "models" / "iris-classifier-v1.model.yaml"
+    uri = uri_of(path)
+    text = path.read_text()
+    await _open(client, uri, text)
+    md = await hover(client, uri, find(text, "input: input_n"))
+    assert md is not None
+    assert md.startswith("**Node `input_norm`** \u2014 `torch.nn.BatchNorm1d` (line 11)")
+    assert "```python\ntorch.nn.BatchNorm1d(" in md
+    md = await hover(client, uri, find(text, "{ input: feat"))
+    assert md == (
+        "**Input `features`** (line 5)\n\ndtype: `float32`\n\nshape: `[null, 4]`\n\n"
+        "columns: `sepal_length`, `sepal_width`, `petal_length`, `petal_width`"
+    )
+    md = await hover(client, uri, find(text, "input: logi"))
+    assert md == "**Output `logits`** = `classifier.output`"

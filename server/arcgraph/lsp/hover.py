@@ -9,6 +9,7 @@ from lsprotocol import types
 from arcgraph.checks.model_summary import summarize_model
 from arcgraph.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
+from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import DocumentView, view_of
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Outline
@@ -68,6 +69,10 @@ class HoverFeature:
                 return info.markdown()
         if kind == SpecKind.MODEL and _is_node_type(path) and word.startswith("module."):
             return _module_markdown(o, word.removeprefix("module."))
+        if kind == SpecKind.MODEL:
+            ref = _reference_markdown(o, c, catalog)
+            if ref:
+                return ref
         schema = specpaths.schema_at(kind, path)
         return specpaths.schema_markdown(schema) if schema else None
 
@@ -100,6 +105,39 @@ def model_summary_markdown(s: Any) -> str:
     elif s.loss_problem:
         lines.append(f"Loss: none \u2014 {s.loss_problem}")
     return "\n\n".join(lines)
+
+
+def _reference_markdown(o: Outline, c: Cursor, catalog: Any) -> str | None:
+    """A reference (`hidden.output`, an input name, a model output): what it names."""
+    target = find_target(o, c)
+    if target is None:
+        return None
+    entry, _ = target
+    if entry.key == "name":  # a node
+        ntype = o.value_of((*entry.path, "type")) or "?"
+        parts = [f"**Node `{entry.value}`** — `{ntype}` (line {entry.line + 1})"]
+        info = None
+        if catalog is not None and ntype:
+            info = catalog.module(ntype) or catalog.function(ntype)
+        if info is not None:
+            parts.append(info.markdown())
+        return "\n\n".join(parts)
+    if entry.path == ("inputs",) and entry.key:  # a model input
+        base = ("inputs", entry.key)
+        facts = [f"{k}: `{v}`" for k in ("dtype",) if (v := o.value_of((*base, k)))]
+        shape = [e.value for e in o.entries if e.key is None and e.path[:-1] == (*base, "shape")]
+        if shape:
+            facts.append(f"shape: `[{', '.join(shape)}]`")
+        cols = [e.value for e in o.entries if e.key is None and e.path[:-1] == (*base, "columns")]
+        if cols:
+            facts.append("columns: " + ", ".join(f"`{x}`" for x in cols))
+        head = f"**Input `{entry.key}`** (line {entry.line + 1})"
+        return "\n\n".join([head, *facts])
+    if entry.path == ("outputs",) and entry.key:
+        return f"**Output `{entry.key}`** = `{o.value_of(('outputs', entry.key))}`"
+    if entry.key is None:  # a module input
+        return f"**Module input `{entry.value}`** (line {entry.line + 1})"
+    return None
 
 
 def _is_node_type(path: tuple[str, ...]) -> bool:
