@@ -117,3 +117,26 @@ def test_block_scalars_are_skipped():
     o = outline(text)
     assert o.keys_at(("config",)) == ["note", "seed"]
     assert o.value_of(("config", "seed")) == "2"
+
+
+def test_server_process_never_imports_torch(cache_dir, has_catalog):
+    """Building the server, loading a catalog and checking a spec leave torch unimported."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    server_dir = Path(__file__).resolve().parents[2] / "server"
+    script = (
+        "import sys\n"
+        "from arcgraph.lsp.server import build_server\n"
+        "from arcgraph.lsp.workspace_index import Settings\n"
+        "s = build_server()\n"
+        "s.index.configure(Settings())\n"
+        f"assert s.index.load_cached_catalog() is {has_catalog}\n"
+        "a = s.index.engine.analyze('x.trainer.yaml', 'model_ref: a-v1\\n')\n"
+        "s.index.engine.check_structure(a)\n"
+        "s.index.shutdown()\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    env = {"PYTHONPATH": str(server_dir), "ARCGRAPH_CACHE_DIR": str(cache_dir), "PATH": ""}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=60)
