@@ -10,6 +10,7 @@ edit supersedes stale work, before it starts and again before it is published.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -146,8 +147,8 @@ class DiagnosticsFeature:
         return engine.torch_info(a) + engine.check_probes(a)
 
     def _torch_done(
-        self, job: _Job, doc: DocumentView, structure: list[Diagnostic], future
-    ) -> None:  # noqa: ANN001
+        self, job: _Job, doc: DocumentView, structure: list[Diagnostic], future: Future
+    ) -> None:
         if future.cancelled():
             return
         exc = future.exception()
@@ -155,8 +156,10 @@ class DiagnosticsFeature:
             log.error("torch checks of %s failed: %s", job.uri, exc)
             return
         extra = future.result()
-        if extra is None or not self.current(job):
-            return  # superseded by a newer edit or check: never publish stale results
+        if not extra or not self.current(job):
+            # nothing to add to what stage 1 published, or superseded by a newer edit or
+            # check: never publish stale results
+            return
         self.publish(doc, structure + extra)
 
     def publish(self, doc: DocumentView, diags: list[Diagnostic]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 
@@ -44,7 +45,8 @@ class DocumentView:
         return outline(self.text)
 
 
-def view_of(server, uri: str) -> DocumentView:  # noqa: ANN001 (ArcGraphServer: no cycle)
+def view_of(server: Any, uri: str) -> DocumentView:
+    """The open document `uri` of a server (a pygls LanguageServer)."""
     doc = server.workspace.get_text_document(uri)
     path = Path(doc.path) if doc.path else Path(uri)
     return DocumentView(
