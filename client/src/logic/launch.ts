@@ -1,0 +1,56 @@
+// How the server and the CLI are launched: arguments, environment, initialization options.
+
+export const SERVER_ARGS: readonly string[] = ['-m', 'arcgraph', 'lsp'];
+
+/** `python -m arcgraph check --format json <folder>`. */
+export function checkArgs(folder: string): string[] {
+  return ['-m', 'arcgraph', 'check', '--format', 'json', folder];
+}
+
+/**
+ * The environment of the server: the bundled libraries (arcgraph and its pure-Python
+ * dependencies) come first on PYTHONPATH, so the user's environment needs only Python (and
+ * torch for torch checks and training). The server's children (the torch worker) inherit it.
+ */
+export function serverEnv(
+  base: Readonly<Record<string, string | undefined>>,
+  bundledLibs: string | undefined,
+  pathSeparator = ':',
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (v !== undefined) {
+      env[k] = v;
+    }
+  }
+  if (bundledLibs !== undefined) {
+    const rest = (env.PYTHONPATH ?? '').split(pathSeparator).filter((p) => p !== '' && p !== bundledLibs);
+    env.PYTHONPATH = [bundledLibs, ...rest].join(pathSeparator);
+  }
+  env.PYTHONUNBUFFERED = '1';
+  env.PYTHONIOENCODING = 'utf-8';
+  return env;
+}
+
+/** The `arcgraph` settings section, as the extension reads it. */
+export interface ArcGraphSettings {
+  readonly registryFolders: readonly string[];
+  readonly registryInclude: readonly string[];
+  readonly shapeCheck: boolean;
+}
+
+/**
+ * `initializationOptions`: the server's own keys (`python`, `shapeCheck`) and the settings
+ * section as VS Code has it (`registry`, `checks`), under `arcgraph`.
+ */
+export function initializationOptions(settings: ArcGraphSettings, python: string): Record<string, unknown> {
+  return {
+    arcgraph: {
+      python,
+      interpreter: python,
+      shapeCheck: settings.shapeCheck,
+      registry: { folders: [...settings.registryFolders], include: [...settings.registryInclude] },
+      checks: { shape: settings.shapeCheck },
+    },
+  };
+}

@@ -1,0 +1,244 @@
+// The Train command's logic: which data files and columns to offer first, what to send, what came back.
+import { parseDocument } from 'yaml';
+
+/** Splits one CSV record (RFC 4180 quoting) into fields. */
+export function splitCsvRecord(line: string, delimiter = ','): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (line[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else {
+          quoted = false;
+        }
+      } else {
+        field += ch;
+      }
+    } else if (ch === '"' && field.trim() === '') {
+      quoted = true;
+      field = '';
+    } else if (ch === delimiter) {
+      fields.push(field.trim());
+      field = '';
+    } else {
+      field += ch;
+    }
+  }
+  fields.push(field.trim());
+  return fields;
+}
+
+/**
+ * The column names of a CSV file from its first bytes: the first record (which may span lines
+ * inside quotes), without a BOM. Empty for an empty file.
+ */
+export function parseCsvHeader(text: string): string[] {
+  let body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  // the first record ends at the first newline outside quotes
+  let inQuotes = false;
+  let end = body.length;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === '"') {
+      inQuotes = !inQuotes;
+    } else if ((ch === '\n' || ch === '\r') && !inQuotes) {
+      end = i;
+      break;
+    }
+  }
+  body = body.slice(0, end);
+  if (body.trim() === '') {
+    return [];
+  }
+  const delimiter = guessDelimiter(body);
+  return splitCsvRecord(body, delimiter);
+}
+
+function guessDelimiter(header: string): string {
+  const counts = [',', ';', '\t', '|'].map((d) => [d, header.split(d).length - 1] as const);
+  counts.sort((a, b) => b[1] - a[1]);
+  const best = counts[0];
+  return best !== undefined && best[1] > 0 ? best[0] : ',';
+}
+
+export const DATA_EXTENSIONS: readonly string[] = ['.csv', '.parquet', '.pq', '.tsv'];
+
+export function isParquet(path: string): boolean {
+  return /\.(parquet|pq)$/i.test(path);
+}
+
+function words(name: string): Set<string> {
+  const base = name.replace(/^.*[\\/]/, '').replace(/\.(trainer|model)?\.?ya?ml$/i, '').replace(/\.[^.]+$/, '');
+  return new Set(base.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 1 && !/^v\d+$/.test(w)));
+}
+
+/** How many name words two paths share (`breast-cancer.trainer.yaml` ~ `breast_cancer.csv`: 2). */
+export function nameAffinity(a: string, b: string): number {
+  const wa = words(a);
+  let n = 0;
+  for (const w of words(b)) {
+    if (wa.has(w)) {
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Orders the data files offered for a trainer: the one remembered for this trainer first, then
+ * by how many name words they share with the trainer or its model, then by path.
+ */
+export function orderDataFiles(
+  files: readonly string[],
+  trainerPath: string,
+  remembered?: string,
+  modelId?: string,
+): string[] {
+  const score = (f: string): number =>
+    Math.max(nameAffinity(trainerPath, f), modelId ? nameAffinity(modelId, f) : 0);
+  const scored = files.map((f) => ({ f, s: f === remembered ? Number.MAX_SAFE_INTEGER : score(f) }));
+  scored.sort((a, b) => b.s - a.s || a.f.localeCompare(b.f));
+  return scored.map((x) => x.f);
+}
+
+/** What the Train command needs to know of the model spec. */
+export interface ModelInfo {
+  readonly lossTarget?: string;
+  readonly inputColumns: readonly string[];
+}
+
+/** `model_ref` of a trainer spec, if it has a plain string one. */
+export function trainerModelRef(trainerText: string): string | undefined {
+  const doc = parseDocument(trainerText, { prettyErrors: false });
+  const ref = doc.get('model_ref');
+  return typeof ref === 'string' && ref.trim() !== '' ? ref.trim() : undefined;
+}
+
+/** The loss target column and the input columns of a model spec (whatever parses). */
+export function modelInfo(modelText: string): ModelInfo {
+  const doc = parseDocument(modelText, { prettyErrors: false });
+  const js = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const info: { lossTarget?: string; inputColumns: string[] } = { inputColumns: [] };
+  if (typeof js !== 'object' || js === null) {
+    return info;
+  }
+  const root = js as Record<string, unknown>;
+  const loss = root.loss as Record<string, unknown> | undefined;
+  const lossInputs = loss && typeof loss === 'object' ? (loss.inputs as Record<string, unknown> | undefined) : undefined;
+  if (lossInputs && typeof lossInputs === 'object' && typeof lossInputs.target === 'string') {
+    info.lossTarget = lossInputs.target;
+  }
+  const inputs = root.inputs;
+  if (inputs && typeof inputs === 'object') {
+    for (const spec of Object.values(inputs as Record<string, unknown>)) {
+      const cols = spec && typeof spec === 'object' ? (spec as Record<string, unknown>).columns : undefined;
+      if (Array.isArray(cols)) {
+        info.inputColumns.push(...cols.filter((c): c is string => typeof c === 'string'));
+      }
+    }
+  }
+  return info;
+}
+
+/**
+ * Orders the target columns: the remembered one, then the model's loss target, then the
+ * columns that are not model inputs (likely labels), then the model's input columns; each group
+ * in file order. Columns of the file only.
+ */
+export function orderTargetColumns(
+  columns: readonly string[],
+  info: ModelInfo,
+  remembered?: string,
+): string[] {
+  const inputs = new Set(info.inputColumns);
+  const rank = (c: string): number => {
+    if (c === remembered) {
+      return 0;
+    }
+    if (c === info.lossTarget) {
+      return 1;
+    }
+    return inputs.has(c) ? 3 : 2;
+  };
+  return columns
+    .map((c, i) => ({ c, i, r: rank(c) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.c);
+}
+
+/** The single argument of `workspace/executeCommand` `arcgraph.train`. */
+export interface TrainArguments {
+  readonly trainer: string;
+  readonly data: string;
+  readonly target: string;
+}
+
+export const TRAIN_COMMAND = 'arcgraph.train';
+
+export function trainArguments(trainerUri: string, dataPath: string, target: string): TrainArguments {
+  if (!trainerUri) {
+    throw new Error('no trainer spec');
+  }
+  if (!dataPath.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(dataPath)) {
+    throw new Error(`the data path must be absolute: ${dataPath}`);
+  }
+  if (!target) {
+    throw new Error('no target column');
+  }
+  return { trainer: trainerUri, data: dataPath, target };
+}
+
+/** The command's result, as the server returns it. */
+export interface TrainResult {
+  readonly runDir: string;
+  readonly bestMetric: number | null;
+  readonly monitor: string;
+  readonly status: string;
+}
+
+export function parseTrainResult(value: unknown): TrainResult {
+  if (typeof value !== 'object' || value === null) {
+    throw new Error(`arcgraph.train returned no result object: ${JSON.stringify(value)}`);
+  }
+  const rec = value as Record<string, unknown>;
+  const runDir = rec.run_dir ?? rec.runDir;
+  if (typeof runDir !== 'string' || runDir === '') {
+    throw new Error(`arcgraph.train returned no run_dir: ${JSON.stringify(value)}`);
+  }
+  const best = rec.best_metric ?? rec.bestMetric;
+  return {
+    runDir,
+    bestMetric: typeof best === 'number' && Number.isFinite(best) ? best : null,
+    monitor: typeof rec.monitor === 'string' && rec.monitor ? rec.monitor : 'val_loss',
+    status: typeof rec.status === 'string' && rec.status ? rec.status : 'completed',
+  };
+}
+
+export function formatMetric(value: number): string {
+  return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e5 ? value.toFixed(4) : value.toExponential(3);
+}
+
+export function trainResultMessage(result: TrainResult, modelName: string): string {
+  const metric =
+    result.bestMetric === null ? 'no best metric' : `best ${result.monitor} ${formatMetric(result.bestMetric)}`;
+  return `Arc-Graph: training of ${modelName} ${result.status}: ${metric}.`;
+}
+
+/** The loss curves image the trainer writes into the run folder (training/rundir.py PLOT_FILE). */
+export const CURVES_FILE = 'loss.png';
+
+export function curvesPath(runDir: string): string {
+  return runDir.replace(/[\\/]+$/, '') + '/' + CURVES_FILE;
+}
+
+/** A `$/progress` WorkDoneProgress value as a line for the status bar. */
+export function progressText(value: { kind?: string; title?: string; message?: string; percentage?: number }, title: string): string {
+  const pct = typeof value.percentage === 'number' ? ` ${Math.round(value.percentage)}%` : '';
+  const msg = value.message ? `: ${value.message}` : '';
+  return `${value.title ?? title}${msg}${pct}`;
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  curvesPath,
+  isParquet,
+  modelInfo,
+  nameAffinity,
+  orderDataFiles,
+  orderTargetColumns,
+  parseCsvHeader,
+  parseTrainResult,
+  progressText,
+  splitCsvRecord,
+  trainArguments,
+  trainerModelRef,
+  trainResultMessage,
+} from '../logic/train';
+
+describe('CSV header', () => {
+  it('plain, CRLF and BOM', () => {
+    assert.deepEqual(parseCsvHeader('a,b,c\n1,2,3\n'), ['a', 'b', 'c']);
+    assert.deepEqual(parseCsvHeader('\uFEFFx, y ,z\r\n1,2,3'), ['x', 'y', 'z']);
+    assert.deepEqual(parseCsvHeader('only'), ['only']);
+    assert.deepEqual(parseCsvHeader(''), []);
+  });
+  it('quoted fields with commas, quotes and newlines', () => {
+    assert.deepEqual(parseCsvHeader('"a,1","say ""hi""","multi\nline",d\n1,2,3,4'), ['a,1', 'say "hi"', 'multi\nline', 'd']);
+  });
+  it('semicolons and tabs', () => {
+    assert.deepEqual(parseCsvHeader('a;b;c\n'), ['a', 'b', 'c']);
+    assert.deepEqual(parseCsvHeader('a\tb\n'), ['a', 'b']);
+    assert.deepEqual(splitCsvRecord('a|b', '|'), ['a', 'b']);
+  });
+  it('the real breast cancer header', () => {
+    const cols = parseCsvHeader('mean_radius,mean_texture,diagnosis\n17.99,10.38,0\n');
+    assert.equal(cols[cols.length - 1], 'diagnosis');
+  });
+});
+
+describe('data file order', () => {
+  const files = ['/ws/data/iris.csv', '/ws/data/breast_cancer.csv', '/ws/data/diabetes.csv', '/ws/other/a.parquet'];
+  it('files sharing the trainer name come first', () => {
+    assert.equal(nameAffinity('/ws/trainers/breast-cancer.trainer.yaml', '/ws/data/breast_cancer.csv'), 2);
+    assert.deepEqual(orderDataFiles(files, '/ws/trainers/breast-cancer.trainer.yaml'), [
+      '/ws/data/breast_cancer.csv',
+      '/ws/data/diabetes.csv',
+      '/ws/data/iris.csv',
+      '/ws/other/a.parquet',
+    ]);
+  });
+  it('the model id counts too', () => {
+    assert.equal(orderDataFiles(files, '/ws/t/quick.trainer.yaml', undefined, 'iris-classifier-v1')[0], '/ws/data/iris.csv');
+  });
+  it('the remembered file comes first', () => {
+    assert.equal(orderDataFiles(files, '/ws/trainers/breast-cancer.trainer.yaml', '/ws/data/iris.csv')[0], '/ws/data/iris.csv');
+  });
+  it('parquet detection', () => {
+    assert.ok(isParquet('/a/b.parquet'));
+    assert.ok(isParquet('/a/b.PQ'));
+    assert.ok(!isParquet('/a/b.csv'));
+  });
+});
+
+describe('model and trainer specs', () => {
+  const model = [
+    'inputs:',
+    '  features:',
+    '    dtype: float32',
+    '    columns: [a, b]',
+    'graph: []',
+    'loss:',
+    '  type: torch.nn.functional.mse_loss',
+    '  inputs: {input: prediction, target: y}',
+  ].join('\n');
+  it('reads loss target and input columns', () => {
+    assert.deepEqual(modelInfo(model), { lossTarget: 'y', inputColumns: ['a', 'b'] });
+  });
+  it('survives broken YAML', () => {
+    assert.deepEqual(modelInfo('loss: [\n'), { inputColumns: [] });
+    assert.deepEqual(modelInfo(''), { inputColumns: [] });
+  });
+  it('reads model_ref', () => {
+    assert.equal(trainerModelRef('# c\nmodel_ref: breast-cancer-mlp-v1\noptimizer: {type: torch.optim.Adam}\n'), 'breast-cancer-mlp-v1');
+    assert.equal(trainerModelRef('model_ref: [1]\n'), undefined);
+    assert.equal(trainerModelRef(''), undefined);
+  });
+});
+
+describe('target column order', () => {
+  const info = { lossTarget: 'diagnosis', inputColumns: ['x1', 'x2'] };
+  it('loss target first, then non-inputs, then inputs', () => {
+    assert.deepEqual(orderTargetColumns(['x1', 'id', 'x2', 'diagnosis', 'label'], info), ['diagnosis', 'id', 'label', 'x1', 'x2']);
+  });
+  it('remembered beats the loss target', () => {
+    assert.deepEqual(orderTargetColumns(['x1', 'label', 'diagnosis'], info, 'label'), ['label', 'diagnosis', 'x1']);
+  });
+  it('a loss target missing from the file is not invented', () => {
+    assert.deepEqual(orderTargetColumns(['b', 'a'], { lossTarget: 'z', inputColumns: [] }), ['b', 'a']);
+  });
+});
+
+describe('train request and result', () => {
+  it('builds the one argument', () => {
+    assert.deepEqual(trainArguments('file:///ws/t.trainer.yaml', '/ws/d.csv', 'y'), {
+      trainer: 'file:///ws/t.trainer.yaml',
+      data: '/ws/d.csv',
+      target: 'y',
+    });
+    assert.throws(() => trainArguments('file:///t', 'rel/d.csv', 'y'), /absolute/);
+    assert.throws(() => trainArguments('file:///t', '/d.csv', ''), /target/);
+  });
+  it('parses the result', () => {
+    const r = parseTrainResult({ run_dir: '/ws/runs/m/1', best_metric: 0.08123, monitor: 'val_loss', status: 'completed' });
+    assert.deepEqual(r, { runDir: '/ws/runs/m/1', bestMetric: 0.08123, monitor: 'val_loss', status: 'completed' });
+    assert.equal(trainResultMessage(r, 'm'), 'Arc-Graph: training of m completed: best val_loss 0.0812.');
+    assert.equal(parseTrainResult({ run_dir: '/r', best_metric: null }).bestMetric, null);
+    assert.throws(() => parseTrainResult(null), /no result/);
+    assert.throws(() => parseTrainResult({ best_metric: 1 }), /run_dir/);
+  });
+  it('curves file', () => {
+    assert.equal(curvesPath('/r/run/'), '/r/run/loss.png');
+  });
+  it('progress text', () => {
+    assert.equal(progressText({ kind: 'report', message: 'epoch 3/30', percentage: 10 }, 'Training'), 'Training: epoch 3/30 10%');
+  });
+});

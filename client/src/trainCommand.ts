@@ -1,0 +1,307 @@
+// Arc-Graph: Train Model — pick data and target, run `arcgraph.train` on the server, show the outcome.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  ExecuteCommandRequest,
+  WorkDoneProgress,
+  WorkDoneProgressCancelNotification,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressEnd,
+  type WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
+import {
+  curvesPath,
+  isParquet,
+  modelInfo,
+  type ModelInfo,
+  orderDataFiles,
+  orderTargetColumns,
+  parseCsvHeader,
+  parseTrainResult,
+  progressText,
+  TRAIN_COMMAND,
+  trainArguments,
+  trainerModelRef,
+  trainResultMessage,
+} from './logic/train';
+import { runPython } from './run';
+import type { ServerManager } from './server';
+
+const DATA_GLOB = '**/*.{csv,tsv,parquet,pq}';
+const EXCLUDE_GLOB = '**/{node_modules,.git,.venv,venv,runs,__pycache__}/**';
+
+interface Remembered {
+  data?: string;
+  target?: string;
+}
+
+/** The trainer URI from a menu (Uri), a code lens (string or {trainer}) or the active editor. */
+export function trainerFromArgument(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) {
+    return arg;
+  }
+  if (typeof arg === 'string' && arg) {
+    return arg.includes('://') || arg.startsWith('file:') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
+  }
+  if (arg && typeof arg === 'object') {
+    const rec = arg as Record<string, unknown>;
+    const t = rec.trainer ?? rec.uri;
+    if (typeof t === 'string' || t instanceof vscode.Uri) {
+      return trainerFromArgument(t);
+    }
+  }
+  return vscode.window.activeTextEditor?.document.uri;
+}
+
+export class TrainCommand {
+  private readonly status: vscode.StatusBarItem;
+  private running = false;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly server: ServerManager,
+  ) {
+    this.status = vscode.window.createStatusBarItem('arcgraph.training', vscode.StatusBarAlignment.Left, 10);
+    this.status.name = 'Arc-Graph Training';
+    this.status.command = 'arcgraph.showOutput';
+    context.subscriptions.push(this.status);
+  }
+
+  async run(arg?: unknown): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage('Arc-Graph: training is disabled in Restricted Mode. Trust the workspace to train.');
+      return;
+    }
+    if (this.running) {
+      void vscode.window.showInformationMessage('Arc-Graph: a training run is already in progress.');
+      return;
+    }
+    const trainer = trainerFromArgument(arg);
+    if (!trainer) {
+      void vscode.window.showErrorMessage('Arc-Graph: open a trainer spec (*.trainer.yaml) to train it.');
+      return;
+    }
+    const doc = await vscode.workspace.openTextDocument(trainer);
+    if (doc.isDirty) {
+      await doc.save();
+    }
+    const modelRef = trainerModelRef(doc.getText());
+    const info = await this.findModelInfo(modelRef);
+    const key = `arcgraph.train:${trainer.toString()}`;
+    const remembered = this.context.workspaceState.get<Remembered>(key, {});
+
+    const data = await this.pickData(trainer, remembered.data, modelRef);
+    if (!data) {
+      return;
+    }
+    const target = await this.pickTarget(data, info, remembered.data === data ? remembered.target : undefined);
+    if (!target) {
+      return;
+    }
+    await this.context.workspaceState.update(key, { data, target } satisfies Remembered);
+    await this.train(trainer, data, target, modelRef ?? path.basename(trainer.fsPath));
+  }
+
+  private async findModelInfo(modelRef: string | undefined): Promise<ModelInfo> {
+    if (!modelRef) {
+      return { inputColumns: [] };
+    }
+    const files = await vscode.workspace.findFiles(`**/${modelRef}.model.{yaml,yml}`, EXCLUDE_GLOB, 1);
+    const file = files[0];
+    if (!file) {
+      return { inputColumns: [] };
+    }
+    try {
+      const text = (await vscode.workspace.openTextDocument(file)).getText();
+      return modelInfo(text);
+    } catch {
+      return { inputColumns: [] };
+    }
+  }
+
+  private async pickData(trainer: vscode.Uri, remembered: string | undefined, modelRef?: string): Promise<string | undefined> {
+    const uris = await vscode.workspace.findFiles(DATA_GLOB, EXCLUDE_GLOB, 5000);
+    const files = uris.map((u) => u.fsPath);
+    if (remembered && !files.includes(remembered)) {
+      try {
+        await fs.access(remembered);
+        files.push(remembered);
+      } catch {
+        // the remembered file is gone
+      }
+    }
+    const browse = '$(folder-opened) Browse...';
+    const ordered = orderDataFiles(files, trainer.fsPath, remembered, modelRef);
+    const items: vscode.QuickPickItem[] = ordered.map((f) => ({
+      label: path.basename(f),
+      description: vscode.workspace.asRelativePath(f, true),
+      detail: f === remembered ? 'last used with this trainer' : undefined,
+    }));
+    items.push({ label: browse, alwaysShow: true });
+    const pick = await vscode.window.showQuickPick(items, {
+      title: `Train ${path.basename(trainer.fsPath)}: data (CSV or Parquet)`,
+      placeHolder: 'the table to train on',
+      matchOnDescription: true,
+      ignoreFocusOut: true,
+    });
+    if (!pick) {
+      return undefined;
+    }
+    if (pick.label === browse) {
+      const chosen = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        filters: { 'Data tables': ['csv', 'tsv', 'parquet', 'pq'] },
+      });
+      return chosen?.[0]?.fsPath;
+    }
+    return ordered[items.indexOf(pick)];
+  }
+
+  async columnsOf(file: string): Promise<string[]> {
+    if (isParquet(file)) {
+      const python = this.server.interpreter?.executable;
+      if (!python) {
+        return [];
+      }
+      const script = 'import json, sys\nimport pyarrow.parquet as pq\nprint(json.dumps(pq.read_schema(sys.argv[1]).names))';
+      const result = await runPython(python, ['-c', script, file], { env: this.server.env() });
+      if (result.code !== 0) {
+        throw new Error(`cannot read the Parquet schema of ${file}: ${result.stderr.trim()}`);
+      }
+      return JSON.parse(result.stdout.trim()) as string[];
+    }
+    const handle = await fs.open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(256 * 1024);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      return parseCsvHeader(buffer.subarray(0, bytesRead).toString('utf8'));
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async pickTarget(data: string, info: ModelInfo, remembered?: string): Promise<string | undefined> {
+    let columns: string[];
+    try {
+      columns = await this.columnsOf(data);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Arc-Graph: ${(error as Error).message}`);
+      return undefined;
+    }
+    if (columns.length === 0) {
+      return vscode.window.showInputBox({ title: 'Target column', prompt: `no header found in ${data}`, ignoreFocusOut: true });
+    }
+    const ordered = orderTargetColumns(columns, info, remembered);
+    const items: vscode.QuickPickItem[] = ordered.map((c) => ({
+      label: c,
+      description:
+        c === remembered ? 'last used' : c === info.lossTarget ? "the model's loss target" : info.inputColumns.includes(c) ? 'model input' : undefined,
+    }));
+    const pick = await vscode.window.showQuickPick(items, {
+      title: `Train on ${path.basename(data)}: target column`,
+      placeHolder: 'the column the loss compares the prediction with',
+      ignoreFocusOut: true,
+    });
+    return pick?.label;
+  }
+
+  private async train(trainer: vscode.Uri, data: string, target: string, modelName: string): Promise<void> {
+    if (this.server.state !== 'running') {
+      await this.server.start();
+    }
+    const client = this.server.client;
+    if (!client || this.server.state !== 'running') {
+      void vscode.window.showErrorMessage(`Arc-Graph: the language server is not running${this.server.problem ? `: ${this.server.problem}` : ''}.`);
+      return;
+    }
+    const args = trainArguments(trainer.toString(), data, target);
+    const token = `arcgraph-train-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    this.running = true;
+    const title = `Training ${modelName}`;
+    this.status.text = `$(loading~spin) ${title}`;
+    this.status.tooltip = `${title} on ${path.basename(data)} (target ${target})`;
+    this.status.show();
+    this.server.output.appendLine(`[arcgraph] ${TRAIN_COMMAND} ${JSON.stringify(args)}`);
+    let result: unknown;
+    let failure: unknown;
+    let cancelled = false;
+    try {
+      result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Arc-Graph: ${title}`, cancellable: true },
+        async (progress, cancel) => {
+          let last = 0;
+          const sub = client.onProgress(WorkDoneProgress.type, token, (value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => {
+            if (value.kind === 'end') {
+              return;
+            }
+            const message = value.message ?? (value.kind === 'begin' ? value.title : undefined);
+            const pct = typeof value.percentage === 'number' ? value.percentage : undefined;
+            const increment = pct !== undefined ? Math.max(0, pct - last) : undefined;
+            if (pct !== undefined) {
+              last = pct;
+            }
+            progress.report({ message, increment });
+            this.status.text = `$(loading~spin) ${progressText(value, title)}`;
+          });
+          const cts = new vscode.CancellationTokenSource();
+          const onCancel = cancel.onCancellationRequested(() => {
+            cancelled = true;
+            void client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
+            // give the server a moment to stop cleanly and answer before cancelling the request
+            setTimeout(() => cts.cancel(), 10_000);
+          });
+          try {
+            return await client.sendRequest(
+              ExecuteCommandRequest.type,
+              { command: TRAIN_COMMAND, arguments: [args], workDoneToken: token },
+              cts.token,
+            );
+          } finally {
+            sub.dispose();
+            onCancel.dispose();
+            cts.dispose();
+          }
+        },
+      );
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.running = false;
+      this.status.hide();
+    }
+    if (failure !== undefined) {
+      const message = (failure as Error).message ?? String(failure);
+      this.server.output.appendLine(`[arcgraph] training failed: ${message}`);
+      const text = cancelled ? `Arc-Graph: training of ${modelName} was cancelled.` : `Arc-Graph: training of ${modelName} failed: ${message}`;
+      const out = 'Show Output';
+      const pick = await (cancelled ? vscode.window.showWarningMessage(text, out) : vscode.window.showErrorMessage(text, out));
+      if (pick === out) {
+        this.server.output.show(true);
+      }
+      return;
+    }
+    let parsed;
+    try {
+      parsed = parseTrainResult(result);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Arc-Graph: ${(error as Error).message}`);
+      return;
+    }
+    this.server.output.appendLine(`[arcgraph] result: ${JSON.stringify(result)}`);
+    const openFolder = 'Open run folder';
+    const curves = 'Show curves';
+    const show = parsed.status === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+    const pick = await show(`${trainResultMessage(parsed, modelName)} Run folder: ${vscode.workspace.asRelativePath(parsed.runDir, false)}`, openFolder, curves);
+    const runDir = vscode.Uri.file(parsed.runDir);
+    if (pick === openFolder) {
+      if (vscode.workspace.getWorkspaceFolder(runDir)) {
+        await vscode.commands.executeCommand('revealInExplorer', runDir);
+      } else {
+        await vscode.commands.executeCommand('revealFileInOS', runDir);
+      }
+    } else if (pick === curves) {
+      await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(curvesPath(parsed.runDir)));
+    }
+  }
+}
