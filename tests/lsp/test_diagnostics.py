@@ -158,6 +158,12 @@ async def test_garbage_text_server_stays_up(client: RecordingClient, workspace: 
     await client.text_document_hover_async(types.HoverParams(ident, far))
     client.replace(uri, "graph:\n" + "  " * 400 + "x: [" * 300 + "\n", 2)
     await client.wait_for_diagnostics(uri, 2)
+    client.replace(uri, "graph: " + "[" * 100_000 + "\n" + "a" + " " * 100_000 + "b\n", 3)
+    await client.wait_for_diagnostics(uri, 3)
+    await client.text_document_completion_async(
+        types.CompletionParams(ident, types.Position(0, 50_000))
+    )
+    await client.text_document_document_symbol_async(types.DocumentSymbolParams(ident))
     # and the server still checks real documents
     good = uri_of(workspace / "trainers" / "after-garbage.trainer.yaml")
     client.open(good, GOOD_TRAINER)

@@ -140,3 +140,30 @@ def test_server_process_never_imports_torch(cache_dir, has_catalog):
     )
     env = {"PYTHONPATH": str(server_dir), "ARCGRAPH_CACHE_DIR": str(cache_dir), "PATH": ""}
     subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=60)
+
+
+def test_quoted_values_are_unquoted():
+    text = 'optimizer:\n  type: "torch.optim.SGD"\n  params: {betas: [\'a\', "b"]}\n'
+    o = outline(text)
+    assert o.value_of(("optimizer", "type")) == "torch.optim.SGD"
+    assert [e.value for e in o.entries if e.path[:-1] == ("optimizer", "params", "betas")] == [
+        "a",
+        "b",
+    ]
+
+
+def test_pathological_lines_stay_fast():
+    import time
+
+    texts = [
+        "a" + " " * 100_000 + "b\n",
+        "x: " + "[" * 100_000 + "\n",
+        "x: " + "{a: " * 30_000,
+        "".join(" " * i + "k:\n" for i in range(3000)),
+    ]
+    for text in texts:
+        start = time.perf_counter()
+        lines = text.split("\n")
+        outline(text, (len(lines) - 1, len(lines[-1])))
+        outline(text, (0, min(len(lines[0]), 50_000)))
+        assert time.perf_counter() - start < 2.0

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+MAX_DEPTH = 64  # nesting read (specs are about 8 deep; garbage can be 100,000)
 _WORD = re.compile(r"[A-Za-z0-9_.\-/]")
-_KEY = re.compile(r"""("[^"]*"|'[^']*'|[^\s#'"{\[\]},:][^#:]*?)\s*:(?=\s|$)""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class Entry:
     line: int
     key_start: int
     key_end: int
-    value: str  # raw scalar text ('' for a block or flow container)
+    value: str  # the scalar's text, unquoted ('' for a block or flow container)
     value_start: int
     value_end: int
 
@@ -138,6 +138,26 @@ def _strip_comment(text: str, start: int) -> int:
     return len(text)
 
 
+def _key_colon(text: str, i: int, end: int) -> int:
+    """The column of the `:` that ends a block key starting at `i`, or -1 (linear time)."""
+    if i >= end or text[i] in "{[]},:#" or text[i] in " \t":
+        return -1
+    j = i
+    if text[i] in "'\"":
+        close = text.find(text[i], i + 1, end)
+        if close < 0:
+            return -1
+        j = close + 1
+    while j < end:
+        ch = text[j]
+        if ch == ":" and (j + 1 >= len(text) or text[j + 1] in " \t"):
+            return j
+        if ch in "'\"" and j > i and text[i] in "'\"":
+            return -1
+        j += 1
+    return -1
+
+
 def _tokens(text: str) -> _LineTokens:
     i = len(text) - len(text.lstrip(" \t"))
     dashes: list[int] = []
@@ -147,19 +167,17 @@ def _tokens(text: str) -> _LineTokens:
         while i < len(text) and text[i] in " \t":
             i += 1
     end = _strip_comment(text, i)
-    m = _KEY.match(text, i, end) if i < end and text[i] not in "{[" else None
-    if m:
-        raw = m.group(1)
+    colon = _key_colon(text, i, end)
+    if colon >= 0:
+        raw = text[i:colon].rstrip()
         key = raw[1:-1] if raw[:1] in "'\"" and len(raw) >= 2 else raw
-        vs = m.end()
+        vs = colon + 1
         while vs < end and text[vs] in " \t":
             vs += 1
         ve = end
         while ve > vs and text[ve - 1] in " \t":
             ve -= 1
-        return _LineTokens(
-            dashes, i, key, m.start(1), m.start(1) + len(raw), m.end() - 1, text[vs:ve], vs, ve
-        )
+        return _LineTokens(dashes, i, key, i, i + len(raw), colon, text[vs:ve], vs, ve)
     ve = end
     while ve > i and text[ve - 1] in " \t":
         ve -= 1
@@ -215,6 +233,8 @@ class _Flow:
             elif ch in "'\"":
                 quote = ch
             elif ch in "{[":
+                if len(stack) >= MAX_DEPTH:
+                    break  # nothing a spec needs is this deep
                 path = self.base if not stack else self._child_path(stack[-1])
                 stack.append([ch, path, None, 0, i + 1, 0, 0])
             elif ch in "}]" and stack:
@@ -254,11 +274,11 @@ class _Flow:
         e = top[4] + len(raw.rstrip())
         if top[0] == "{" and top[2] is not None:
             self.entries.append(
-                Entry(top[1], top[2], self.line, top[5], top[6], self.text[s:e], s, e)
+                Entry(top[1], top[2], self.line, top[5], top[6], _unquote(self.text[s:e]), s, e)
             )
         elif top[0] == "[" and s < e:
             path = (*top[1], str(top[3]))
-            self.entries.append(Entry(path, None, self.line, s, s, self.text[s:e], s, e))
+            self.entries.append(Entry(path, None, self.line, s, s, _unquote(self.text[s:e]), s, e))
 
     def _snapshot(self, stack: list[list], i: int) -> None:
         top = stack[-1]
@@ -300,6 +320,8 @@ def outline(text: str, cursor: tuple[int, int] | None = None) -> Outline:
         if top.block_scalar and first > top.indent:
             continue  # inside a `|` or `>` block
         _pop(stack, first, bool(tok.dashes))
+        if len(stack) > MAX_DEPTH:
+            continue
         for d in tok.dashes:
             parent = stack[-1]
             idx = parent.next_index
@@ -308,7 +330,7 @@ def outline(text: str, cursor: tuple[int, int] | None = None) -> Outline:
         path = _segs(stack)
         if tok.key is not None:
             flow = tok.value[:1] in ("{", "[")
-            value = "" if flow else tok.value
+            value = "" if flow else _unquote(tok.value)
             out.entries.append(
                 Entry(
                     path,
@@ -335,7 +357,7 @@ def outline(text: str, cursor: tuple[int, int] | None = None) -> Outline:
                 out.entries.extend(scanner.entries)
             else:
                 out.entries.append(
-                    Entry(path, None, n, tok.value_start, tok.value_start, tok.value,
+                    Entry(path, None, n, tok.value_start, tok.value_start, _unquote(tok.value),
                           tok.value_start, tok.value_end)
                 )  # fmt: skip
     return out
