@@ -134,7 +134,7 @@ class _Completer:
                 continue
             types_ = specpaths.schema_types(self.kind, sub)
             default = sub.get("default")
-            detail = f"default: {specpaths._yaml_scalar(default)}" if "default" in sub else None
+            detail = f"default: {specpaths.yaml_scalar(default)}" if "default" in sub else None
             if detail is None and types_:
                 detail = " | ".join(sorted(types_))
             self.add(
@@ -154,7 +154,7 @@ class _Completer:
         if types_ == {"array"} and name in ("graph",):
             return f"{name}:\n{' ' * (self.c.indent + 2)}- "
         if has_default:
-            return f"{name}: {specpaths._yaml_scalar(default)}"
+            return f"{name}: {specpaths.yaml_scalar(default)}"
         return f"{name}: "
 
     def param_keys(self, path: tuple[str, ...], info: Any, owner: str, present: set[str]) -> None:
@@ -189,7 +189,7 @@ class _Completer:
         schema = specpaths.schema_at(self.kind, path)
         if schema is not None:
             for v in schema.get("enum", []):
-                self.add(specpaths._yaml_scalar(v), types.CompletionItemKind.EnumMember, rank=0)
+                self.add(specpaths.yaml_scalar(v), types.CompletionItemKind.EnumMember, rank=0)
             if "boolean" in specpaths.schema_types(self.kind, schema):
                 for v in ("true", "false"):
                     self.add(v, types.CompletionItemKind.Value, rank=0)

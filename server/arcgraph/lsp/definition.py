@@ -9,7 +9,7 @@ from lsprotocol import types
 
 from arcgraph.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
-from arcgraph.lsp.document import DocumentView, view_of
+from arcgraph.lsp.document import view_of
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Entry, Outline
 
@@ -90,4 +90,4 @@ def _reference(o: Outline, graph: tuple[str, ...], word: str) -> tuple[Entry, bo
     return None
 
 
-__all__ = ["DefinitionFeature", "DocumentView", "find_target"]
+__all__ = ["DefinitionFeature", "find_target"]

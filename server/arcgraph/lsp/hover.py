@@ -10,7 +10,7 @@ from arcgraph.checks.model_summary import summarize_model
 from arcgraph.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.definition import find_target
-from arcgraph.lsp.document import DocumentView, view_of
+from arcgraph.lsp.document import view_of
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Outline
 
@@ -159,4 +159,4 @@ def _module_markdown(o: Outline, name: str) -> str | None:
     return "\n\n".join(parts)
 
 
-__all__ = ["DocumentView", "HoverFeature", "model_summary_markdown"]
+__all__ = ["HoverFeature", "model_summary_markdown"]

@@ -109,13 +109,13 @@ def schema_markdown(schema: dict[str, Any]) -> str | None:
         return None
     parts = [text]
     if "default" in schema:
-        parts.append(f"Default: `{_yaml_scalar(schema['default'])}`")
+        parts.append(f"Default: `{yaml_scalar(schema['default'])}`")
     if "enum" in schema:
-        parts.append("Allowed values: " + ", ".join(f"`{_yaml_scalar(v)}`" for v in schema["enum"]))
+        parts.append("Allowed values: " + ", ".join(f"`{yaml_scalar(v)}`" for v in schema["enum"]))
     return "\n\n".join(parts)
 
 
-def _yaml_scalar(v: Any) -> str:
+def yaml_scalar(v: Any) -> str:
     if v is None:
         return "null"
     if isinstance(v, bool):
