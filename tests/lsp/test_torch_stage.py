@@ -153,3 +153,29 @@ async def test_workspace_folder_added(cache_dir: Path, workspace: Path, tmp_path
         await c.wait_for_diagnostics(uri, 1, lambda d: d == [], after=seen)
     finally:
         await stop_client(c)
+
+
+async def test_configuration_change_switches_interpreter(
+    cache_dir: Path, workspace: Path, torch_needed: None
+):
+    """From a Python without torch to this one: the AG400 info goes, catalog checks come."""
+    import sys
+
+    c = await start_client(cache_dir, workspace, options={"python": str(workspace / "nopy")})
+    try:
+        uri = uri_of(workspace / "trainers" / "config.trainer.yaml")
+        text = NESTEROV.replace("SGD", "Adamm").replace("nesterov", "amsgrad")
+        c.open(uri, text)
+        await c.wait_for_diagnostics(uri, 1, lambda d: [x.code for x in d] == ["AG400"])
+        seen = c.count(uri)
+        c.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(
+                settings={"arcgraph": {"python": sys.executable, "probes": False}}
+            )
+        )
+        diags = await c.wait_for_diagnostics(
+            uri, 1, lambda d: [x.code for x in d] == ["AG210"], after=seen
+        )
+        assert diags[0].range == types.Range(types.Position(2, 8), types.Position(2, 25))
+    finally:
+        await stop_client(c)

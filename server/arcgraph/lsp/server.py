@@ -50,6 +50,7 @@ class ArcGraphServer(LanguageServer):
         on(self, types.INITIALIZED, self._initialized)
         on(self, types.SHUTDOWN, self._shutdown)
         on(self, types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, self._folders_changed)
+        on(self, types.WORKSPACE_DID_CHANGE_CONFIGURATION, self._configuration_changed)
 
     # -- helpers for the features ----------------------------------------------------------
     def open_uris(self) -> Iterator[str]:
@@ -97,9 +98,22 @@ class ArcGraphServer(LanguageServer):
         self._watch_files()
         if self.index.registry is not None:
             self.start_scan()
+        self._load_catalog()
+
+    def _load_catalog(self) -> None:
+        """From the disk cache at once, else built by the worker in the background."""
         if not self.index.load_cached_catalog() and self.index.worker is not None:
             future = self.index.torch_lane.submit(self.index.build_catalog)
             future.add_done_callback(lambda f: self.call_soon(self._catalog_built, f))
+
+    def _configuration_changed(self, params: types.DidChangeConfigurationParams) -> None:
+        """Pushed settings (`{"arcgraph": {...}}`): another interpreter, torch or probes off."""
+        settings = params.settings
+        if not isinstance(settings, dict) or not isinstance(settings.get("arcgraph"), dict):
+            return
+        if self.index.reconfigure(Settings.from_options(settings)):
+            self._load_catalog()
+        self.diagnostics.recheck()
 
     def _watch_files(self) -> None:
         """Ask the client to tell us about YAML files changed outside the editor."""

@@ -77,7 +77,28 @@ class WorkspaceIndex:
             from arcgraph.worker.client import TorchWorker
 
             self.worker = TorchWorker(interpreter=settings.python)
+        else:
+            self.worker = None
         self.engine.torch = self.worker
+
+    def reconfigure(self, settings: Settings) -> bool:
+        """Apply changed settings. True when the torch side changed: a new worker (the old
+        one is closed on the torch lane, after the work queued for it) and no catalog yet."""
+        old = self.settings
+        if (settings.python, settings.torch) == (old.python, old.torch):
+            self.settings = settings
+            self.engine.options = self._options()
+            return False
+        previous = self.worker
+        with self._lock:
+            self.worker = None
+            self._catalog = None
+            self.engine.set_catalog(None)
+            self.catalog_ready.clear()
+        self.configure(settings)
+        if previous is not None:
+            self.torch_lane.submit(previous.close)
+        return True
 
     # -- catalog ---------------------------------------------------------------------------
     @property
