@@ -70,3 +70,18 @@ def test_load_refuses_pickled_code(tmp_path: Path) -> None:
     torch.save({"model": {}, "epoch": 1, "x": Path("/etc")}, path)
     with pytest.raises(Exception, match="Weights only load failed"):
         load(path)
+
+
+def test_background_writer_writes_and_reports_failures(tmp_path: Path) -> None:
+    from arcgraph.training.checkpoint import BackgroundWriter
+
+    writer = BackgroundWriter()
+    state = {"model": {"w": torch.ones(3)}, "epoch": 1}
+    writer.submit(state, tmp_path / "a.pt")
+    state["model"]["w"].add_(1)  # later changes do not leak into the snapshot
+    writer.flush()
+    assert load(tmp_path / "a.pt")["model"]["w"].tolist() == [1.0, 1.0, 1.0]
+    writer.submit(state, tmp_path / "missing" / "b.pt")
+    with pytest.raises(FileNotFoundError):
+        writer.flush()
+    writer.flush()  # reported once

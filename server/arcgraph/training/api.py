@@ -289,6 +289,7 @@ def _train(
             try:
                 summary = loop.fit()
             except NonFiniteLossError as err:
+                loop.writer.flush()  # the last good checkpoint may still be on its way
                 failed = loop.summary("failed", restored=False)
                 failed["error"] = str(err)
                 best = run_dir / rundir.BEST_FILE

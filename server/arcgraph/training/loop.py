@@ -166,6 +166,7 @@ class Loop:
         self.progress = Progress()
         self.device = data.device
         self._best_written = True
+        self.writer = ckpt_io.BackgroundWriter()
 
     # -- state ----------------------------------------------------------------------------
     def state_dict(self, *, epoch: int, batch: int, partial: torch.Tensor | None) -> dict[str, Any]:
@@ -237,16 +238,19 @@ class Loop:
         self.reporter.checkpoint(str(path), epoch + 1 if batch else epoch, batch, reason)
         return path
 
-    def _write_best(self) -> None:
-        """best.pt follows the checkpoints (and the end of the run), not every improvement:
-        each checkpoint holds the best weights, so a resumed run rewrites it anyway."""
-        if self.progress.best_state is not None and not self._best_written:
-            self._save_weights(rundir.BEST_FILE, self.progress.best_state)
+    def _write_best(self, *, durable: bool) -> None:
+        """best.pt follows the checkpoints, not every improvement (each checkpoint holds the
+        best weights, so a resumed run rewrites it anyway); made durable at the end."""
+        if self.progress.best_state is not None and (durable or not self._best_written):
+            self._save_weights(rundir.BEST_FILE, self.progress.best_state, durable=durable)
             self._best_written = True
 
-    def _save_weights(self, name: str, state: dict[str, torch.Tensor]) -> Path:
+    def _save_weights(
+        self, name: str, state: dict[str, torch.Tensor], *, durable: bool = True
+    ) -> Path:
         path = self.run.run_dir / name
-        ckpt_io.save({k: v.detach().cpu() for k, v in state.items()}, path)
+        weights = {k: v.detach().cpu() for k, v in state.items()}
+        ckpt_io.atomic_write(path, lambda fh: torch.save(weights, fh), durable=durable)
         return path
 
     # -- the loop -------------------------------------------------------------------------
@@ -418,7 +422,7 @@ class Loop:
                 self._best_written = False
             if epoch % cfg.checkpoint_every == 0 and self._checkpoint_wanted(value):
                 self._save_checkpoint(epoch, 0, None, "schedule")
-                self._write_best()
+                self._write_best(durable=False)
             self.reporter.epoch_end(metrics, time.perf_counter() - t0)
             if self.early.should_stop:
                 stopped_early = True
@@ -427,7 +431,8 @@ class Loop:
                 )
         if stopped_early:
             status = "early_stopped"
-        self._write_best()
+        self.writer.flush()
+        self._write_best(durable=True)
         rundir.write_metrics(self.run.run_dir / rundir.METRICS_FILE, prog.history, durable=True)
         self._save_weights(rundir.LAST_FILE, self.model.state_dict())
         restored = False
@@ -453,7 +458,7 @@ class Loop:
     def _interrupt(self, epoch: int, batch: int, losses: torch.Tensor) -> None:
         self.reporter.close_bar()
         path = self._save_checkpoint(epoch - 1, batch, losses, "interrupt")
-        self._write_best()
+        self._write_best(durable=True)
         rundir.write_metrics(
             self.run.run_dir / rundir.METRICS_FILE, self.progress.history, durable=True
         )
