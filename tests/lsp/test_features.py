@@ -181,6 +181,34 @@ async def test_trainer_completion_half_typed(
     assert set(top) == set()  # every top-level key is there
 
 
+async def test_empty_spec_offers_every_section(client: RecordingClient, workspace: Path):
+    uri = uri_of(workspace / "trainers" / "new.trainer.yaml")
+    await _open(client, uri, "")
+    keys = await complete(client, uri, types.Position(0, 0))
+    assert set(keys) == {"model_ref", "optimizer", "config"}
+    assert keys["model_ref"].text_edit.new_text == "model_ref: "
+    muri = uri_of(workspace / "models" / "new.model.yaml")
+    await _open(client, muri, "")
+    keys = await complete(client, muri, types.Position(0, 0))
+    assert set(keys) == {"inputs", "modules", "graph", "outputs", "loss"}
+    assert keys["graph"].text_edit.new_text == "graph:\n  - "
+
+
+async def test_arc_stack(client: RecordingClient, workspace: Path):
+    uri = uri_of(workspace / "models" / "stack.model.yaml")
+    text = (
+        "modules:\n  block:\n    inputs: [x]\n"
+        "graph:\n  - name: s\n    type: arc.stack\n    params:\n      module: \n      \n"
+    )
+    await _open(client, uri, text)
+    keys = await complete(client, uri, types.Position(8, 6))
+    assert set(keys) == {"count"}
+    mods = await complete(client, uri, types.Position(7, 14))
+    assert set(mods) == {"block"}
+    md = await hover(client, uri, types.Position(5, 12))
+    assert md is not None and md.startswith("**arc.stack**")
+
+
 async def test_trainer_top_level_keys(client: RecordingClient, workspace: Path):
     uri = uri_of(workspace / "trainers" / "empty.trainer.yaml")
     text = "model_ref: iris-classifier-v1\n\n"

@@ -126,6 +126,11 @@ class _Completer:
         owner = specpaths.callable_for(self.o, path, self.catalog)
         if owner is not None and owner[0] is not None:
             self.param_keys(path, owner[0], owner[1], present)
+        if specpaths.stack_params(self.o, path):
+            for name, detail in (("module", "a module of `modules`"), ("count", "integer >= 1")):
+                if name not in present:
+                    insert = name if c.has_colon else f"{name}: "
+                    self.add(name, types.CompletionItemKind.Field, detail=detail, insert=insert)
         schema = specpaths.schema_at(self.kind, path)
         if schema is None:
             return
@@ -257,6 +262,10 @@ class _Completer:
                 detail="repeat a module: params {module, count}",
                 rank=1,
             )
+        elif node is not None and path == (*node, "params", "module"):
+            if specpaths.stack_params(self.o, path[:-1]):
+                for mod in self.o.keys_at(("modules",)):
+                    self.add(mod, types.CompletionItemKind.Module, rank=1)
         elif node is not None and _in_node_inputs(path, node, self.c.on):
             self.references(specpaths.graph_of(node), exclude=self.o.value_of((*node, "name")))
         elif path == ("loss", "type") and cat is not None:

@@ -67,6 +67,8 @@ class HoverFeature:
                 info = catalog.module(word) or catalog.function(word)
             if info is not None:
                 return info.markdown()
+        if kind == SpecKind.MODEL and _is_node_type(path) and word == "arc.stack":
+            return specpaths.STACK_MARKDOWN
         if kind == SpecKind.MODEL and _is_node_type(path) and word.startswith("module."):
             return _module_markdown(o, word.removeprefix("module."))
         if kind == SpecKind.MODEL:

@@ -89,6 +89,22 @@ def callable_for(outline: Outline, path: tuple[str, ...], catalog: Any) -> tuple
     return None
 
 
+STACK_MARKDOWN = (
+    "**arc.stack** \u2014 repeats a module of this file's `modules` in sequence, each copy "
+    "feeding the next.\n\n```yaml\ntype: arc.stack\nparams: { module: block, count: 4 }\n```"
+)
+
+
+def stack_params(outline: Outline, path: tuple[str, ...]) -> bool:
+    """`path` is the `params` of an `arc.stack` node."""
+    node = node_of(path)
+    return (
+        node is not None
+        and path == (*node, "params")
+        and outline.value_of((*node, "type")) == "arc.stack"
+    )
+
+
 def param_markdown(p: Any, owner: str) -> str:
     head = f"**{p.name}**"
     if p.annotation:
