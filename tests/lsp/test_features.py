@@ -457,3 +457,50 @@ async def test_hover_references(client: RecordingClient, workspace: Path, catalo
     )
     md = await hover(client, uri, find(text, "input: logi"))
     assert md == "**Output `logits`** = `classifier.output`"
+
+
+# -- quick fixes ---------------------------------------------------------------------------
+
+
+def apply(text: str, edits: list[types.TextEdit]) -> str:
+    """Apply edits given in ASCII-only positions."""
+    lines = text.split("\n")
+    offsets = [0]
+    for ln in lines:
+        offsets.append(offsets[-1] + len(ln) + 1)
+
+    def off(p: types.Position) -> int:
+        return offsets[p.line] + p.character if p.line < len(lines) else len(text)
+
+    for e in sorted(
+        edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+    ):
+        text = text[: off(e.range.start)] + e.new_text + text[off(e.range.end) :]
+    return text
+
+
+async def test_quick_fixes(client: RecordingClient, workspace: Path):
+    uri = uri_of(workspace / "trainers" / "fix.trainer.yaml")
+    text = (
+        "model_ref: iris-classifier-v1\n"
+        "optimizer:\n  type: torch.optim.Adam\n  lr: 0.01\n"
+        "config:\n  epochs: 10\n  batch_size: 16\n  validation_split: 0.2\n  shuffle: true\n"
+        "  devise: cpu  # where\n"
+    )
+    client.open(uri, text)
+    diags = await client.wait_for_diagnostics(uri, 1, lambda d: len(d) == 1)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri),
+            diags[0].range,
+            types.CodeActionContext(diagnostics=diags),
+        )
+    )
+    assert [(a.title, a.kind, a.is_preferred) for a in actions] == [
+        ("Rename to 'device'", types.CodeActionKind.QuickFix, True),
+        ("Remove 'devise'", types.CodeActionKind.QuickFix, False),
+    ]
+    rename = actions[0].edit.changes[uri]
+    assert apply(text, rename) == text.replace("devise", "device")
+    removed = apply(text, actions[1].edit.changes[uri])
+    assert "devise" not in removed and removed.endswith("  shuffle: true\n")

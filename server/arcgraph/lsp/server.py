@@ -19,6 +19,7 @@ from pygls.lsp.server import LanguageServer
 
 from arcgraph import __version__
 from arcgraph.lsp import convert
+from arcgraph.lsp.code_actions import CodeActionsFeature
 from arcgraph.lsp.completion import CompletionFeature
 from arcgraph.lsp.definition import DefinitionFeature
 from arcgraph.lsp.diagnostics import DiagnosticsFeature
@@ -43,6 +44,7 @@ class ArcGraphServer(LanguageServer):
             CompletionFeature(self),
             DefinitionFeature(self),
             SymbolsFeature(self),
+            CodeActionsFeature(self),
         ]
         for feature in self.features:
             feature.register(self)
