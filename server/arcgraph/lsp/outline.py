@@ -67,35 +67,47 @@ class Outline:
     entries: list[Entry] = field(default_factory=list)
     cursor: Cursor | None = None
 
+    _by_path: dict[tuple[str, ...], Entry] | None = field(default=None, repr=False)
+    _by_container: dict[tuple[str, ...], list[Entry]] | None = field(default=None, repr=False)
+
+    def _index(self) -> None:
+        by_path: dict[tuple[str, ...], Entry] = {}
+        by_container: dict[tuple[str, ...], list[Entry]] = {}
+        for e in self.entries:
+            by_path.setdefault(e.full_path, e)
+            by_container.setdefault(e.path, []).append(e)
+        self._by_path, self._by_container = by_path, by_container
+
     def at(self, path: tuple[str, ...]) -> list[Entry]:
         """The entries directly in the container at `path`."""
-        return [e for e in self.entries if e.path == path]
+        if self._by_container is None:
+            self._index()
+        assert self._by_container is not None
+        return list(self._by_container.get(path, ()))
 
     def keys_at(self, path: tuple[str, ...]) -> list[str]:
         return [e.key for e in self.at(path) if e.key is not None]
 
     def value_of(self, path: tuple[str, ...]) -> str | None:
         """The scalar text at a full path (`('optimizer', 'type')`)."""
-        for e in self.entries:
-            if e.key is not None and e.full_path == path:
-                return e.value
-        return None
+        e = self.entry_of(path)
+        return e.value if e is not None and e.key is not None else None
 
     def entry_of(self, path: tuple[str, ...]) -> Entry | None:
-        for e in self.entries:
-            if e.full_path == path:
-                return e
-        return None
+        if self._by_path is None:
+            self._index()
+        assert self._by_path is not None
+        return self._by_path.get(path)
 
     def items_at(self, path: tuple[str, ...]) -> list[str]:
         """The list positions under `path` ('0', '1', ...), in order."""
-        seen: list[str] = []
+        seen: dict[str, None] = {}
         n = len(path)
         for e in self.entries:
             fp = e.full_path
-            if len(fp) > n and fp[:n] == path and fp[n].isdigit() and fp[n] not in seen:
-                seen.append(fp[n])
-        return seen
+            if len(fp) > n and fp[:n] == path and fp[n].isdigit():
+                seen.setdefault(fp[n], None)
+        return list(seen)
 
 
 class _Frame:

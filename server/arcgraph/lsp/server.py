@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -67,7 +68,8 @@ class ArcGraphServer(LanguageServer):
         loop = self.loop
         if loop is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(self._guarded, fn, args)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: session over
+            loop.call_soon_threadsafe(self._guarded, fn, args)
 
     @staticmethod
     def _guarded(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:

@@ -36,12 +36,18 @@ class _Symbols:
     def __init__(self, doc: DocumentView) -> None:
         self.doc = doc
         self.o = doc.outline
+        # one pass: the first entry and the last line under every path prefix
+        self.first: dict[tuple[str, ...], Entry] = {}
+        self.last: dict[tuple[str, ...], int] = {}
+        for e in self.o.entries:
+            fp = e.full_path
+            for i in range(1, len(fp) + 1):
+                prefix = fp[:i]
+                self.first.setdefault(prefix, e)
+                self.last[prefix] = max(self.last.get(prefix, e.line), e.line)
 
     def span(self, prefix: tuple[str, ...], first: Entry) -> types.Range:
-        n = len(prefix)
-        last = max(
-            (e.line for e in self.o.entries if e.full_path[:n] == prefix), default=first.line
-        )
+        last = max(self.last.get(prefix, first.line), first.line)
         end = len(self.doc.lines[last]) if last < len(self.doc.lines) else 0
         return self.doc.range(first.line, first.key_start, end, end_line=last)
 
@@ -84,12 +90,12 @@ class _Symbols:
         out = []
         for idx in self.o.items_at(graph):
             item = (*graph, idx)
-            entries = [e for e in self.o.entries if e.full_path[: len(item)] == item]
-            if not entries:
+            first = self.first.get(item)
+            if first is None:
                 continue
-            name = self.o.entry_of((*item, "name"))
-            ntype = self.o.value_of((*item, "type"))
-            first = entries[0]
+            name = self.first.get((*item, "name"))
+            type_entry = self.first.get((*item, "type"))
+            ntype = type_entry.value if type_entry is not None else None
             sel = name if name is not None else first
             start = (first.line, max(first.key_start - 2, 0))
             rng = self.span(item, first)
