@@ -167,3 +167,25 @@ def test_pathological_lines_stay_fast():
         outline(text, (len(lines) - 1, len(lines[-1])))
         outline(text, (0, min(len(lines[0]), 50_000)))
         assert time.perf_counter() - start < 2.0
+
+
+def test_large_graph_outline_and_symbols_are_linear():
+    import time
+    from pathlib import Path
+
+    from arcgraph.lsp.document import DocumentView
+    from arcgraph.lsp.symbols import _Symbols
+
+    nodes = "".join(
+        f"  - name: n{i}\n    type: torch.nn.ReLU\n    inputs: {{ input: n{i - 1}.output }}\n"
+        for i in range(3000)
+    )
+    text = "inputs:\n  x:\n    dtype: float32\ngraph:\n" + nodes + "outputs:\n  y: n2999.output\n"
+    start = time.perf_counter()
+    o = outline(text, (6, 20))
+    refs = [o.value_of(("graph", idx, "name")) for idx in o.items_at(("graph",))]
+    doc = DocumentView("file:///big.model.yaml", Path("/big.model.yaml"), text, 1, "utf-16")
+    symbols = _Symbols(doc).sections()
+    assert time.perf_counter() - start < 3.0
+    assert len(refs) == 3000 and refs[-1] == "n2999"
+    assert len(symbols[1].children) == 3000
