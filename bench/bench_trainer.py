@@ -5,7 +5,7 @@ optimizer (the hand loop reuses the trainer's split and epoch-order functions an
 nn.Sequential under the same seed, so both start from identical weights): the script checks that
 they end with the same training loss, i.e. that they did the same work. Each side runs an epoch
 loop with per-epoch validation; the trainer also writes its per-epoch checkpoint and metrics.
-Epochs alternate between the two sides to spread machine noise evenly, and the ratio compares
+Runs alternate between the two sides (and which goes first) to spread machine noise evenly, and the ratio compares
 median epoch times (trainer / hand loop; the goal on CPU is <= 1.05).
 
     python bench/bench_trainer.py              # both configs
@@ -142,15 +142,18 @@ def bench(name: str, cfg: dict[str, int], epochs: int, rounds: int) -> float:
         hand: list[float] = []
         our_loss = hand_loss = float("nan")
         for r in range(rounds):
-            events: list[dict] = []
-            train(trainer, data, out=ws / "runs", events=events.append, run_name=f"r{r}")
-            ours += [e["duration_s"] for e in events if e["event"] == "epoch"]
-            our_loss = next(e for e in events if e["event"] == "end")["summary"]["final_metrics"][
-                "train_loss"
-            ]
-            loop = HandLoop(data, cfg["features"], cfg["hidden"], cfg["batch"])
-            hand += [loop.epoch(e) for e in range(1, epochs + 1)]
-            hand_loss = loop.last_train_loss
+            # Who goes first alternates, so neither side always runs on a warmer machine.
+            for side in ("ours", "hand") if r % 2 == 0 else ("hand", "ours"):
+                if side == "ours":
+                    events: list[dict] = []
+                    train(trainer, data, out=ws / "runs", events=events.append, run_name=f"r{r}")
+                    ours += [e["duration_s"] for e in events if e["event"] == "epoch"]
+                    end = next(e for e in events if e["event"] == "end")
+                    our_loss = end["summary"]["final_metrics"]["train_loss"]
+                else:
+                    loop = HandLoop(data, cfg["features"], cfg["hidden"], cfg["batch"])
+                    hand += [loop.epoch(e) for e in range(1, epochs + 1)]
+                    hand_loss = loop.last_train_loss
         ratio = statistics.median(ours) / statistics.median(hand)
         ratio_min = min(ours) / min(hand)
         same = abs(our_loss - hand_loss) <= 1e-5 * max(1.0, abs(hand_loss))
