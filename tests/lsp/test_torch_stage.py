@@ -179,3 +179,28 @@ async def test_configuration_change_switches_interpreter(
         assert diags[0].range == types.Range(types.Position(2, 8), types.Position(2, 25))
     finally:
         await stop_client(c)
+
+
+async def test_registry_settings_at_start_and_on_change(cache_dir: Path, workspace: Path):
+    """registry.include from initializationOptions, then widened by didChangeConfiguration."""
+    plain = workspace / "models" / "plain-model-v1.yaml"
+    plain.write_text((workspace / "models" / "iris-classifier-v1.model.yaml").read_text())
+    options = {"arcgraph": {"probes": False, "registry": {"include": ["**/*.model.yaml"]}}}
+    c = await start_client(cache_dir, workspace, options=options)
+    try:
+        uri = uri_of(workspace / "trainers" / "plain.trainer.yaml")
+        text = NESTEROV.replace("iris-classifier-v1", "plain-model-v1").replace(
+            "    nesterov: true\n", "    momentum: 0.9\n"
+        )
+        c.open(uri, text)
+        await c.wait_for_diagnostics(uri, 1, lambda d: [x.code for x in d] == ["AG201"])
+        seen = c.count(uri)
+        c.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(
+                settings={"arcgraph": {"interpreter": "", "registry": {"include": ["*.yaml"]}}}
+            )
+        )
+        await c.wait_for_diagnostics(uri, 1, lambda d: d == [], after=seen)
+    finally:
+        await stop_client(c)
+        plain.unlink()

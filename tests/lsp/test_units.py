@@ -189,3 +189,36 @@ def test_large_graph_outline_and_symbols_are_linear():
     assert time.perf_counter() - start < 3.0
     assert len(refs) == 3000 and refs[-1] == "n2999"
     assert len(symbols[1].children) == 3000
+
+
+def test_settings_from_the_vscode_client():
+    from arcgraph.lsp.workspace_index import Settings
+
+    init = {
+        "arcgraph": {
+            "python": "/venv/bin/python",
+            "interpreter": "/venv/bin/python",
+            "shapeCheck": False,
+            "registry": {"folders": [], "include": ["**/*.model.yaml"]},
+            "checks": {"shape": False},
+        }
+    }
+    s = Settings.from_options(init)
+    assert (s.python, s.shape_check, s.probes, s.torch) == ("/venv/bin/python", False, True, True)
+    assert s.registry_settings().folders == ["."]
+    assert s.registry_settings().include == ["*.model.yaml"]
+    # a pushed settings section: an empty interpreter keeps the server's; other keys apply
+    pushed = {
+        "arcgraph": {
+            "interpreter": "",
+            "registry": {"folders": ["models"], "include": []},
+            "checks": {"shape": True},
+            "trace": {"server": "off"},
+        }
+    }
+    t = s.merged(pushed)
+    assert (t.python, t.shape_check) == ("/venv/bin/python", True)
+    assert t.registry_settings().folders == ["models"]
+    assert t.registry_settings().include == ["*.yaml", "*.yml"]
+    assert Settings.from_options(None) == Settings()
+    assert Settings.from_options({"arcgraph": 3}) == Settings()

@@ -115,8 +115,12 @@ class ArcGraphServer(LanguageServer):
         settings = params.settings
         if not isinstance(settings, dict) or not isinstance(settings.get("arcgraph"), dict):
             return
-        if self.index.reconfigure(Settings.from_options(settings)):
+        new = self.index.settings.merged(settings)
+        registry_changed = new.registry_settings() != self.index.settings.registry_settings()
+        if self.index.reconfigure(new):
             self._load_catalog()
+        if registry_changed and self.initialized_done and self.index.registry is not None:
+            self.start_scan()  # rechecks when done
         self.diagnostics.recheck()
 
     def _watch_files(self) -> None:

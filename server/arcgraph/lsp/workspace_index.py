@@ -12,41 +12,76 @@ import logging
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from arcgraph.catalog import Catalog
 from arcgraph.checks.context import CheckOptions
 from arcgraph.engine import Engine
-from arcgraph.registry import Registry, workspace_root_for
+from arcgraph.registry import Registry, RegistrySettings, workspace_root_for
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Settings:
-    """From `initializationOptions` (all optional)."""
+    """From `initializationOptions`, then `workspace/didChangeConfiguration` (all optional).
+
+    Both may nest the keys under `arcgraph`. Keys: `python` (or `interpreter`; empty: the
+    server's own), `torch`, `probes`, `shapeCheck` (or `checks.shape`), `registry.folders`
+    (relative to each workspace folder) and `registry.include` (file name patterns; a path
+    glob like `**/*.model.yaml` counts by its last part)."""
 
     python: str | None = None  # the interpreter with torch (default: the server's own)
     torch: bool = True  # False: structure checks only, no worker
     probes: bool = True  # ask torch to construct the optimizer / run the shape check
     shape_check: bool = True
+    registry_folders: tuple[str, ...] = ()
+    registry_include: tuple[str, ...] = ()
 
     @classmethod
     def from_options(cls, options: Any) -> Settings:
+        return cls().merged(options)
+
+    def merged(self, options: Any) -> Settings:
+        """These settings with the keys present in `options` applied (others unchanged)."""
         if not isinstance(options, dict):
-            return cls()
+            return self
         opts = options.get("arcgraph", options)
         if not isinstance(opts, dict):
-            return cls()
-        python = opts.get("python")
-        return cls(
-            python=python if isinstance(python, str) and python else None,
-            torch=bool(opts.get("torch", True)),
-            probes=bool(opts.get("probes", True)),
-            shape_check=bool(opts.get("shapeCheck", opts.get("shape_check", True))),
-        )
+            return self
+        out = replace(self)
+        for key in ("python", "interpreter"):
+            value = opts.get(key)
+            if isinstance(value, str) and value:
+                out.python = value
+                break
+        for key, attr in (("torch", "torch"), ("probes", "probes"), ("shapeCheck", "shape_check")):
+            if isinstance(opts.get(key), bool):
+                setattr(out, attr, opts[key])
+        checks = opts.get("checks")
+        if isinstance(checks, dict) and isinstance(checks.get("shape"), bool):
+            out.shape_check = checks["shape"]
+        registry = opts.get("registry")
+        if isinstance(registry, dict):
+            folders = registry.get("folders")
+            if isinstance(folders, list):
+                out.registry_folders = tuple(f for f in folders if isinstance(f, str) and f)
+            include = registry.get("include")
+            if isinstance(include, list):
+                out.registry_include = tuple(
+                    p.rsplit("/", 1)[-1] for p in include if isinstance(p, str) and p
+                )
+        return out
+
+    def registry_settings(self) -> RegistrySettings:
+        rs = RegistrySettings()
+        if self.registry_folders:
+            rs.folders = list(self.registry_folders)
+        if self.registry_include:
+            rs.include = list(self.registry_include)
+        return rs
 
 
 class WorkspaceIndex:
@@ -83,8 +118,11 @@ class WorkspaceIndex:
 
     def reconfigure(self, settings: Settings) -> bool:
         """Apply changed settings. True when the torch side changed: a new worker (the old
-        one is closed on the torch lane, after the work queued for it) and no catalog yet."""
+        one is closed on the torch lane, after the work queued for it) and no catalog yet.
+        Changed registry settings apply to the next scan."""
         old = self.settings
+        if self.registry is not None and settings.registry_settings() != old.registry_settings():
+            self.registry.settings = settings.registry_settings()
         if (settings.python, settings.torch) == (old.python, old.torch):
             self.settings = settings
             self.engine.options = self._options()
@@ -147,7 +185,7 @@ class WorkspaceIndex:
         roots = [Path(r) for r in roots]
         with self._lock:
             if self.registry is None:
-                self.registry = Registry(roots)
+                self.registry = Registry(roots, self.settings.registry_settings())
             else:
                 known = set(self.registry.roots)
                 self.registry.roots += [r.resolve() for r in roots if r.resolve() not in known]
