@@ -504,3 +504,39 @@ async def test_quick_fixes(client: RecordingClient, workspace: Path):
     assert apply(text, rename) == text.replace("devise", "device")
     removed = apply(text, actions[1].edit.changes[uri])
     assert "devise" not in removed and removed.endswith("  shuffle: true\n")
+
+
+def units(text: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-32":
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def test_positions_after_non_ascii_text(client: RecordingClient, workspace: Path):
+    """Requests and answers count in the negotiated encoding, not in code points."""
+    uri = uri_of(workspace / "models" / "emoji.model.yaml")
+    text = (
+        "inputs:\n  x:\n    dtype: float32\n"
+        "graph:\n"
+        "  - name: hidden\n    type: torch.nn.ReLU\n    inputs: { input: x }\n"
+        '  - name: out\n    type: torch.nn.ReLU\n    inputs: ["\U0001f600", hidden.output]\n'
+    )
+    await _open(client, uri, text)
+    line = text.split("\n")[9]
+    enc = client.position_encoding
+    at = types.Position(9, units(line[: line.index("hidden") + 2], enc))
+    locs = await definition(client, uri, at)
+    assert [loc.range for loc in locs] == [
+        types.Range(types.Position(4, 10), types.Position(4, 16))
+    ]
+    md = await hover(client, uri, at)
+    assert md is not None and md.startswith("**Node `hidden`**")
+    result = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), at)
+    )
+    start = units(line[: line.index("hidden")], enc)
+    assert result.range == types.Range(
+        types.Position(9, start), types.Position(9, start + len("hidden.output"))
+    )
