@@ -540,3 +540,21 @@ async def test_positions_after_non_ascii_text(client: RecordingClient, workspace
     assert result.range == types.Range(
         types.Position(9, start), types.Position(9, start + len("hidden.output"))
     )
+
+
+async def test_node_input_arguments(client: RecordingClient, workspace: Path, catalog_needed: None):
+    uri = uri_of(workspace / "models" / "args.model.yaml")
+    text = (
+        "inputs:\n  x:\n    dtype: float32\n"
+        "graph:\n"
+        "  - name: lin\n    type: torch.nn.Linear\n    inputs: { input: x }\n"
+        "  - name: loss_like\n    type: torch.nn.functional.mse_loss\n"
+        "    params: { reduction: sum }\n    inputs:\n      input: lin.output\n      \n"
+    )
+    await _open(client, uri, text)
+    md = await hover(client, uri, find(text, "inputs: { inp"))
+    assert md is not None and md.startswith("**input**")
+    assert "argument of `torch.nn.Linear.forward`" in md
+    keys = await complete(client, uri, types.Position(12, 6))
+    assert "target" in keys
+    assert "input" not in keys and "reduction" not in keys

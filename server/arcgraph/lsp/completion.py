@@ -126,6 +126,22 @@ class _Completer:
         owner = specpaths.callable_for(self.o, path, self.catalog)
         if owner is not None and owner[0] is not None:
             self.param_keys(path, owner[0], owner[1], present)
+        args, owner_name = specpaths.node_input_args(self.o, path, self.catalog)
+        if args:
+            node = specpaths.node_of(path)
+            taken = present | set(self.o.keys_at((*node, "params"))) if node else present
+            for p in args:
+                if p.name in taken:
+                    continue
+                insert = p.name if c.has_colon else f"{p.name}: "
+                self.add(
+                    p.name,
+                    types.CompletionItemKind.Variable,
+                    detail=p.annotation or None,
+                    doc=specpaths.param_markdown(p, owner_name),
+                    insert=insert,
+                    rank=0,
+                )
         if specpaths.stack_params(self.o, path):
             for name, detail in (("module", "a module of `modules`"), ("count", "integer >= 1")):
                 if name not in present:

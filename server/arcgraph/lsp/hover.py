@@ -51,6 +51,10 @@ class HoverFeature:
                 p = owner[0].param(c.key)
                 if p is not None:
                     return specpaths.param_markdown(p, owner[1])
+            args, owner_name = specpaths.node_input_args(o, c.path, catalog)
+            for p in args:
+                if p.name == c.key:
+                    return specpaths.param_markdown(p, owner_name)
             schema = specpaths.schema_at(kind, full)
             return specpaths.schema_markdown(schema) if schema else None
         path = c.value_path

@@ -89,6 +89,25 @@ def callable_for(outline: Outline, path: tuple[str, ...], catalog: Any) -> tuple
     return None
 
 
+def node_input_args(outline: Outline, path: tuple[str, ...], catalog: Any) -> tuple[list, str]:
+    """For a node's `inputs` mapping at `path`: the arguments its type takes tensors by
+    (a module's forward, a function's parameters) and the owner's name for docs."""
+    node = node_of(path)
+    if catalog is None or node is None or path != (*node, "inputs"):
+        return [], ""
+    name = outline.value_of((*node, "type"))
+    if not name:
+        return [], ""
+    module = catalog.module(name)
+    if module is not None:
+        args = [p for p in module.forward or () if p.name != "self" and p.keyword]
+        return args, f"{name}.forward"
+    function = catalog.function(name)
+    if function is not None:
+        return [p for p in function.params if p.keyword], name
+    return [], ""
+
+
 STACK_MARKDOWN = (
     "**arc.stack** \u2014 repeats a module of this file's `modules` in sequence, each copy "
     "feeding the next.\n\n```yaml\ntype: arc.stack\nparams: { module: block, count: 4 }\n```"
