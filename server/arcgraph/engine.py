@@ -319,6 +319,7 @@ def check_files(
     torch: TorchService | None = None,
     options: CheckOptions | None = None,
     engine: Engine | None = None,
+    catalog: CatalogLike | None = None,
 ) -> list[Diagnostic]:
     """Check files and folders; the registry spans `roots` (default: each path's workspace).
 
@@ -328,7 +329,7 @@ def check_files(
     if engine is None:
         if roots is None:
             roots = sorted({workspace_root_for(Path(p)) for p in paths})
-        engine = Engine(Registry.scan([Path(r) for r in roots]), torch, options)
+        engine = Engine(Registry.scan([Path(r) for r in roots]), torch, options, catalog)
     out: list[Diagnostic] = []
     for f in files:
         try:

@@ -1,4 +1,5 @@
-"""Shared helpers for the trainer tests: real data from <repo>/../shared/data, tiny workspaces."""
+"""Shared helpers for the trainer tests: real data from <repo>/../shared/data (or the copies in
+examples/data), tiny workspaces."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ except ImportError:  # not installed (pip install -e .): use the source tree
 
 import torch  # noqa: E402
 
+# The project's shared data sets; the copies bundled in examples/data when shared/ is absent.
 DATA = REPO / ".." / "shared" / "data"
+if not (DATA / "iris.csv").exists():
+    DATA = REPO / "examples" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BREAST_CANCER = DATA / "breast_cancer.csv"
 IRIS = DATA / "iris.csv"

@@ -118,16 +118,18 @@ def test_spec_errors_are_refused_with_located_diagnostics_before_reading_data(
     assert not (tmp_path / "runs").exists()
 
 
-def test_unknown_torch_names_are_refused_by_the_trainer_too(tmp_path: Path) -> None:
-    # Without a torch catalog the engine cannot know torch's names; torchnames refuses them.
+def test_unknown_torch_names_are_refused_with_their_place(tmp_path: Path) -> None:
+    # The pre-flight checks against the torch catalog: file, line, column and a did-you-mean.
     trainer = make_workspace(
         tmp_path, "iris-linear-v1", base_config(), {"type": "torch.optim.Adamm", "lr": 0.01}
     )
-    with pytest.raises(
-        SpecError,
-        match="^optimizer.type: torch.optim.Adamm is not an optimizer class in torch.optim$",
-    ):
+    with pytest.raises(SpecError) as err:
         train(trainer, tmp_path / "missing.csv", out=tmp_path / "runs")
+    assert str(err.value) == (
+        "the specs have 1 error; not training:\n"
+        f"{trainer}:3:9: error AG210 'torch.optim.Adamm' is not an optimizer in torch.optim; "
+        "did you mean 'torch.optim.Adam'?"
+    )
 
 
 def test_model_override_and_unknown_model(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ A spec with errors is refused with the engine's located diagnostics (the same te
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from arcgraph.diagnostics import Diagnostic, Severity
 from arcgraph.training.errors import SpecError
@@ -43,6 +44,19 @@ def resolve_model(trainer_path: Path, model_ref: str | None, override: str | Pat
     return Path(path)
 
 
+def _catalog() -> Any:
+    """The torch catalog (from the disk cache after the first time), so unknown names and
+    params are refused with their file and line. No probes: the trainer constructs the real
+    optimizer and model right after, and torch's own message names the node."""
+    from arcgraph.worker.client import TorchWorker
+
+    worker = TorchWorker()
+    try:
+        return worker.catalog()
+    finally:
+        worker.close()
+
+
 def check_specs(
     trainer_path: Path, model_path: Path, *, model_overridden: bool
 ) -> list[Diagnostic]:
@@ -51,7 +65,7 @@ def check_specs(
     from arcgraph.report import format_text
 
     root = workspace_root(trainer_path)
-    diags = check_files([trainer_path, model_path], [root])
+    diags = check_files([trainer_path, model_path], [root], catalog=_catalog())
     if model_overridden:
         trainer = str(trainer_path.resolve())
         diags = [
