@@ -8,7 +8,6 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
   State,
-  TransportKind,
 } from 'vscode-languageclient/node';
 import {
   chooseInterpreter,
@@ -136,10 +135,10 @@ export class ServerManager implements vscode.Disposable {
       void this.warnNoTorch(executable);
     }
     const folder = this.workspaceFolder();
+    // no `transport`: TransportKind.stdio would append `--stdio` to the arguments
     const serverOptions: ServerOptions = {
       command: executable,
       args: [...SERVER_ARGS],
-      transport: TransportKind.stdio,
       options: { env: this.env(), cwd: folder?.uri.fsPath },
     };
     const clientOptions: LanguageClientOptions = {

@@ -13,6 +13,7 @@ import {
 import {
   curvesPath,
   isParquet,
+  isSuccess,
   modelInfo,
   type ModelInfo,
   orderDataFiles,
@@ -291,7 +292,7 @@ export class TrainCommand {
     this.server.output.appendLine(`[arcgraph] result: ${JSON.stringify(result)}`);
     const openFolder = 'Open run folder';
     const curves = 'Show curves';
-    const show = parsed.status === 'failed' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+    const show = isSuccess(parsed.status) ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
     const pick = await show(`${trainResultMessage(parsed, modelName)} Run folder: ${vscode.workspace.asRelativePath(parsed.runDir, false)}`, openFolder, curves);
     const runDir = vscode.Uri.file(parsed.runDir);
     if (pick === openFolder) {

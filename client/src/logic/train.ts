@@ -223,10 +223,26 @@ export function formatMetric(value: number): string {
   return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e5 ? value.toFixed(4) : value.toExponential(3);
 }
 
+/** `early_stopped` -> `stopped early`, `completed` -> `completed`, other words as words. */
+export function humanStatus(status: string): string {
+  if (status === 'early_stopped') {
+    return 'stopped early';
+  }
+  return status.replace(/_/g, ' ');
+}
+
+/** The status words that mean the run ended with a model (the rest are failures or stops). */
+export function isSuccess(status: string): boolean {
+  return ['completed', 'early_stopped', 'finished', 'ok', 'success', 'succeeded'].includes(status);
+}
+
 export function trainResultMessage(result: TrainResult, modelName: string): string {
   const metric =
     result.bestMetric === null ? 'no best metric' : `best ${result.monitor} ${formatMetric(result.bestMetric)}`;
-  return `Arc-Graph: training of ${modelName} ${result.status}: ${metric}.`;
+  const head = isSuccess(result.status)
+    ? `Arc-Graph: trained ${modelName} (${humanStatus(result.status)})`
+    : `Arc-Graph: training of ${modelName} ${humanStatus(result.status)}`;
+  return `${head}: ${metric}.`;
 }
 
 /** The loss curves image the trainer writes into the run folder (training/rundir.py PLOT_FILE). */

@@ -112,7 +112,11 @@ describe('train request and result', () => {
   it('parses the result', () => {
     const r = parseTrainResult({ run_dir: '/ws/runs/m/1', best_metric: 0.08123, monitor: 'val_loss', status: 'completed' });
     assert.deepEqual(r, { runDir: '/ws/runs/m/1', bestMetric: 0.08123, monitor: 'val_loss', status: 'completed' });
-    assert.equal(trainResultMessage(r, 'm'), 'Arc-Graph: training of m completed: best val_loss 0.0812.');
+    assert.equal(trainResultMessage(r, 'm'), 'Arc-Graph: trained m (completed): best val_loss 0.0812.');
+    const early = parseTrainResult({ run_dir: '/r', best_metric: 0.1086, monitor: 'val_loss', status: 'early_stopped' });
+    assert.equal(trainResultMessage(early, 'm'), 'Arc-Graph: trained m (stopped early): best val_loss 0.1086.');
+    const failed = parseTrainResult({ run_dir: '/r', best_metric: null, status: 'diverged' });
+    assert.equal(trainResultMessage(failed, 'm'), 'Arc-Graph: training of m diverged: no best metric.');
     assert.equal(parseTrainResult({ run_dir: '/r', best_metric: null }).bestMetric, null);
     assert.throws(() => parseTrainResult(null), /no result/);
     assert.throws(() => parseTrainResult({ best_metric: 1 }), /run_dir/);

@@ -1,0 +1,265 @@
+// End-to-end tests of the Arc-Graph extension in a real VS Code (code-server), driven with
+// playwright-core. Started by scripts/e2e, which installs the .vsix into a fresh profile, starts
+// code-server on a copy of examples/ and sets:
+//   E2E_URL        the workbench URL (with ?folder=)
+//   E2E_WS         the workspace folder (a scratch copy of examples/)
+//   E2E_ARTIFACTS  where screenshots go (tests/e2e/artifacts)
+//   E2E_PROFILE    a scratch chromium profile folder
+// The tests share one page and run in order.
+'use strict';
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { after, before, describe, it } = require('node:test');
+const { chromium } = require('playwright-core');
+
+const URL = process.env.E2E_URL;
+const WS = process.env.E2E_WS;
+const ART = process.env.E2E_ARTIFACTS || path.join(__dirname, 'artifacts');
+const PROFILE = process.env.E2E_PROFILE || fs.mkdtempSync('/tmp/arcgraph-e2e-chromium-');
+const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
+
+const BROKEN = [
+  'model_ref: iris-classifier-v1',
+  '',
+  'optimizer:',
+  '  type: torch.optim.SGD',
+  '  lr: 0.1',
+  '  params:',
+  '    momentun: 0.9',
+  '',
+  'config:',
+  '  epochs: 3',
+  '  batch_size: 16',
+  '',
+].join('\n');
+
+/** @type {import('playwright-core').BrowserContext} */
+let context;
+/** @type {import('playwright-core').Page} */
+let page;
+let shotNo = 0;
+
+async function shot(name) {
+  shotNo += 1;
+  const file = path.join(ART, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+const quickInput = () => page.locator('.quick-input-widget');
+const quickRows = () => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+
+async function quickInputText(text) {
+  const input = quickInput().locator('input.input, .quick-input-box input').first();
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(text);
+}
+
+/** Runs a command from the command palette by its title. */
+async function command(title) {
+  await page.keyboard.press('F1');
+  await quickInputText(`>${title}`);
+  await quickRows().filter({ hasText: title }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Opens a workspace file with Quick Open. */
+async function openFile(relPath) {
+  const base = path.basename(relPath);
+  await page.keyboard.press('Control+P');
+  await quickInputText(relPath);
+  await quickRows().filter({ hasText: base }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ timeout: 15_000 });
+  await page.locator('.editor-instance .monaco-editor').first().waitFor();
+  await page.waitForTimeout(300);
+}
+
+/** Moves the cursor with Go to Line (1-based line and column). */
+async function gotoLine(line, column) {
+  await page.keyboard.press('Control+G');
+  await quickInputText(`:${line}:${column}`);
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(200);
+}
+
+async function activeEditorText() {
+  return page.evaluate(() => {
+    const lines = [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line')];
+    return lines
+      .map((l) => ({ top: parseFloat(l.style.top || '0'), text: l.textContent.replace(/\u00a0/g, ' ') }))
+      .sort((a, b) => a.top - b.top)
+      .map((l) => l.text)
+      .join('\n');
+  });
+}
+
+describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_000 }, () => {
+  before(async () => {
+    assert.ok(URL && WS, 'E2E_URL and E2E_WS must be set (run scripts/e2e)');
+    fs.mkdirSync(ART, { recursive: true });
+    fs.writeFileSync(path.join(WS, 'trainers', 'broken.trainer.yaml'), BROKEN);
+    context = await chromium.launchPersistentContext(PROFILE, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1440, height: 900 },
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = context.pages()[0] || (await context.newPage());
+    await page.goto(URL);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    if (page) {
+      await shot('final').catch(() => undefined);
+    }
+    await context?.close();
+  });
+
+  it('starts the server: the status bar shows the torch version', async () => {
+    await openFile('trainers/broken.trainer.yaml');
+    const item = page.locator('.statusbar-item', { hasText: /Arc-Graph: (torch|no torch)/ });
+    await item.first().waitFor({ timeout: 90_000 });
+    const text = (await item.first().innerText()).trim();
+    await shot('status-bar');
+    assert.match(text, /Arc-Graph: torch \d+\.\d+/);
+  });
+
+  it('(a) a broken trainer spec shows its diagnostic in the Problems panel', async () => {
+    await page.locator('.editor-instance .squiggly-error').first().waitFor({ timeout: 90_000 });
+    await command('View: Focus Problems');
+    const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'momentun' });
+    await row.first().waitFor({ timeout: 30_000 });
+    const text = await row.first().innerText();
+    await shot('problems-panel');
+    assert.match(text, /unknown parameter 'momentun'/);
+    assert.match(text, /AG211/);
+  });
+
+  it('(b) completion inside optimizer.params offers the optimizer parameters', async () => {
+    await page.locator('.editor-instance .monaco-editor').first().click({ position: { x: 300, y: 10 } });
+    await gotoLine(7, 18);
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter'); // a new line, indented like `momentun`
+    await page.keyboard.press('Control+Space');
+    const rows = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
+    await rows.first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(500);
+    const labels = await rows.allInnerTexts();
+    await shot('completion-optimizer-params');
+    const joined = labels.join('\n');
+    for (const name of ['nesterov', 'weight_decay', 'dampening']) {
+      assert.ok(joined.includes(name), `completion lacks ${name}: ${joined}`);
+    }
+    await page.keyboard.press('Escape');
+    await command('File: Revert File');
+    await page.waitForTimeout(300);
+  });
+
+  it('(c) hover on the optimizer type shows its docs', async () => {
+    await gotoLine(4, 18); // inside `torch.optim.SGD`
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+I'); // Show or Focus Hover
+    const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: 'torch.optim.SGD' });
+    await hover.first().waitFor({ timeout: 30_000 });
+    const text = await hover.first().innerText();
+    await shot('hover-optimizer');
+    assert.match(text, /torch\.optim\.SGD\(/);
+    assert.match(text, /momentum/);
+    await page.keyboard.press('Escape');
+  });
+
+  it('(e) a quick fix applies', async (t) => {
+    await gotoLine(7, 7); // on `momentun`
+    await page.keyboard.press('Control+.');
+    const fix = page.locator('.action-widget .monaco-list-row, .context-view .action-item', { hasText: 'momentum' });
+    const none = page.locator('.monaco-editor-overlaymessage', { hasText: /No code actions/i });
+    await Promise.race([
+      fix.first().waitFor({ timeout: 30_000 }),
+      none.first().waitFor({ timeout: 30_000 }),
+    ]).catch(() => undefined);
+    await shot('quick-fix-menu');
+    if (!(await fix.count())) {
+      await page.keyboard.press('Escape');
+      t.skip('the server offers no code action for AG211 yet (textDocument/codeAction not implemented)');
+      return;
+    }
+    await fix.first().click();
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Control+S');
+    await page.waitForTimeout(500);
+    await shot('quick-fix-applied');
+    const onDisk = fs.readFileSync(path.join(WS, 'trainers', 'broken.trainer.yaml'), 'utf8');
+    assert.match(onDisk, /^ {4}momentum: 0\.9$/m);
+    assert.doesNotMatch(onDisk, /momentun/);
+    // the diagnostic goes away
+    await page
+      .locator('.markers-panel .monaco-list-row', { hasText: 'momentun' })
+      .first()
+      .waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  it('(d) Train Model on the breast-cancer example ends with the success message and a run folder', async (t) => {
+    await openFile('trainers/breast-cancer.trainer.yaml');
+    await command('Arc-Graph: Train Model');
+    // 1. the data file: the one sharing the trainer's name comes first
+    await quickRows().first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
+    const dataRows = await quickRows().allInnerTexts();
+    await shot('train-pick-data');
+    assert.match(dataRows[0] ?? '', /breast_cancer\.csv/);
+    await page.keyboard.press('Enter');
+    // 2. the target column: the model's loss target first
+    await quickInput().locator('.quick-input-title', { hasText: 'target column' }).waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
+    const targetRows = await quickRows().allInnerTexts();
+    await shot('train-pick-target');
+    assert.match(targetRows[0] ?? '', /^diagnosis/);
+    assert.match(targetRows[0] ?? '', /loss target/);
+    await page.keyboard.press('Enter');
+    // 3. progress, then the outcome
+    const toast = page.locator('.notification-toast', { hasText: /Arc-Graph: trained |Arc-Graph: training of |Arc-Graph: the language server is not running/ });
+    const progress = page.locator('.notification-toast', { hasText: 'Training breast-cancer-mlp-v1' });
+    await progress.first().waitFor({ timeout: 30_000 }).then(() => shot('train-progress')).catch(() => undefined);
+    await toast.first().waitFor({ timeout: 300_000 });
+    const text = await toast.first().innerText();
+    await shot('train-result');
+    if (/failed: .*(arcgraph\.train|not found|Unhandled method|MethodNotFound|unknown command)/i.test(text)) {
+      t.skip(`the server has no arcgraph.train command yet: ${text.split('\n')[0]}`);
+      return;
+    }
+    assert.match(text, /Arc-Graph: trained breast-cancer-mlp-v1 \((completed|stopped early)\): best val_loss \d/);
+    assert.match(text, /Open run folder/);
+    assert.match(text, /Show curves/);
+    const m = /Run folder: (\S+)/.exec(text);
+    assert.ok(m, `no run folder in: ${text}`);
+    const runDir = path.resolve(WS, m[1]);
+    assert.ok(fs.existsSync(path.join(runDir, 'summary.json')), `no summary.json in ${runDir}`);
+    assert.ok(fs.existsSync(path.join(runDir, 'loss.png')), `no loss.png in ${runDir}`);
+    // Show curves opens the loss plot
+    await toast.first().locator('.monaco-button', { hasText: 'Show curves' }).click();
+    await page.locator('.tabs-container .tab.active', { hasText: 'loss.png' }).waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(1000);
+    await shot('train-curves');
+  });
+
+  it('Check Workspace fills the Problems panel from `arcgraph check`', async () => {
+    await command('Arc-Graph: Check Workspace');
+    const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'arcgraph check' });
+    await row.first().waitFor({ timeout: 120_000 });
+    await shot('check-workspace');
+    assert.ok((await row.count()) > 0);
+  });
+});
