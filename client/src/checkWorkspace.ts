@@ -29,8 +29,9 @@ export class CheckWorkspaceCommand implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly server: ServerManager) {
-    // once a file is edited, the language server's live diagnostics are the truth
+    // open files have the language server's live diagnostics: never show both
     this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((doc) => this.collection.delete(doc.uri)),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (e.contentChanges.length > 0) {
           this.collection.delete(e.document.uri);
@@ -76,7 +77,11 @@ export class CheckWorkspaceCommand implements vscode.Disposable {
               throw new Error(result.stderr.trim() || `arcgraph check exited with ${result.code}`);
             }
             const items = parseCheckOutput(result.stdout);
+            const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.fsPath));
             for (const [file, list] of groupByFile(items, cwd)) {
+              if (open.has(file)) {
+                continue; // the language server reports it live
+              }
               this.collection.set(vscode.Uri.file(file), list.map(toDiagnostic));
               total += list.length;
               errors += list.filter((d) => d.severity === 'error').length;

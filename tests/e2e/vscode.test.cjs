@@ -19,6 +19,8 @@ const WS = process.env.E2E_WS;
 const ART = process.env.E2E_ARTIFACTS || path.join(__dirname, 'artifacts');
 const PROFILE = process.env.E2E_PROFILE || fs.mkdtempSync('/tmp/arcgraph-e2e-chromium-');
 const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
+const USER_SETTINGS = process.env.E2E_USER_SETTINGS; // the profile's User/settings.json
+const BARE_PYTHON = process.env.E2E_BARE_PYTHON; // a Python >= 3.10 without torch (or pygls)
 
 const BROKEN = [
   'model_ref: iris-classifier-v1',
@@ -32,6 +34,20 @@ const BROKEN = [
   'config:',
   '  epochs: 3',
   '  batch_size: 16',
+  '',
+].join('\n');
+
+// never opened in an editor: only Check Workspace reports it
+const UNOPENED = [
+  'model_ref: iris-classifier-v1',
+  'optimizer:',
+  '  type: torch.optim.Adam',
+  '  lr: 0.01',
+  'config:',
+  '  epochs: 10.5',
+  '  batch_size: 16',
+  '  validation_split: 0.2',
+  '  shuffle: true',
   '',
 ].join('\n');
 
@@ -101,6 +117,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     assert.ok(URL && WS, 'E2E_URL and E2E_WS must be set (run scripts/e2e)');
     fs.mkdirSync(ART, { recursive: true });
     fs.writeFileSync(path.join(WS, 'trainers', 'broken.trainer.yaml'), BROKEN);
+    fs.writeFileSync(path.join(WS, 'trainers', 'unopened.trainer.yaml'), UNOPENED);
     context = await chromium.launchPersistentContext(PROFILE, {
       executablePath: CHROMIUM,
       headless: true,
@@ -255,11 +272,46 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await shot('train-curves');
   });
 
-  it('Check Workspace fills the Problems panel from `arcgraph check`', async () => {
+  it('Check Workspace fills the Problems panel from `arcgraph check` (files not open in an editor)', async () => {
     await command('Arc-Graph: Check Workspace');
     const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'arcgraph check' });
     await row.first().waitFor({ timeout: 120_000 });
+    await page.waitForTimeout(500);
+    const texts = (await page.locator('.markers-panel .monaco-list-row').allInnerTexts()).join('\n');
     await shot('check-workspace');
-    assert.ok((await row.count()) > 0);
+    assert.match(texts, /unopened\.trainer\.yaml/);
+    assert.match(texts, /'config\.epochs' must be a positive integer; got 10\.5\s+arcgraph check\s+AG112/);
+    // broken.trainer.yaml is open: its problems come from the server only, never twice
+    assert.doesNotMatch(texts, /validation_split[^\n]*\s+arcgraph check/);
+  });
+
+  it('an interpreter without torch (and without pygls): said once, structure checks keep working', async (t) => {
+    if (!BARE_PYTHON) {
+      t.skip('no Python without torch (E2E_BARE_PYTHON) on this machine');
+      return;
+    }
+    // set arcgraph.interpreter in the Settings editor: a new interpreter restarts the server, no reload
+    await command('Preferences: Open User Settings');
+    await page.locator('.settings-editor').first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(1000); // the search box has the focus
+    await page.keyboard.type('arcgraph.interpreter');
+    const input = page.locator('.settings-editor .setting-item-contents', { hasText: 'Interpreter' }).locator('input.input').first();
+    await input.waitFor({ timeout: 30_000 });
+    await input.fill(BARE_PYTHON);
+    await page.keyboard.press('Tab');
+    await shot('settings-interpreter');
+    const toast = page.locator('.notification-toast', { hasText: 'torch is not installed' });
+    await toast.first().waitFor({ timeout: 60_000 });
+    const text = await toast.first().innerText();
+    assert.match(text, /-m pip install torch/);
+    await page.locator('.statusbar-item', { hasText: 'Arc-Graph: no torch' }).first().waitFor({ timeout: 60_000 });
+    for (let i = 0; i < 3 && (await page.locator('.settings-editor').first().isVisible()); i++) {
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(300);
+    }
+    await openFile('trainers/unopened.trainer.yaml');
+    const live = page.locator('.markers-panel .monaco-list-row', { hasText: /got 10\.5\s*arcgraph\s*\(?AG112/ });
+    await live.first().waitFor({ timeout: 60_000 });
+    await shot('no-torch');
   });
 });
