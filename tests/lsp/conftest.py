@@ -40,6 +40,10 @@ class RecordingClient(LanguageClient):
         self.published: list[types.PublishDiagnosticsParams] = []
         self.position_encoding = "utf-16"  # as negotiated at initialize
         self.registrations: list[types.Registration] = []
+        self.message_requests: list[types.ShowMessageRequestParams] = []
+        self.answer_message_request: Callable[[types.ShowMessageRequestParams], Any] = lambda p: (
+            p.actions[0] if p.actions else None
+        )
 
     def published_for(self, uri: str) -> list[types.PublishDiagnosticsParams]:
         return [p for p in self.published if p.uri == uri]
@@ -125,6 +129,12 @@ def _recording_client() -> RecordingClient:
         c.registrations.extend(params.registrations)
 
     features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
+
+    def show_message_request(c: RecordingClient, params: types.ShowMessageRequestParams) -> Any:
+        c.message_requests.append(params)
+        return c.answer_message_request(params)
+
+    features[types.WINDOW_SHOW_MESSAGE_REQUEST] = show_message_request
     register_lsp_features(client, features)
     return client
 

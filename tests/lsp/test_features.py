@@ -496,10 +496,13 @@ async def test_quick_fixes(client: RecordingClient, workspace: Path):
             types.CodeActionContext(diagnostics=diags),
         )
     )
-    assert [(a.title, a.kind, a.is_preferred) for a in actions] == [
+    # The last entry is the Train source action (lsprotocol's client-side hook reads any
+    # action that carries a command as a bare Command).
+    assert [(a.title, a.kind, a.is_preferred) for a in actions[:2]] == [
         ("Rename to 'device'", types.CodeActionKind.QuickFix, True),
         ("Remove 'devise'", types.CodeActionKind.QuickFix, False),
     ]
+    assert [a.title for a in actions[2:]] == ["Train this model (arcgraph)"]
     rename = actions[0].edit.changes[uri]
     assert apply(text, rename) == text.replace("devise", "device")
     removed = apply(text, actions[1].edit.changes[uri])

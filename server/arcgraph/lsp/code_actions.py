@@ -16,6 +16,7 @@ from arcgraph.fixes import fixes_for
 from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_of
 from arcgraph.lsp.feature import on
+from arcgraph.lsp.train import TrainFeature
 
 if TYPE_CHECKING:
     from arcgraph.lsp.server import ArcGraphServer
@@ -30,15 +31,20 @@ class CodeActionsFeature:
             server,
             types.TEXT_DOCUMENT_CODE_ACTION,
             self.actions,
-            types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+            types.CodeActionOptions(
+                code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.Source]
+            ),
         )
 
     def actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
-        only = params.context.only
-        if only and not any(str(k).startswith(types.CodeActionKind.QuickFix) for k in only):
-            return []
+        only = [str(k) for k in params.context.only or []]
         doc = view_of(self.server, params.text_document.uri)
         out: list[types.CodeAction] = []
+        train = None
+        if not only or any(k.startswith(types.CodeActionKind.Source) for k in only):
+            train = TrainFeature.code_action(doc.uri, doc.text)
+        if only and not any(k.startswith(types.CodeActionKind.QuickFix) for k in only):
+            return [train] if train is not None else []
         for lsp_diag in params.context.diagnostics:
             if lsp_diag.source != convert.SOURCE or not isinstance(lsp_diag.data, dict):
                 continue
@@ -62,6 +68,8 @@ class CodeActionsFeature:
                         edit=types.WorkspaceEdit(changes={doc.uri: edits}),
                     )
                 )
+        if train is not None:  # after the fixes: the lightbulb's first entry stays a fix
+            out.append(train)
         return out
 
     @staticmethod

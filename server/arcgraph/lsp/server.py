@@ -27,6 +27,7 @@ from arcgraph.lsp.diagnostics import DiagnosticsFeature
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.hover import HoverFeature
 from arcgraph.lsp.symbols import SymbolsFeature
+from arcgraph.lsp.train import TrainFeature
 from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,9 @@ class ArcGraphServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.initialized_done = False
         self.diagnostics = DiagnosticsFeature(self)
+        self.training = TrainFeature(self)
         self.features: list[Any] = [
+            self.training,
             self.diagnostics,
             HoverFeature(self),
             CompletionFeature(self),

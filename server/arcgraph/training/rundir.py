@@ -120,6 +120,9 @@ def plot_losses(path: Path, history: list[dict[str, Any]], title: str) -> None:
     ax.plot(epochs, [row["train_loss"] for row in history], marker="o", ms=3, label="train_loss")
     if history and "val_loss" in history[0]:
         ax.plot(epochs, [row["val_loss"] for row in history], marker="o", ms=3, label="val_loss")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title(title)

@@ -91,6 +91,17 @@ def builder_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+def child_env() -> dict[str, str]:
+    """The environment for a child `python -m arcgraph...` in another interpreter: this
+    package importable (its parent dir first on PYTHONPATH), unbuffered UTF-8 pipes."""
+    env = dict(os.environ)
+    parts = [PACKAGE_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(parts)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    return env
+
+
 def default_cache_dir() -> Path:
     env = os.environ.get("ARCGRAPH_CACHE_DIR")
     return Path(env) if env else Path.home() / ".cache" / "arcgraph"
@@ -405,12 +416,7 @@ class TorchWorker:
         )
 
     def _env_vars(self) -> dict[str, str]:
-        env = dict(os.environ)
-        parts = [PACKAGE_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env["PYTHONPATH"] = os.pathsep.join(parts)
-        env["PYTHONUNBUFFERED"] = "1"
-        env.setdefault("PYTHONIOENCODING", "utf-8")
-        return env
+        return child_env()
 
     def _ensure_started(self) -> subprocess.Popen[str]:
         proc = self.process
