@@ -104,8 +104,24 @@ class Registry:
                         d for d in dirnames if d not in exclude and not d.startswith(".")
                     ]
                     for fname in filenames:
-                        if any(fnmatch.fnmatch(fname, pat) for pat in self.settings.include):
-                            yield Path(dirpath, fname)
+                        path = Path(dirpath, fname)
+                        if self.included(path.relative_to(base).as_posix()):
+                            yield path
+
+    def included(self, rel: str) -> bool:
+        """Does a path (relative to a registry folder) match an include pattern? Patterns
+        without '/' match the file name (`*.yaml`); others the path, as editors write globs
+        (`**/*.model.yaml`, `models/*.yaml`), `**/` also matching no folder at all."""
+        name = rel.rsplit("/", 1)[-1]
+        for pat in self.settings.include:
+            if "/" not in pat:
+                if fnmatch.fnmatch(name, pat):
+                    return True
+            elif fnmatch.fnmatch(rel, pat) or (
+                pat.startswith("**/") and fnmatch.fnmatch(rel, pat[3:])
+            ):
+                return True
+        return False
 
     def contains(self, path: Path) -> bool:
         path = Path(path).resolve()

@@ -62,7 +62,7 @@ def subschema_at(root: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] 
 
 
 def _child_schema(schema: dict[str, Any], part: str, root: dict[str, Any]) -> dict[str, Any] | None:
-    for branch in _branches(schema, root):
+    for branch in alternatives(schema, root):
         props = branch.get("properties", {})
         if part in props:
             return resolve(props[part], root)
@@ -77,12 +77,12 @@ def _child_schema(schema: dict[str, Any], part: str, root: dict[str, Any]) -> di
     return None
 
 
-def _branches(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
+def alternatives(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
     """A schema and the alternatives of its oneOf/anyOf, each resolved."""
     out = [schema]
     for key in ("oneOf", "anyOf", "allOf"):
         for sub in schema.get(key, []):
-            out.extend(_branches(resolve(sub, root), root))
+            out.extend(alternatives(resolve(sub, root), root))
     return out
 
 

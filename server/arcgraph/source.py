@@ -219,10 +219,13 @@ def _syntax_diagnostic(text: str, err: yaml.YAMLError) -> Diagnostic:
     cmark = getattr(err, "context_mark", None)
     if context and cmark is not None and (cmark.line, cmark.column) != (line, col):
         msg += f" ({context} started on line {cmark.line + 1})"
-    # Highlight the offending token up to the end of the line (at least one character).
+    # Highlight from the error to the end of its line, inside the text (an error at the end
+    # of the file sits on the last line, possibly as an empty range).
     lines = text.split("\n")
-    end = len(lines[line]) if line < len(lines) else col
-    return Diagnostic(codes.YAML_SYNTAX, msg, Span(line, col, line, max(end, col + 1)))
+    line = min(line, len(lines) - 1)
+    col = min(col, len(lines[line]))
+    end = max(len(lines[line]), col)
+    return Diagnostic(codes.YAML_SYNTAX, msg, Span(line, col, line, end))
 
 
 _NOT_LSP_BREAKS = str.maketrans({"\x85": " ", "\u2028": " ", "\u2029": " "})

@@ -124,3 +124,24 @@ def test_kind_detection_by_name_and_keys() -> None:
 def test_recursive_alias_does_not_hang() -> None:
     parsed = parse_yaml("a: &x [1, *x]\n")
     assert [d.code for d in parsed.diagnostics] == ["AG106"]
+
+
+def test_syntax_error_at_the_end_stays_inside_the_text(check_text) -> None:
+    got = check_text("model_ref: [\n")
+    assert [(d.code, tuple(d.span)) for d in got] == [("AG100", (1, 0, 1, 0))]
+
+
+def test_registry_include_patterns_accept_path_globs(tmp_path) -> None:
+    from arcgraph.registry import Registry, RegistrySettings
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a-v1.model.yaml").write_text("graph: []\n")
+    (tmp_path / "b-v1.model.yaml").write_text("graph: []\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "c-v1.yaml").write_text("graph: []\n")
+    reg = Registry.scan([tmp_path], RegistrySettings(include=["**/*.model.yaml"]))
+    assert reg.ids() == ["a-v1", "b-v1"]
+    reg = Registry.scan([tmp_path], RegistrySettings(include=["other/*.yaml"]))
+    assert reg.ids() == ["c-v1"]
+    reg = Registry.scan([tmp_path])
+    assert reg.ids() == ["a-v1", "b-v1", "c-v1"]
