@@ -307,38 +307,45 @@ def accepts_value(accepts: Accepts, value: Any, *, dtypes: Collection[str] | Non
     return any(_alt_ok(alt, value, dtypes) for alt in accepts)
 
 
-def describe_accepts(accepts: Accepts) -> str:
-    """Human text for messages: `["number", "null"]` -> "a number or null"."""
-    if accepts is None:
-        return "anything"
-    words = [_describe_alt(a) for a in accepts]
-    return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
-
-
 _WORDS = {
     "int": "an integer",
     "number": "a number",
-    "bool": "true/false",
+    "bool": "true or false",
     "str": "a string",
     "null": "null",
-    "tensor": "a tensor (number or list of numbers)",
+    "tensor": "a number or a list of numbers",
     "dtype": "a dtype name",
-    "device": "a device",
-    "module": "a module (`_target_` mapping)",
+    "device": "a device name",
+    "module": "a torch.nn object ({_target_: torch.nn.X, ...})",
     "callable": "a function name",
-    "any": "anything",
+    "any": "any value",
 }
 
 
-def _describe_alt(alt: Any) -> str:
-    if isinstance(alt, str):
-        return _WORDS.get(alt, alt)
-    if isinstance(alt, dict):
-        if "tuple" in alt:
-            inner = ", ".join(describe_accepts(a) for a in alt["tuple"])
-            return f"a list of {len(alt['tuple'])} ({inner})"
-        if "seq" in alt:
-            return f"a list of {describe_accepts(alt['seq'])}" if alt["seq"] else "a list"
-        if "literal" in alt:
-            return "one of " + ", ".join(json.dumps(x) for x in alt["literal"])
-    return str(alt)
+def describe_accepts(accepts: Accepts) -> str:
+    """`[{"tuple": [["number"], ["number"]]}]` -> 'a list of two numbers'."""
+    if accepts is None:
+        return "any value"
+    words: list[str] = []
+    for alt in accepts:
+        if isinstance(alt, dict) and "tuple" in alt:
+            parts = [describe_accepts(p) for p in alt["tuple"]]
+            n = len(parts)
+            if len(set(parts)) == 1:
+                count = {1: "one", 2: "two", 3: "three", 4: "four"}.get(n, str(n))
+                noun = parts[0].removeprefix("a ").removeprefix("an ")
+                noun = noun.replace("number or a list of numbers", "number")
+                words.append(f"a list of {count} {noun}{'s' if n != 1 else ''}")
+            else:
+                words.append("a list of [" + ", ".join(parts) + "]")
+        elif isinstance(alt, dict) and "seq" in alt:
+            inner = describe_accepts(alt["seq"]).removeprefix("a ").removeprefix("an ")
+            words.append(f"a list of {inner}s")
+        elif isinstance(alt, dict) and "literal" in alt:
+            words.append("one of " + ", ".join(repr(v) for v in alt["literal"]))
+        else:
+            words.append(_WORDS.get(str(alt), str(alt)))
+    # "a number or a list of numbers" already covers "a number".
+    if "a number or a list of numbers" in words and "a number" in words:
+        words.remove("a number")
+    return " or ".join(dict.fromkeys(words))

@@ -117,8 +117,10 @@ def test_accepts_dtype_names() -> None:
 
 def test_describe_accepts() -> None:
     assert describe_accepts(["number", "null"]) == "a number or null"
-    assert describe_accepts(None) == "anything"
-    assert "a list of 2" in describe_accepts([NUM2])
+    assert describe_accepts(None) == "any value"
+    assert describe_accepts([NUM2]) == "a list of two numbers"
+    assert describe_accepts([{"seq": ["int"]}]) == "a list of integers"
+    assert describe_accepts(["bool"]) == "true or false"
 
 
 def test_inline_roles() -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from arcgraph import codes, values
+from arcgraph import codes
+from arcgraph.catalog import accepts_value, describe_accepts
 from arcgraph.checks.context import CheckContext
 from arcgraph.schema import did_you_mean, show
-from arcgraph.source import YMap, YNode, YScalar
+from arcgraph.source import YMap, YNode, YScalar, to_python
 
 # Arguments a spec never gives through params: the optimizer's parameter list, `self`.
 NEVER_IN_PARAMS = {"self", "params"}
@@ -74,9 +75,9 @@ def check_params(
             nested(vnode, f"{owner}({name}=...)")
             continue
         accepts = getattr(p, "accepts", None)
-        if not values.matches(vnode, accepts):
+        if not accepts_value(accepts, to_python(vnode)):
             ann = (getattr(p, "annotation", "") or "").replace("torch.", "")
-            expect = values.describe(accepts)
+            expect = describe_accepts(accepts)
             extra = f" (annotation: {ann})" if ann else ""
             ctx.report(
                 type_code,
