@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
 
@@ -56,22 +56,6 @@ def rows(diags: list[Diagnostic]) -> list[Row]:
         (d.code, d.message, (d.span.start_line, d.span.start_col, d.span.end_line, d.span.end_col))
         for d in diags
     ]
-
-
-@pytest.fixture(scope="session")
-def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TorchWorker]:
-    """One real torch worker (and catalog build) for the engine tests."""
-    pytest.importorskip("torch")
-    w = TorchWorker(cache_dir=tmp_path_factory.mktemp("engine-cache"))
-    yield w
-    w.close()
-
-
-@pytest.fixture(scope="session")
-def catalog(worker: TorchWorker) -> Catalog:
-    cat = worker.catalog()
-    assert cat is not None, worker.unavailable_reason or worker.last_error
-    return cat
 
 
 @pytest.fixture
