@@ -99,7 +99,7 @@ async def test_syntax_error_and_recovery(client: RecordingClient, workspace: Pat
         (
             "AG100",
             "YAML syntax error: did not find expected node content",
-            rng(3, 0, 3, 1),
+            rng(3, 0, 3, 0),  # at the end of the text (clamped inside it),
             types.DiagnosticSeverity.Error,
         )
     ]

@@ -14,7 +14,7 @@ from lsprotocol import types
 from arcgraph.diagnostics import Diagnostic, Span
 from arcgraph.fixes import fixes_for
 from arcgraph.lsp import convert
-from arcgraph.lsp.document import DocumentView, view_of
+from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.train import TrainFeature
 
@@ -38,7 +38,9 @@ class CodeActionsFeature:
 
     def actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         only = [str(k) for k in params.context.only or []]
-        doc = view_of(self.server, params.text_document.uri)
+        doc = view_or_none(self.server, params.text_document.uri)
+        if doc is None:  # not open (or closed meanwhile): nothing, not an error
+            return []
         out: list[types.CodeAction] = []
         train = None
         if not only or any(k.startswith(types.CodeActionKind.Source) for k in only):

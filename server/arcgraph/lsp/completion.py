@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from arcgraph.kinds import SpecKind
 from arcgraph.lsp import specpaths
-from arcgraph.lsp.document import DocumentView, view_of
+from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Outline
 
@@ -38,7 +38,9 @@ class CompletionFeature:
         )
 
     def complete(self, params: types.CompletionParams) -> types.CompletionList:
-        doc = view_of(self.server, params.text_document.uri)
+        doc = view_or_none(self.server, params.text_document.uri)
+        if doc is None:  # not open (or closed meanwhile): nothing, not an error
+            return types.CompletionList(is_incomplete=False, items=[])
         o = doc.outline_at(params.position)
         c = o.cursor
         kind = specpaths.kind_of(doc.path, doc.text)

@@ -9,7 +9,7 @@ from lsprotocol import types
 
 from arcgraph.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
-from arcgraph.lsp.document import view_of
+from arcgraph.lsp.document import view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Entry, Outline
 
@@ -25,7 +25,9 @@ class DefinitionFeature:
         on(server, types.TEXT_DOCUMENT_DEFINITION, self.definition)
 
     def definition(self, params: types.DefinitionParams) -> list[types.Location] | None:
-        doc = view_of(self.server, params.text_document.uri)
+        doc = view_or_none(self.server, params.text_document.uri)
+        if doc is None:  # not open (or closed meanwhile): nothing, not an error
+            return None
         o = doc.outline_at(params.position)
         c = o.cursor
         if c is None or not c.word or c.on not in ("value", "item"):

@@ -56,3 +56,11 @@ def view_of(server: Any, uri: str) -> DocumentView:
         doc.version,
         convert.normalize_encoding(server.workspace.position_encoding),
     )
+
+
+def view_or_none(server: Any, uri: str) -> DocumentView | None:
+    """The open document `uri`, or None when the client has not opened it (or closed it):
+    requests about such documents answer empty results, never errors."""
+    if uri not in server.workspace.text_documents:
+        return None
+    return view_of(server, uri)

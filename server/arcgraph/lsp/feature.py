@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from pygls.exceptions import JsonRpcException
+
 log = logging.getLogger(__name__)
 
 
@@ -18,6 +20,8 @@ def on(server: Any, method: str, fn: Callable[[Any], Any], options: Any = None) 
     def handler(params: Any) -> Any:
         try:
             return fn(params)
+        except JsonRpcException:
+            raise  # a deliberate error answer (e.g. a refused rename)
         except Exception:
             log.exception("arcgraph: %s failed", method)
             return None

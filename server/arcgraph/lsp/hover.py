@@ -10,7 +10,7 @@ from arcgraph.checks.model_summary import summarize_model
 from arcgraph.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.definition import find_target
-from arcgraph.lsp.document import view_of
+from arcgraph.lsp.document import view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Outline
 
@@ -26,7 +26,9 @@ class HoverFeature:
         on(server, types.TEXT_DOCUMENT_HOVER, self.hover)
 
     def hover(self, params: types.HoverParams) -> types.Hover | None:
-        doc = view_of(self.server, params.text_document.uri)
+        doc = view_or_none(self.server, params.text_document.uri)
+        if doc is None:  # not open (or closed meanwhile): nothing, not an error
+            return None
         o = doc.outline_at(params.position)
         c = o.cursor
         if c is None or not c.word or c.on == "comment":

@@ -26,6 +26,7 @@ from arcgraph.lsp.definition import DefinitionFeature
 from arcgraph.lsp.diagnostics import DiagnosticsFeature
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.hover import HoverFeature
+from arcgraph.lsp.references import ReferencesFeature, RenameFeature
 from arcgraph.lsp.symbols import SymbolsFeature
 from arcgraph.lsp.train import TrainFeature
 from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
@@ -49,6 +50,8 @@ class ArcGraphServer(LanguageServer):
             DefinitionFeature(self),
             SymbolsFeature(self),
             CodeActionsFeature(self),
+            ReferencesFeature(self),
+            RenameFeature(self),
         ]
         for feature in self.features:
             feature.register(self)

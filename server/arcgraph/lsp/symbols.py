@@ -8,7 +8,7 @@ from lsprotocol import types
 
 from arcgraph.kinds import SpecKind
 from arcgraph.lsp import specpaths
-from arcgraph.lsp.document import DocumentView, view_of
+from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Entry
 
@@ -26,7 +26,9 @@ class SymbolsFeature:
         on(server, types.TEXT_DOCUMENT_DOCUMENT_SYMBOL, self.symbols)
 
     def symbols(self, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
-        doc = view_of(self.server, params.text_document.uri)
+        doc = view_or_none(self.server, params.text_document.uri)
+        if doc is None:  # not open (or closed meanwhile): nothing, not an error
+            return []
         if specpaths.kind_of(doc.path, doc.text) == SpecKind.NONE:
             return []
         return _Symbols(doc).sections()

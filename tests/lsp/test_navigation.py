@@ -1,0 +1,276 @@
+"""Find references and rename over LSP: exact locations and edits; refused renames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from .conftest import RecordingClient, uri_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+MODEL = """\
+inputs:
+  features:
+    dtype: float32
+    shape: [null, 4]
+    columns: [a, b, c, d]
+modules:
+  block:
+    inputs: [x]
+    graph:
+      - name: inner
+        type: torch.nn.Linear
+        params: { in_features: 4, out_features: 4 }
+        inputs: { input: x }
+    outputs:
+      out: inner.output
+graph:
+  - name: hidden
+    type: torch.nn.Linear
+    params: { in_features: 4, out_features: 4 }
+    inputs: { input: features }
+  - name: blk
+    type: module.block
+    inputs: [hidden.output]
+  - name: both
+    type: torch.cat
+    params: { dim: 1 }
+    inputs: ["hidden.output", blk.output.0]
+outputs:
+  logits: hidden.output
+loss:
+  type: torch.nn.functional.cross_entropy
+  inputs:
+    input: logits
+    target: y
+"""
+
+
+def rng(l1: int, c1: int, l2: int, c2: int) -> types.Range:
+    return types.Range(types.Position(l1, c1), types.Position(l2, c2))
+
+
+def pos(line: int, col: int) -> types.Position:
+    return types.Position(line, col)
+
+
+async def refs(
+    client: RecordingClient, uri: str, p: types.Position, include: bool = True
+) -> list[tuple[str, types.Range]]:
+    result = await client.text_document_references_async(
+        types.ReferenceParams(
+            context=types.ReferenceContext(include_declaration=include),
+            text_document=types.TextDocumentIdentifier(uri),
+            position=p,
+        )
+    )
+    return [(loc.uri, loc.range) for loc in result or []]
+
+
+def changes(edit: types.WorkspaceEdit | None) -> dict[str, list[types.TextEdit]]:
+    assert edit is not None and edit.document_changes is None
+    return {uri: list(edits) for uri, edits in (edit.changes or {}).items()}
+
+
+@pytest.fixture
+def model_uri(workspace: Path) -> str:
+    return uri_of(workspace / "models" / "nav-v1.model.yaml")
+
+
+HIDDEN = [rng(16, 10, 16, 16), rng(22, 13, 22, 19), rng(26, 14, 26, 20), rng(28, 10, 28, 16)]
+
+
+async def test_node_references(client: RecordingClient, model_uri: str):
+    client.open(model_uri, MODEL)
+    try:
+        expected = [(model_uri, r) for r in HIDDEN]
+        # on the name, on a quoted `hidden.output` and on `outputs: logits: hidden.output`
+        assert await refs(client, model_uri, pos(16, 12)) == expected
+        assert await refs(client, model_uri, pos(26, 20)) == expected
+        assert await refs(client, model_uri, pos(28, 16)) == expected
+        assert await refs(client, model_uri, pos(22, 13), include=False) == expected[1:]
+        # `blk.output.0`: the index after `.output` does not matter
+        assert await refs(client, model_uri, pos(26, 31)) == [
+            (model_uri, rng(20, 10, 20, 13)),
+            (model_uri, rng(26, 30, 26, 33)),
+        ]
+        # a module graph: its node and its `outputs`; the module's input `x`
+        assert await refs(client, model_uri, pos(9, 16)) == [
+            (model_uri, rng(9, 14, 9, 19)),
+            (model_uri, rng(14, 11, 14, 16)),
+        ]
+        assert await refs(client, model_uri, pos(7, 13), include=False) == [
+            (model_uri, rng(12, 25, 12, 26))
+        ]
+        # an input name (a key) -> its uses; the loss input -> the output `logits`
+        assert await refs(client, model_uri, pos(1, 4), include=False) == [
+            (model_uri, rng(19, 21, 19, 29))
+        ]
+        assert await refs(client, model_uri, pos(32, 12)) == [
+            (model_uri, rng(28, 2, 28, 8)),
+            (model_uri, rng(32, 11, 32, 17)),
+        ]
+        # a module: `module.block`
+        assert await refs(client, model_uri, pos(21, 18)) == [
+            (model_uri, rng(6, 2, 6, 7)),
+            (model_uri, rng(21, 17, 21, 22)),
+        ]
+    finally:
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(model_uri))
+        )
+
+
+async def test_model_references_from_trainers(client: RecordingClient, workspace: Path):
+    model = workspace / "models" / "iris-classifier-v1.model.yaml"
+    model_uri = uri_of(model)
+    iris = uri_of(workspace / "trainers" / "iris.trainer.yaml")
+    copy = workspace / "trainers" / "iris-copy.trainer.yaml"
+    copy.write_text('# a copy\nmodel_ref: "iris-classifier-v1"\n')
+    unsaved = uri_of(workspace / "trainers" / "zz-unsaved.trainer.yaml")
+    client.open(model_uri, model.read_text())
+    client.open(unsaved, "model_ref: iris-classifier-v1\n")
+    try:
+        expected = [
+            (uri_of(copy), rng(1, 12, 1, 30)),
+            (iris, rng(2, 11, 2, 29)),
+            (unsaved, rng(0, 11, 0, 29)),
+        ]
+        # anywhere in the model spec that is not a node or input: the trainers
+        assert await refs(client, model_uri, pos(0, 3), include=False) == expected
+        assert await refs(client, model_uri, pos(38, 5), include=False) == expected
+        # on the model ID in a trainer; the declaration is the model file
+        top = (model_uri, rng(0, 0, 0, 0))
+        assert await refs(client, unsaved, pos(0, 15)) == [top, *expected]
+        # the unsaved text of an open trainer wins over its file
+        client.open(iris, "model_ref: deep-mlp-v2\n")
+        await client.wait_for(lambda: client.count(iris) or True)
+        assert await refs(client, unsaved, pos(0, 15), include=False) == [
+            expected[0],
+            expected[2],
+        ]
+        sgd = uri_of(workspace / "trainers" / "sgd-momentum.trainer.yaml")
+        assert await refs(client, iris, pos(0, 15), include=False) == [
+            (iris, rng(0, 11, 0, 22)),
+            (sgd, rng(0, 11, 0, 22)),
+        ]
+    finally:
+        for uri in (model_uri, unsaved, iris):
+            client.text_document_did_close(
+                types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+            )
+        copy.unlink()
+
+
+async def test_rename_node(client: RecordingClient, model_uri: str):
+    client.open(model_uri, MODEL)
+    try:
+        ident = types.TextDocumentIdentifier(model_uri)
+        prep = await client.text_document_prepare_rename_async(
+            types.PrepareRenameParams(text_document=ident, position=pos(26, 16))
+        )
+        assert prep == types.PrepareRenamePlaceholder(rng(26, 14, 26, 20), "hidden")
+        edit = await client.text_document_rename_async(
+            types.RenameParams(text_document=ident, position=pos(16, 11), new_name="encoder")
+        )
+        assert changes(edit) == {model_uri: [types.TextEdit(r, "encoder") for r in HIDDEN]}
+        # `x.output.0` keeps its index; a module-graph node renames within its module
+        edit = await client.text_document_rename_async(
+            types.RenameParams(text_document=ident, position=pos(20, 11), new_name="block1")
+        )
+        assert changes(edit) == {
+            model_uri: [
+                types.TextEdit(rng(20, 10, 20, 13), "block1"),
+                types.TextEdit(rng(26, 30, 26, 33), "block1"),
+            ]
+        }
+        edit = await client.text_document_rename_async(
+            types.RenameParams(text_document=ident, position=pos(14, 12), new_name="core")
+        )
+        assert changes(edit) == {
+            model_uri: [
+                types.TextEdit(rng(9, 14, 9, 19), "core"),
+                types.TextEdit(rng(14, 11, 14, 16), "core"),
+            ]
+        }
+        # refused: not a node name; bad names; names taken by a node or an input
+        with pytest.raises(JsonRpcException, match="only node names can be renamed"):
+            await client.text_document_prepare_rename_async(
+                types.PrepareRenameParams(text_document=ident, position=pos(17, 12))
+            )
+        for bad, why in (
+            ("two words", "not a valid node name"),
+            ("a.output", "not a valid node name"),
+            ("", "not a valid node name"),
+            ("blk", "already the name of a node or input"),
+            ("features", "already the name of a node or input"),
+        ):
+            with pytest.raises(JsonRpcException, match=why):
+                await client.text_document_rename_async(
+                    types.RenameParams(text_document=ident, position=pos(16, 11), new_name=bad)
+                )
+        # `inner` lives in the module graph: `hidden` is free there, `x` is not
+        await client.text_document_rename_async(
+            types.RenameParams(text_document=ident, position=pos(9, 16), new_name="hidden")
+        )
+        with pytest.raises(JsonRpcException, match="already the name"):
+            await client.text_document_rename_async(
+                types.RenameParams(text_document=ident, position=pos(9, 16), new_name="x")
+            )
+    finally:
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(model_uri))
+        )
+
+
+async def test_requests_for_unknown_documents_answer_empty(
+    client: RecordingClient, workspace: Path
+):
+    """Never opened (even if the file exists), or opened and closed: empty answers."""
+    closed = uri_of(workspace / "models" / "iris-classifier-v1.model.yaml")
+    client.open(closed, (workspace / "models" / "iris-classifier-v1.model.yaml").read_text())
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(closed))
+    )
+    for uri in (uri_of(workspace / "nope" / "missing.model.yaml"), closed):
+        ident = types.TextDocumentIdentifier(uri)
+        p = pos(10, 12)
+        assert (
+            await client.text_document_hover_async(
+                types.HoverParams(text_document=ident, position=p)
+            )
+            is None
+        )
+        completion = await client.text_document_completion_async(
+            types.CompletionParams(text_document=ident, position=p)
+        )
+        assert isinstance(completion, types.CompletionList) and list(completion.items) == []
+        assert await client.text_document_definition_async(
+            types.DefinitionParams(text_document=ident, position=p)
+        ) in (
+            None,
+            [],
+        )
+        assert (
+            await client.text_document_document_symbol_async(types.DocumentSymbolParams(ident))
+            == []
+        )
+        assert await refs(client, uri, p) == []
+        assert (
+            await client.text_document_prepare_rename_async(
+                types.PrepareRenameParams(text_document=ident, position=p)
+            )
+            is None
+        )
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=ident,
+                range=rng(0, 0, 0, 0),
+                context=types.CodeActionContext(diagnostics=[]),
+            )
+        )
+        assert list(actions or []) == []
