@@ -33,17 +33,51 @@ CLIENTS = ("visual-studio-code", "neovim")
 
 
 class RecordingClient(LanguageClient):
-    """Keeps every publishDiagnostics, in order, with its version."""
+    """Keeps every publishDiagnostics, in order, with its version.
+
+    With a server in pull mode (its capabilities name a diagnostic provider: the client
+    offered `textDocument.diagnostic`), `sync` pulls `textDocument/diagnostic` for every
+    document opened here and records each new report as if it had been published, with the
+    version from its `resultId` (`<version>#<n>`); `wait_for` syncs before each look, so the
+    tests read both models the same way."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.published: list[types.PublishDiagnosticsParams] = []
+        self.pull = False  # the server answers textDocument/diagnostic (and never pushes)
+        self.tracked: list[str] = []  # documents opened through `open`
+        self.pulled: dict[str, str] = {}  # uri -> the last resultId recorded
+        self.pushed_in_pull_mode = 0
         self.position_encoding = "utf-16"  # as negotiated at initialize
         self.registrations: list[types.Registration] = []
         self.message_requests: list[types.ShowMessageRequestParams] = []
         self.answer_message_request: Callable[[types.ShowMessageRequestParams], Any] = lambda p: (
             p.actions[0] if p.actions else None
         )
+
+    async def pull_report(self, uri: str) -> types.PublishDiagnosticsParams:
+        report = await self.text_document_diagnostic_async(
+            types.DocumentDiagnosticParams(
+                text_document=types.TextDocumentIdentifier(uri), identifier="arcgraph"
+            )
+        )
+        assert isinstance(report, types.RelatedFullDocumentDiagnosticReport), report
+        rid = report.result_id or "none"
+        head = rid.split("#")[0]
+        version = int(head) if head.lstrip("-").isdigit() else None
+        return types.PublishDiagnosticsParams(uri, list(report.items), version)
+
+    async def sync(self) -> None:
+        """Pull mode: record the current report of every tracked document when it changed."""
+        if not self.pull:
+            return
+        for uri in list(self.tracked):
+            params = await self.pull_report(uri)
+            key = repr((params.version, params.diagnostics))
+            if self.pulled.get(uri) != key:
+                self.pulled[uri] = key
+                self.diagnostics[uri] = params.diagnostics
+                self.published.append(params)
 
     def published_for(self, uri: str) -> list[types.PublishDiagnosticsParams]:
         return [p for p in self.published if p.uri == uri]
@@ -54,6 +88,7 @@ class RecordingClient(LanguageClient):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            await self.sync()
             value = predicate()
             if value:
                 return value
@@ -85,6 +120,8 @@ class RecordingClient(LanguageClient):
         return len(self.published_for(uri))
 
     def open(self, uri: str, text: str, version: int = 1) -> None:
+        if uri not in self.tracked:
+            self.tracked.append(uri)
         self.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 types.TextDocumentItem(uri=uri, language_id="yaml", version=version, text=text)
@@ -120,6 +157,8 @@ def _recording_client() -> RecordingClient:
     features = dict(DEFAULT_CLIENT_FEATURES)
 
     def publish(c: RecordingClient, params: types.PublishDiagnosticsParams) -> None:
+        if c.pull:
+            c.pushed_in_pull_mode += 1  # a pulling client must never get pushes
         c.diagnostics[params.uri] = params.diagnostics
         c.published.append(params)
 
@@ -194,6 +233,7 @@ async def start_client(
             initialization_options=options if options is not None else {"probes": False},
         )
     )
+    client.pull = result.capabilities.diagnostic_provider is not None
     enc = result.capabilities.position_encoding
     client.position_encoding = str(getattr(enc, "value", enc) or "utf-16")
     return client
@@ -211,4 +251,5 @@ async def client(
     """One server per module and client flavour; probes off (torch answers in its own tests)."""
     c = await start_client(cache_dir, workspace, request.param)
     yield c
+    assert c.pushed_in_pull_mode == 0, "a client in pull mode got pushed diagnostics"
     await stop_client(c)

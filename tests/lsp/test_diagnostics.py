@@ -134,9 +134,11 @@ async def test_stale_version_never_published_last(client: RecordingClient, works
 async def _settle(client: RecordingClient, uri: str, quiet: float = 0.6) -> list:
     """Wait until nothing new is published for `uri` for `quiet` seconds."""
     count = -1
+    await client.sync()
     while count != len(client.published_for(uri)):
         count = len(client.published_for(uri))
         await asyncio.sleep(quiet)
+        await client.sync()
     return client.published_for(uri)
 
 

@@ -5,6 +5,20 @@ the event loop as soon as a document opens or changes: milliseconds, no fixed de
 (the torch-off info, the worker's probes) runs on the torch lane and is published only while
 its document is still at the same version and no newer check was started for it; a newer
 edit supersedes stale work, before it starts and again before it is published.
+
+Edits are coalesced: `didChange` only records that the document needs a check and schedules
+one with `loop.call_soon`; the scheduled check reads the current text and is skipped when that
+version was already checked, so a burst of edits costs about one check after the last of them.
+
+One delivery model per client, never both (VS Code would show push and pull results twice):
+- pull (`textDocument/diagnostic`) when the client offers it (`textDocument.diagnostic`) and
+  `pullDiagnostics` is not false in the initialization options: the server registers
+  `DiagnosticOptions(identifier="arcgraph", inter_file_dependencies=True)` and answers with a
+  full report (the structure check of the current version plus the torch stage's last result
+  for that version); `resultId` is `<version>#<n>`. When results change without an edit of
+  the document (the torch stage finished, a model or the catalog changed), it asks the client
+  to pull again with `workspace/diagnostic/refresh` where the client supports it.
+- push (`textDocument/publishDiagnostics` with the version) for every other client.
 """
 
 from __future__ import annotations
@@ -36,11 +50,46 @@ class _Job:
     version: int | None
 
 
+@dataclass
+class _Result:
+    """The last check of a document: what a pull answers while it is at this version."""
+
+    version: int | None
+    items: list[types.Diagnostic]
+    result_id: str
+
+
 class DiagnosticsFeature:
     def __init__(self, server: ArcGraphServer) -> None:
         self.server = server
         self.generation: dict[str, int] = {}  # uri -> the newest check started
         self.kinds: dict[str, SpecKind] = {}  # uri -> the kind at the last check
+        self.checked: dict[str, int | None] = {}  # uri -> the version last checked
+        self.scheduled: set[str] = set()  # uris with a check waiting on the event loop
+        self.results: dict[str, _Result] = {}  # pull mode: the answer per document
+        self.pull = False  # chosen at initialize (see `choose_model`)
+        self._seq = 0
+
+    def choose_model(self, params: types.InitializeParams) -> None:
+        """Pull when the client offers it (unless `pullDiagnostics: false`), else push."""
+        caps = params.capabilities.text_document
+        offered = caps is not None and caps.diagnostic is not None
+        opts = params.initialization_options
+        if isinstance(opts, dict):
+            opts = opts.get("arcgraph", opts)
+        refused = isinstance(opts, dict) and opts.get("pullDiagnostics") is False
+        self.pull = offered and not refused
+        if self.pull:
+            on(
+                self.server,
+                types.TEXT_DOCUMENT_DIAGNOSTIC,
+                self.diagnostic,
+                types.DiagnosticOptions(
+                    identifier="arcgraph",
+                    inter_file_dependencies=True,
+                    workspace_diagnostics=False,
+                ),
+            )
 
     def register(self, server: ArcGraphServer) -> None:
         on(server, types.TEXT_DOCUMENT_DID_OPEN, self.did_open)
@@ -50,21 +99,44 @@ class DiagnosticsFeature:
 
     # -- notifications ---------------------------------------------------------------------
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        self.checked.pop(params.text_document.uri, None)
         self._edited(params.text_document.uri)
 
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
-        self._edited(params.text_document.uri)
+        """Cheap: the check runs once the burst of changes already received is applied."""
+        self.schedule(params.text_document.uri)
+
+    def schedule(self, uri: str) -> None:
+        if uri in self.scheduled:
+            return
+        loop = self.server.loop
+        if loop is None or loop.is_closed():
+            self._run_scheduled(uri)
+            return
+        self.scheduled.add(uri)
+        loop.call_soon(self.server._guarded, self._run_scheduled, (uri,))
+
+    def _run_scheduled(self, uri: str) -> None:
+        self.scheduled.discard(uri)
+        if uri not in self.server.workspace.text_documents:
+            return  # closed meanwhile
+        if uri in self.checked and self.checked[uri] == self.server.version_of(uri):
+            return  # this version was checked already
+        self._edited(uri)
 
     def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         self.generation[uri] = self.generation.get(uri, 0) + 1  # drop work in flight
         was_model = self.kinds.pop(uri, None) == SpecKind.MODEL
+        self.checked.pop(uri, None)
+        self.results.pop(uri, None)
         path = convert.uri_to_path(uri)
         if path is not None:
             self.server.index.close_text(path)
-        self.server.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-        )
+        if not self.pull:  # a pulling client forgets a closed document's results itself
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )
         if was_model:
             self.recheck(kind=SpecKind.TRAINER)
 
@@ -102,18 +174,36 @@ class DiagnosticsFeature:
 
     def recheck(self, kind: SpecKind | None = None, skip: str | None = None) -> None:
         """Check the open documents again (of one kind), e.g. when a model or the catalog changed."""
+        changed = False
         for uri in list(self.server.open_uris()):
             if uri == skip or (kind is not None and self.kinds.get(uri) != kind):
                 continue
             try:
                 self.check(view_of(self.server, uri))
+                changed = True
             except Exception:
                 log.exception("re-checking %s failed", uri)
+        if changed:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Pull mode: results changed without an edit; ask the client to pull again."""
+        if not self.pull:
+            return
+        caps = self.server.client_capabilities.workspace
+        diag = caps.diagnostics if caps is not None else None
+        if diag is None or not diag.refresh_support:
+            return
+        try:
+            self.server.workspace_diagnostic_refresh(None)
+        except Exception:
+            log.exception("workspace/diagnostic/refresh failed")
 
     def check(self, doc: DocumentView) -> SpecKind:
         engine = self.server.index.engine
         generation = self.generation.get(doc.uri, 0) + 1
         self.generation[doc.uri] = generation
+        self.checked[doc.uri] = doc.version
         a = engine.analyze(doc.path, doc.text)
         self.kinds[doc.uri] = a.kind
         try:
@@ -161,10 +251,35 @@ class DiagnosticsFeature:
             # check: never publish stale results
             return
         self.publish(doc, structure + extra)
+        self.refresh()
 
     def publish(self, doc: DocumentView, diags: list[Diagnostic]) -> None:
         diags = sorted(diags, key=Diagnostic.sort_key)
         items = [convert.to_lsp_diagnostic(d, doc.lines, doc.encoding) for d in diags]
+        if self.pull:
+            self._seq += 1
+            self.results[doc.uri] = _Result(doc.version, items, f"{doc.version}#{self._seq}")
+            return
         self.server.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=items, version=doc.version)
+        )
+
+    # -- pull ------------------------------------------------------------------------------
+    def diagnostic(
+        self, params: types.DocumentDiagnosticParams
+    ) -> types.RelatedFullDocumentDiagnosticReport:
+        """The full report of the current version (checked now if it was not yet)."""
+        uri = params.text_document.uri
+        if uri not in self.server.workspace.text_documents:
+            return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="none")
+        version = self.server.version_of(uri)
+        result = self.results.get(uri)
+        if result is None or result.version != version:
+            self.scheduled.discard(uri)
+            self._edited(uri)
+            result = self.results.get(uri)
+        if result is None:
+            return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="none")
+        return types.RelatedFullDocumentDiagnosticReport(
+            items=result.items, result_id=result.result_id
         )

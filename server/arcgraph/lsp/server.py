@@ -39,6 +39,7 @@ class ArcGraphServer(LanguageServer):
         super().__init__("arcgraph", __version__)
         self.index = WorkspaceIndex()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.init_options: Any = None
         self.initialized_done = False
         self.diagnostics = DiagnosticsFeature(self)
         self.training = TrainFeature(self)
@@ -87,7 +88,9 @@ class ArcGraphServer(LanguageServer):
     # -- lifecycle -------------------------------------------------------------------------
     def _initialize(self, params: types.InitializeParams) -> None:
         self.loop = _running_loop()
+        self.init_options = params.initialization_options
         self.index.configure(Settings.from_options(params.initialization_options))
+        self.diagnostics.choose_model(params)  # pull or push, before capabilities are sent
         roots: list[Path] = []
         for folder in params.workspace_folders or []:
             p = convert.uri_to_path(folder.uri)
@@ -106,9 +109,43 @@ class ArcGraphServer(LanguageServer):
         self.loop = self.loop or _running_loop()
         self.initialized_done = True
         self._watch_files()
+        if self._client_has_configuration() and self.loop is not None:
+            # the settings first (another interpreter, other registry folders), then start
+            self.loop.create_task(self._configure_then_start())
+        else:
+            self._start()
+
+    def _start(self) -> None:
         if self.index.registry is not None:
             self.start_scan()
         self._load_catalog()
+
+    async def _configure_then_start(self) -> None:
+        try:
+            settings = await self._fetch_configuration()
+            if settings is not None:
+                self.index.reconfigure(settings)
+        except Exception:
+            log.exception("applying the client's configuration failed")
+        self._start()
+
+    def _client_has_configuration(self) -> bool:
+        caps = self.client_capabilities.workspace
+        return bool(caps is not None and caps.configuration)
+
+    async def _fetch_configuration(self) -> Settings | None:
+        """`workspace/configuration` for section `arcgraph`, over the initialization options."""
+        params = types.ConfigurationParams(items=[types.ConfigurationItem(section="arcgraph")])
+        try:
+            result = await asyncio.wait_for(self.workspace_configuration_async(params), 10)
+        except Exception as exc:
+            log.warning("workspace/configuration failed: %s", exc)
+            return None
+        section = result[0] if isinstance(result, list) and result else None
+        base = Settings.from_options(self.init_options)
+        if isinstance(section, dict):
+            return base.merged({"arcgraph": section})
+        return base
 
     def _load_catalog(self) -> None:
         """From the disk cache at once, else built by the worker in the background."""
@@ -117,11 +154,21 @@ class ArcGraphServer(LanguageServer):
             future.add_done_callback(lambda f: self.call_soon(self._catalog_built, f))
 
     def _configuration_changed(self, params: types.DidChangeConfigurationParams) -> None:
-        """Pushed settings (`{"arcgraph": {...}}`): another interpreter, torch or probes off."""
+        """Settings changed: with `workspace/configuration`, ask for section `arcgraph` (VS
+        Code sends `settings: null` in that model); pushed `{"arcgraph": {...}}` applies as is."""
         settings = params.settings
-        if not isinstance(settings, dict) or not isinstance(settings.get("arcgraph"), dict):
-            return
-        new = self.index.settings.merged(settings)
+        if isinstance(settings, dict) and isinstance(settings.get("arcgraph"), dict):
+            self.apply_settings(self.index.settings.merged(settings))
+        elif self._client_has_configuration() and self.loop is not None:
+            self.loop.create_task(self._pull_configuration())
+
+    async def _pull_configuration(self) -> None:
+        settings = await self._fetch_configuration()
+        if settings is not None:
+            self.apply_settings(settings)
+
+    def apply_settings(self, new: Settings) -> None:
+        """Without a restart: a new worker, registry folders/patterns, checks on or off."""
         registry_changed = new.registry_settings() != self.index.settings.registry_settings()
         if self.index.reconfigure(new):
             self._load_catalog()

@@ -29,14 +29,20 @@ class Settings:
     """From `initializationOptions`, then `workspace/didChangeConfiguration` (all optional).
 
     Both may nest the keys under `arcgraph`. Keys: `python` (or `interpreter`; empty: the
-    server's own), `torch`, `probes`, `shapeCheck` (or `checks.shape`), `registry.folders`
-    (relative to each workspace folder) and `registry.include` (file name patterns; a path
-    glob like `**/*.model.yaml` counts by its last part)."""
+    server's own), `torch`, `probes`, `shapeCheck` (or `checks.shape`), `torchTimeout`
+    (seconds one torch request may take before the worker is stopped and restarted; default
+    20), `registry.folders` (relative to each workspace folder) and `registry.include` (file
+    name patterns; a path glob like `**/*.model.yaml` counts by its last part).
+    `pullDiagnostics: false` (initialization options only) keeps push diagnostics for a
+    client that offers pull. Clients with `workspace/configuration` are asked for section
+    `arcgraph` at `initialized` and on every `didChangeConfiguration`; their answer is merged
+    over the initialization options."""
 
     python: str | None = None  # the interpreter with torch (default: the server's own)
     torch: bool = True  # False: structure checks only, no worker
     probes: bool = True  # ask torch to construct the optimizer / run the shape check
     shape_check: bool = True
+    torch_timeout: float = 20.0
     registry_folders: tuple[str, ...] = ()
     registry_include: tuple[str, ...] = ()
 
@@ -60,6 +66,9 @@ class Settings:
         for key, attr in (("torch", "torch"), ("probes", "probes"), ("shapeCheck", "shape_check")):
             if isinstance(opts.get(key), bool):
                 setattr(out, attr, opts[key])
+        timeout = opts.get("torchTimeout")
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+            out.torch_timeout = float(timeout)
         checks = opts.get("checks")
         if isinstance(checks, dict) and isinstance(checks.get("shape"), bool):
             out.shape_check = checks["shape"]
@@ -111,7 +120,7 @@ class WorkspaceIndex:
         if settings.torch:
             from arcgraph.worker.client import TorchWorker
 
-            self.worker = TorchWorker(interpreter=settings.python)
+            self.worker = TorchWorker(interpreter=settings.python, timeout=settings.torch_timeout)
         else:
             self.worker = None
         self.engine.torch = self.worker
@@ -126,6 +135,8 @@ class WorkspaceIndex:
         if (settings.python, settings.torch) == (old.python, old.torch):
             self.settings = settings
             self.engine.options = self._options()
+            if self.worker is not None and settings.torch_timeout != old.torch_timeout:
+                self.worker.timeout = settings.torch_timeout
             return False
         previous = self.worker
         with self._lock:
