@@ -25,6 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ArcGra
 
   context.subscriptions.push(
     vscode.commands.registerCommand('arcgraph.trainModel', (arg?: unknown) => train.run(arg)),
+    vscode.commands.registerCommand('arcgraph.cancelTraining', () => train.cancel()),
     vscode.commands.registerCommand('arcgraph.restartServer', () => server.restart()),
     vscode.commands.registerCommand('arcgraph.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('arcgraph.checkWorkspace', () => check.run()),

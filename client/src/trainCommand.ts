@@ -23,6 +23,7 @@ import {
   progressText,
   TRAIN_COMMAND,
   trainArguments,
+  trainRefusal,
   trainerModelRef,
   trainResultMessage,
 } from './logic/train';
@@ -58,6 +59,7 @@ export function trainerFromArgument(arg: unknown): vscode.Uri | undefined {
 export class TrainCommand {
   private readonly status: vscode.StatusBarItem;
   private running = false;
+  private cancelCurrent: (() => void) | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -65,8 +67,17 @@ export class TrainCommand {
   ) {
     this.status = vscode.window.createStatusBarItem('arcgraph.training', vscode.StatusBarAlignment.Left, 10);
     this.status.name = 'Arc-Graph Training';
-    this.status.command = 'arcgraph.showOutput';
+    this.status.command = { command: 'arcgraph.cancelTraining', title: 'Cancel training' };
     context.subscriptions.push(this.status);
+  }
+
+  /** Arc-Graph: Cancel Training (also the status bar item while a run is going). */
+  cancel(): void {
+    if (this.cancelCurrent) {
+      this.cancelCurrent();
+    } else {
+      void vscode.window.showInformationMessage('Arc-Graph: no training run is in progress.');
+    }
   }
 
   async run(arg?: unknown): Promise<void> {
@@ -221,53 +232,86 @@ export class TrainCommand {
     this.running = true;
     const title = `Training ${modelName}`;
     this.status.text = `$(loading~spin) ${title}`;
-    this.status.tooltip = `${title} on ${path.basename(data)} (target ${target})`;
+    this.status.tooltip = `${title} on ${path.basename(data)} (target ${target}). Click to cancel.`;
     this.status.show();
     this.server.output.appendLine(`[arcgraph] ${TRAIN_COMMAND} ${JSON.stringify(args)}`);
     let result: unknown;
     let failure: unknown;
     let cancelled = false;
-    try {
-      result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Arc-Graph: ${title}`, cancellable: true },
-        async (progress, cancel) => {
-          let last = 0;
-          const sub = client.onProgress(WorkDoneProgress.type, token, (value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => {
-            if (value.kind === 'end') {
-              return;
+    // The notification opens when the server reports progress on our token (it then is
+    // cancellable from there). A server that creates its own token instead gets its own
+    // notification from the language client: either way the user sees exactly one.
+    const cts = new vscode.CancellationTokenSource();
+    const cancelRun = (): void => {
+      if (cancelled) {
+        return;
+      }
+      cancelled = true;
+      void client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
+      // give the trainer time to checkpoint and answer before the request itself is cancelled
+      setTimeout(() => cts.cancel(), 15_000);
+    };
+    const request = client.sendRequest(
+      ExecuteCommandRequest.type,
+      { command: TRAIN_COMMAND, arguments: [args], workDoneToken: token },
+      cts.token,
+    );
+    let report: ((value: WorkDoneProgressBegin | WorkDoneProgressReport) => void) | undefined;
+    let opening = false;
+    let latest: WorkDoneProgressBegin | WorkDoneProgressReport | undefined;
+    const sub = client.onProgress(
+      WorkDoneProgress.type,
+      token,
+      (value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => {
+        this.status.text = `$(loading~spin) ${progressText(value, title)}`;
+        if (value.kind === 'end') {
+          return;
+        }
+        if (report) {
+          report(value);
+          return;
+        }
+        if (opening) {
+          latest = value; // the notification is on its way
+          return;
+        }
+        opening = true;
+        void vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Arc-Graph: ${title}`, cancellable: true },
+          (progress, cancel) => {
+            cancel.onCancellationRequested(cancelRun);
+            let last = 0;
+            report = (v) => {
+              const pct = typeof v.percentage === 'number' ? v.percentage : undefined;
+              progress.report({
+                message: v.message ?? (v.kind === 'begin' ? v.title : undefined),
+                increment: pct !== undefined ? Math.max(0, pct - last) : undefined,
+              });
+              if (pct !== undefined) {
+                last = pct;
+              }
+            };
+            report(value);
+            if (latest) {
+              report(latest);
             }
-            const message = value.message ?? (value.kind === 'begin' ? value.title : undefined);
-            const pct = typeof value.percentage === 'number' ? value.percentage : undefined;
-            const increment = pct !== undefined ? Math.max(0, pct - last) : undefined;
-            if (pct !== undefined) {
-              last = pct;
-            }
-            progress.report({ message, increment });
-            this.status.text = `$(loading~spin) ${progressText(value, title)}`;
-          });
-          const cts = new vscode.CancellationTokenSource();
-          const onCancel = cancel.onCancellationRequested(() => {
-            cancelled = true;
-            void client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
-            // give the server a moment to stop cleanly and answer before cancelling the request
-            setTimeout(() => cts.cancel(), 10_000);
-          });
-          try {
-            return await client.sendRequest(
-              ExecuteCommandRequest.type,
-              { command: TRAIN_COMMAND, arguments: [args], workDoneToken: token },
-              cts.token,
+            return request.then(
+              () => undefined,
+              () => undefined,
             );
-          } finally {
-            sub.dispose();
-            onCancel.dispose();
-            cts.dispose();
-          }
-        },
-      );
+          },
+        );
+      },
+    );
+    this.cancelCurrent = cancelRun;
+    try {
+      result = await request;
     } catch (error) {
       failure = error;
     } finally {
+      sub.dispose();
+      cts.dispose();
+      this.cancelCurrent = undefined;
       this.running = false;
       this.status.hide();
     }
@@ -280,6 +324,11 @@ export class TrainCommand {
       if (pick === out) {
         this.server.output.show(true);
       }
+      return;
+    }
+    const refusal = trainRefusal(result);
+    if (refusal !== undefined) {
+      void vscode.window.showErrorMessage(`Arc-Graph: training of ${modelName} did not run: ${refusal}`);
       return;
     }
     let parsed;

@@ -51,6 +51,10 @@ export function initializationOptions(settings: ArcGraphSettings, python: string
       shapeCheck: settings.shapeCheck,
       registry: { folders: [...settings.registryFolders], include: [...settings.registryInclude] },
       checks: { shape: settings.shapeCheck },
+      // this client shows the outcome of `arcgraph.train` itself (from the command's result,
+      // with buttons) and reports progress sent on the `workDoneToken` it passes: a server may
+      // leave out its own closing showMessage
+      client: { showsTrainResult: true, trainProgressOnWorkDoneToken: true },
     },
   };
 }

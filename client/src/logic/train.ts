@@ -201,6 +201,18 @@ export interface TrainResult {
   readonly status: string;
 }
 
+/** The reason when the server answered `{status: 'refused' | 'error', error}` instead of a run. */
+export function trainRefusal(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) {
+    return undefined;
+  }
+  const rec = value as Record<string, unknown>;
+  if ((rec.status === 'refused' || rec.status === 'error') && !rec.run_dir) {
+    return typeof rec.error === 'string' && rec.error ? rec.error : String(rec.status);
+  }
+  return undefined;
+}
+
 export function parseTrainResult(value: unknown): TrainResult {
   if (typeof value !== 'object' || value === null) {
     throw new Error(`arcgraph.train returned no result object: ${JSON.stringify(value)}`);

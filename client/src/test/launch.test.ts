@@ -27,6 +27,7 @@ describe('launch', () => {
         shapeCheck: false,
         registry: { folders: ['models'], include: ['**/*.model.yaml'] },
         checks: { shape: false },
+        client: { showsTrainResult: true, trainProgressOnWorkDoneToken: true },
       },
     });
   });

@@ -12,6 +12,7 @@ import {
   progressText,
   splitCsvRecord,
   trainArguments,
+  trainRefusal,
   trainerModelRef,
   trainResultMessage,
 } from '../logic/train';
@@ -120,6 +121,12 @@ describe('train request and result', () => {
     assert.equal(parseTrainResult({ run_dir: '/r', best_metric: null }).bestMetric, null);
     assert.throws(() => parseTrainResult(null), /no result/);
     assert.throws(() => parseTrainResult({ best_metric: 1 }), /run_dir/);
+  });
+  it('recognises a refusal', () => {
+    assert.equal(trainRefusal({ status: 'refused', error: 'no data file' }), 'no data file');
+    assert.equal(trainRefusal({ status: 'error' }), 'error');
+    assert.equal(trainRefusal({ status: 'completed', run_dir: '/r' }), undefined);
+    assert.equal(trainRefusal(null), undefined);
   });
   it('curves file', () => {
     assert.equal(curvesPath('/r/run/'), '/r/run/loss.png');
