@@ -20,6 +20,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ArcGra
   manager = server;
   context.subscriptions.push(server);
   const train = new TrainCommand(context, server);
+  server.trainHandler = (arg) => train.run(arg);
   const check = new CheckWorkspaceCommand(server);
   context.subscriptions.push(check);
 

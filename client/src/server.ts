@@ -20,6 +20,7 @@ import {
   versionProblem,
 } from './logic/interpreter';
 import { initializationOptions, SERVER_ARGS, serverEnv } from './logic/launch';
+import { TRAIN_COMMAND } from './logic/train';
 import { activeEnvironmentExecutable } from './python';
 import { runPython } from './run';
 
@@ -42,6 +43,8 @@ export class ServerManager implements vscode.Disposable {
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   readonly onDidChangeState = this.stateEmitter.event;
   private starting: Promise<void> | undefined;
+  /** Runs the Train flow for `arcgraph.train` invoked from the server's code lens or actions. */
+  trainHandler: ((arg: unknown) => Promise<unknown>) | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -151,6 +154,23 @@ export class ServerManager implements vscode.Disposable {
       traceOutputChannel: this.output,
       initializationOptions: initializationOptions(this.settings(), executable),
       diagnosticCollectionName: 'arcgraph',
+      middleware: {
+        // the server's own entry points to training (its code lens, its source action) go
+        // through the client's Train flow: trust check, data and target picks, progress, result
+        executeCommand: async (command, args, next) => {
+          if (command === TRAIN_COMMAND && this.trainHandler) {
+            return this.trainHandler(args[0]);
+          }
+          return next(command, args);
+        },
+        provideCodeLenses: async (document, token, next) => {
+          const lenses = await next(document, token);
+          if (!vscode.workspace.isTrusted && lenses) {
+            return lenses.filter((lens) => lens.command?.command !== TRAIN_COMMAND);
+          }
+          return lenses;
+        },
+      },
     };
     const client = new LanguageClient('arcgraph', 'Arc-Graph', serverOptions, clientOptions);
     client.onDidChangeState((e) => {

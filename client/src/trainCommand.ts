@@ -56,6 +56,16 @@ export function trainerFromArgument(arg: unknown): vscode.Uri | undefined {
   return vscode.window.activeTextEditor?.document.uri;
 }
 
+function givenTrainInputs(arg: unknown): { data?: string; target?: string } {
+  if (!arg || typeof arg !== 'object' || arg instanceof vscode.Uri) {
+    return {};
+  }
+  const rec = arg as Record<string, unknown>;
+  const data = typeof rec.data === 'string' && path.isAbsolute(rec.data) ? rec.data : undefined;
+  const target = typeof rec.target === 'string' && rec.target ? rec.target : undefined;
+  return { data, ...(data && target ? { target } : {}) };
+}
+
 export class TrainCommand {
   private readonly status: vscode.StatusBarItem;
   private running = false;
@@ -103,11 +113,14 @@ export class TrainCommand {
     const key = `arcgraph.train:${trainer.toString()}`;
     const remembered = this.context.workspaceState.get<Remembered>(key, {});
 
-    const data = await this.pickData(trainer, remembered.data, modelRef);
+    // a caller (the server's code lens, a keybinding) may name the data and the target already
+    const given = givenTrainInputs(arg);
+    const data = given.data ?? (await this.pickData(trainer, remembered.data, modelRef));
     if (!data) {
       return;
     }
-    const target = await this.pickTarget(data, info, remembered.data === data ? remembered.target : undefined);
+    const target =
+      given.target ?? (await this.pickTarget(data, info, remembered.data === data ? remembered.target : undefined));
     if (!target) {
       return;
     }

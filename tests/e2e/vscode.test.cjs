@@ -21,6 +21,10 @@ const PROFILE = process.env.E2E_PROFILE || fs.mkdtempSync('/tmp/arcgraph-e2e-chr
 const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
 const USER_SETTINGS = process.env.E2E_USER_SETTINGS; // the profile's User/settings.json
 const BARE_PYTHON = process.env.E2E_BARE_PYTHON; // a Python >= 3.10 without torch (or pygls)
+// a second code-server with workspace trust on; its workspace's .vscode/settings.json sets
+// arcgraph.interpreter to ${workspaceFolder}/evil-python, which leaves EVIL_RAN when it runs
+const UNTRUSTED_URL = process.env.E2E_UNTRUSTED_URL;
+const UNTRUSTED_WS = process.env.E2E_UNTRUSTED_WS;
 
 const BROKEN = [
   'model_ref: iris-classifier-v1',
@@ -228,6 +232,17 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
       .waitFor({ state: 'detached', timeout: 30_000 });
   });
 
+  it("the server's ▶ Train code lens runs the client's Train flow", async () => {
+    await openFile('trainers/breast-cancer.trainer.yaml');
+    const lens = page.locator('.codelens-decoration a', { hasText: 'Train' });
+    await lens.first().waitFor({ timeout: 30_000 });
+    await lens.first().click();
+    await quickInput().locator('.quick-input-title', { hasText: 'data (CSV or Parquet)' }).waitFor({ timeout: 30_000 });
+    await shot('code-lens-train');
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(300);
+  });
+
   it('(d) Train Model on the breast-cancer example ends with the success message and a run folder', async (t) => {
     await openFile('trainers/breast-cancer.trainer.yaml');
     await command('Arc-Graph: Train Model');
@@ -318,5 +333,47 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     const live = page.locator('.markers-panel .monaco-list-row', { hasText: /got 10\.5\s*arcgraph\s*\(?AG112/ });
     await live.first().waitFor({ timeout: 60_000 });
     await shot('no-torch');
+  });
+});
+
+describe('Restricted Mode (an untrusted workspace)', { timeout: 300_000, skip: !UNTRUSTED_URL && 'E2E_UNTRUSTED_URL not set' }, () => {
+  before(async () => {
+    context = await chromium.launchPersistentContext(`${PROFILE}-untrusted`, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1440, height: 900 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = context.pages()[0] || (await context.newPage());
+    await page.goto(UNTRUSTED_URL);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    await context?.close();
+  });
+
+  it('runs the server with the user interpreter, never the one workspace settings name', async () => {
+    await openFile('trainers/sgd-momentum.trainer.yaml');
+    await page.locator('.statusbar-item', { hasText: /Arc-Graph: torch \d/ }).first().waitFor({ timeout: 90_000 });
+    await page.waitForTimeout(1000);
+    await shot('restricted-mode');
+    assert.ok(!fs.existsSync(path.join(UNTRUSTED_WS, 'EVIL_RAN')), 'the workspace interpreter was started');
+  });
+
+  it('training is disabled', async () => {
+    // no ▶ Train code lens from the server, no editor title button, no palette entry
+    assert.equal(await page.locator('.codelens-decoration', { hasText: 'Train' }).count(), 0, 'a Train code lens in Restricted Mode');
+    assert.equal(await page.locator('.editor-actions [aria-label*="Train Model"]').count(), 0, 'a Train button in Restricted Mode');
+    await page.keyboard.press('F1');
+    await quickInputText('>Arc-Graph: Train Model');
+    await page.waitForTimeout(1000);
+    await shot('restricted-train-command');
+    const rows = await quickRows().allInnerTexts();
+    assert.ok(!rows.some((r) => r.startsWith('Arc-Graph: Train Model')), `Train Model offered: ${rows.join(' | ')}`);
+    await page.keyboard.press('Escape');
+    assert.ok(!fs.existsSync(path.join(UNTRUSTED_WS, 'runs')), 'a run folder appeared in Restricted Mode');
+    assert.ok(!fs.existsSync(path.join(UNTRUSTED_WS, 'EVIL_RAN')), 'the workspace interpreter was started');
   });
 });
