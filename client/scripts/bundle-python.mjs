@@ -59,7 +59,11 @@ try {
       filter: (p) => !/(__pycache__|\.egg-info)(\/|$)/.test(p),
     });
   }
-  pip(['--no-deps', '--no-build-isolation', src]);
+  try {
+    pip(['--no-deps', '--no-build-isolation', src]); // offline when setuptools is installed
+  } catch {
+    pip(['--no-deps', src]); // else pip fetches setuptools for an isolated build
+  }
 } finally {
   rmSync(src, { recursive: true, force: true });
 }
