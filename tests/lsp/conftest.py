@@ -48,6 +48,7 @@ class RecordingClient(LanguageClient):
         self.tracked: list[str] = []  # documents opened through `open`
         self.pulled: dict[str, str] = {}  # uri -> the last resultId recorded
         self.pushed_in_pull_mode = 0
+        self.server_caps: types.ServerCapabilities | None = None  # from initialize
         self.position_encoding = "utf-16"  # as negotiated at initialize
         self.registrations: list[types.Registration] = []
         self.message_requests: list[types.ShowMessageRequestParams] = []
@@ -212,7 +213,10 @@ async def start_client(
     workspace: Path,
     capabilities: str = "visual-studio-code",
     options: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
 ) -> RecordingClient:
+    """A server started and initialized; `configuration` is what the client answers to
+    `workspace/configuration` (pytest-lsp's `set_configuration`), set before `initialized`."""
     env = dict(os.environ)
     env["ARCGRAPH_CACHE_DIR"] = str(cache_dir)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -225,6 +229,8 @@ async def start_client(
     )
     client = await config.start()
     assert isinstance(client, RecordingClient)
+    if configuration is not None:
+        client.set_configuration(configuration)
     result = await client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities(capabilities),
@@ -233,6 +239,7 @@ async def start_client(
             initialization_options=options if options is not None else {"probes": False},
         )
     )
+    client.server_caps = result.capabilities
     client.pull = result.capabilities.diagnostic_provider is not None
     enc = result.capabilities.position_encoding
     client.position_encoding = str(getattr(enc, "value", enc) or "utf-16")

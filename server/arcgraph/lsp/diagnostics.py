@@ -1,14 +1,18 @@
 """Diagnostics in two stages, each published with the document's version.
 
 Stage 1 (structure: YAML, schema, references, registry, and the catalog once loaded) runs on
-the event loop as soon as a document opens or changes: milliseconds, no fixed delay. Stage 2
+its own lane (a thread) as soon as a document opens or changes, no fixed delay; a pull
+answers from it or runs it on the event loop. Stage 2
 (the torch-off info, the worker's probes) runs on the torch lane and is published only while
 its document is still at the same version and no newer check was started for it; a newer
 edit supersedes stale work, before it starts and again before it is published.
 
-Edits are coalesced: `didChange` only records that the document needs a check and schedules
-one with `loop.call_soon`; the scheduled check reads the current text and is skipped when that
-version was already checked, so a burst of edits costs about one check after the last of them.
+Edits are coalesced: `didChange` only schedules a check with `loop.call_soon`; the scheduled
+check reads the current text and is skipped when that version was already checked. pygls
+reads stdin on a thread, one message per loop turn, so that alone still checks every edit of
+a burst: the check therefore runs on the check lane, one per document at a time, and edits
+that arrive meanwhile only mark it dirty; when it ends, a dirty or outdated result is dropped
+and one check of the newest text runs. A burst costs about one check after the last edit.
 
 One delivery model per client, never both (VS Code would show push and pull results twice):
 - pull (`textDocument/diagnostic`) when the client offers it (`textDocument.diagnostic`) and
@@ -24,7 +28,7 @@ One delivery model per client, never both (VS Code would show push and pull resu
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,6 +72,9 @@ class DiagnosticsFeature:
         self.scheduled: set[str] = set()  # uris with a check waiting on the event loop
         self.results: dict[str, _Result] = {}  # pull mode: the answer per document
         self.pull = False  # chosen at initialize (see `choose_model`)
+        self.running: set[str] = set()  # uris with a structure check on the check lane
+        self.dirty: dict[str, bool] = {}  # uri -> asked again while running (edited?)
+        self.check_lane = ThreadPoolExecutor(1, thread_name_prefix="arcgraph-check")
         self._seq = 0
 
     def choose_model(self, params: types.InitializeParams) -> None:
@@ -158,7 +165,7 @@ class DiagnosticsFeature:
         self.recheck(kind=SpecKind.TRAINER)
 
     # -- checking --------------------------------------------------------------------------
-    def _edited(self, uri: str) -> None:
+    def _edited(self, uri: str, *, now: bool = False) -> None:
         doc = view_of(self.server, uri)
         index = self.server.index
         # a spec outside every workspace folder brings its own workspace root (not any YAML:
@@ -167,24 +174,17 @@ class DiagnosticsFeature:
         if is_spec and index.ensure_root_for(doc.path) and self.server.initialized_done:
             self.server.start_scan()
         index.update_text(doc.path, doc.text)
-        previous = self.kinds.get(uri)
-        kind = self.check(doc)
-        if SpecKind.MODEL in (kind, previous):
-            self.recheck(kind=SpecKind.TRAINER, skip=uri)
+        self.check(doc, now=now, edited=True)
 
     def recheck(self, kind: SpecKind | None = None, skip: str | None = None) -> None:
         """Check the open documents again (of one kind), e.g. when a model or the catalog changed."""
-        changed = False
         for uri in list(self.server.open_uris()):
             if uri == skip or (kind is not None and self.kinds.get(uri) != kind):
                 continue
             try:
                 self.check(view_of(self.server, uri))
-                changed = True
             except Exception:
                 log.exception("re-checking %s failed", uri)
-        if changed:
-            self.refresh()
 
     def refresh(self) -> None:
         """Pull mode: results changed without an edit; ask the client to pull again."""
@@ -199,29 +199,91 @@ class DiagnosticsFeature:
         except Exception:
             log.exception("workspace/diagnostic/refresh failed")
 
-    def check(self, doc: DocumentView) -> SpecKind:
+    def check(self, doc: DocumentView, *, now: bool = False, edited: bool = False) -> None:
+        """Stage 1 of `doc`: on the check lane (one check per document in flight; edits
+        meanwhile make it run once more, on the newest text), or `now` on the event loop."""
+        uri = doc.uri
+        self.checked[uri] = doc.version
+        loop = self.server.loop
+        if not now and loop is not None and not loop.is_closed():
+            if uri in self.running:
+                self.dirty[uri] = self.dirty.get(uri, False) or edited
+                return
+            self.running.add(uri)
+            generation = self._next_generation(uri)
+            future = self.check_lane.submit(self._structure, doc)
+            future.add_done_callback(
+                lambda f: self.server.call_soon(self._structure_done, doc, generation, edited, f)
+            )
+            return
+        generation = self._next_generation(uri)
+        a, structure = self._structure(doc)
+        self._finish(doc, generation, a, structure, edited)
+
+    def _next_generation(self, uri: str) -> int:
+        generation = self.generation.get(uri, 0) + 1
+        self.generation[uri] = generation
+        return generation
+
+    def _structure(self, doc: DocumentView) -> tuple[Analysis, list[Diagnostic]]:
         engine = self.server.index.engine
-        generation = self.generation.get(doc.uri, 0) + 1
-        self.generation[doc.uri] = generation
-        self.checked[doc.uri] = doc.version
         a = engine.analyze(doc.path, doc.text)
-        self.kinds[doc.uri] = a.kind
         try:
             structure = engine.check_structure(a)
         except Exception as exc:  # an engine bug must not take the server down
             log.exception("structure check of %s failed", doc.uri)
-            self.server.window_log_message(
-                types.LogMessageParams(types.MessageType.Error, f"arcgraph: check failed: {exc}")
+            self.server.call_soon(
+                self.server.window_log_message,
+                types.LogMessageParams(types.MessageType.Error, f"arcgraph: check failed: {exc}"),
             )
             structure = []
+        return a, structure
+
+    def _structure_done(
+        self, doc: DocumentView, generation: int, edited: bool, future: Future
+    ) -> None:
+        uri = doc.uri
+        self.running.discard(uri)
+        again = self.dirty.pop(uri, None)
+        if uri not in self.server.workspace.text_documents:
+            return  # closed meanwhile
+        if generation != self.generation.get(uri):
+            return  # superseded by a check on the event loop (a pull)
+        if again is not None or doc.version != self.server.version_of(uri):
+            # edited (or rechecked) while this ran: once more, on the newest text; this
+            # result is stale and never published
+            self.check(view_of(self.server, uri), edited=edited or bool(again))
+            return
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("structure check of %s failed: %s", uri, exc)
+            return
+        a, structure = future.result()
+        self._finish(doc, generation, a, structure, edited)
+
+    def _finish(
+        self,
+        doc: DocumentView,
+        generation: int,
+        a: Analysis,
+        structure: list[Diagnostic],
+        edited: bool,
+    ) -> None:
+        previous = self.kinds.get(doc.uri)
+        self.kinds[doc.uri] = a.kind
         self.publish(doc, structure)
+        if not edited:
+            self.refresh()
         if a.kind != SpecKind.NONE and a.root is not None:
             job = _Job(doc.uri, generation, doc.version)
             future = self.server.index.torch_lane.submit(self._torch_stage, job, a)
             future.add_done_callback(
                 lambda f: self.server.call_soon(self._torch_done, job, doc, structure, f)
             )
-        return a.kind
+        if edited and SpecKind.MODEL in (a.kind, previous):
+            self.recheck(kind=SpecKind.TRAINER, skip=doc.uri)
 
     def current(self, job: _Job) -> bool:
         if self.generation.get(job.uri) != job.generation:
@@ -276,7 +338,7 @@ class DiagnosticsFeature:
         result = self.results.get(uri)
         if result is None or result.version != version:
             self.scheduled.discard(uri)
-            self._edited(uri)
+            self._edited(uri, now=True)
             result = self.results.get(uri)
         if result is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="none")

@@ -141,7 +141,7 @@ class ArcGraphServer(LanguageServer):
         except Exception as exc:
             log.warning("workspace/configuration failed: %s", exc)
             return None
-        section = result[0] if isinstance(result, list) and result else None
+        section = result[0] if isinstance(result, list | tuple) and result else None
         base = Settings.from_options(self.init_options)
         if isinstance(section, dict):
             return base.merged({"arcgraph": section})
@@ -219,6 +219,7 @@ class ArcGraphServer(LanguageServer):
             self.start_scan()
 
     def _shutdown(self, params: Any = None) -> None:
+        self.diagnostics.check_lane.shutdown(wait=False, cancel_futures=True)
         self.index.shutdown()
 
 

@@ -1,0 +1,165 @@
+"""How diagnostics reach the client: pull or push (one model per client, never both),
+coalesced checks for bursts of edits, and settings through `workspace/configuration`."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from .conftest import REPO, start_client, stop_client, uri_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+TRAINER = """\
+model_ref: iris-classifier-v1
+optimizer:
+  type: torch.optim.Adam
+  lr: 0.01
+config:
+  epochs: 10
+  batch_size: 16
+  validation_split: 0.2
+  shuffle: true
+  devise: cpu
+"""
+
+TYPO = ("AG111", "unknown key 'devise' in config; did you mean 'device'?")
+
+
+def rng(l1: int, c1: int, l2: int, c2: int) -> types.Range:
+    return types.Range(types.Position(l1, c1), types.Position(l2, c2))
+
+
+def big_model_spec(lines: int) -> str:
+    spec = importlib.util.spec_from_file_location("make_specs", REPO / "bench" / "make_specs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.big_model_spec(lines)
+
+
+async def test_pull_client_gets_pull_only(cache_dir: Path, workspace: Path):
+    """Neovim's capabilities offer textDocument.diagnostic: full reports, no pushes."""
+    c = await start_client(cache_dir, workspace, "neovim")
+    try:
+        assert c.pull
+        assert c.server_caps is not None
+        assert c.server_caps.diagnostic_provider == types.DiagnosticOptions(
+            identifier="arcgraph", inter_file_dependencies=True, workspace_diagnostics=False
+        )
+        uri = uri_of(workspace / "trainers" / "pull.trainer.yaml")
+        c.open(uri, TRAINER)
+        report = await c.pull_report(uri)
+        assert report.version == 1
+        assert [(d.code, d.message, d.range) for d in report.diagnostics] == [
+            (*TYPO, rng(9, 2, 9, 8))
+        ]
+        c.edit(uri, 2, 9, 2, 8, "device")
+        report = await c.pull_report(uri)
+        assert (report.version, report.diagnostics) == (2, [])
+        # a closed or unknown document: an empty full report, not an error
+        c.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+        )
+        for gone in (uri, uri_of(workspace / "never-opened.yaml")):
+            report = await c.pull_report(gone)
+            assert (report.version, report.diagnostics) == (None, [])
+        await asyncio.sleep(0.3)
+        assert c.published == [] and c.pushed_in_pull_mode == 0
+    finally:
+        await stop_client(c)
+
+
+async def test_pull_report_has_the_torch_stage(cache_dir: Path, workspace: Path):
+    """The torch stage's result (here the AG400 info) is part of the report of its version."""
+    nopy = workspace / "no-such-python"
+    c = await start_client(cache_dir, workspace, "neovim", options={"python": str(nopy)})
+    try:
+        uri = uri_of(workspace / "trainers" / "pull-torch.trainer.yaml")
+        c.open(uri, TRAINER)
+        diags = await c.wait_for_diagnostics(uri, 1, lambda d: len(d) == 2)
+        assert [(d.code, d.range) for d in diags] == [
+            ("AG400", rng(0, 0, 0, 29)),
+            ("AG111", rng(9, 2, 9, 8)),
+        ]
+        assert c.pushed_in_pull_mode == 0
+    finally:
+        await stop_client(c)
+
+
+@pytest.mark.parametrize(
+    "profile, options",
+    [("visual-studio-code", {"probes": False}), ("neovim", {"pullDiagnostics": False})],
+)
+async def test_push_clients(cache_dir: Path, workspace: Path, profile: str, options: dict):
+    """No textDocument.diagnostic (or pull refused): pushed, versioned, no provider."""
+    c = await start_client(cache_dir, workspace, profile, options=options)
+    try:
+        assert not c.pull
+        uri = uri_of(workspace / "trainers" / f"push-{profile}.trainer.yaml")
+        c.open(uri, TRAINER)
+        diags = await c.wait_for_diagnostics(uri, 1, lambda d: len(d) == 1)
+        assert [(d.code, d.message) for d in diags] == [TYPO]
+    finally:
+        await stop_client(c)
+
+
+async def test_burst_of_edits_is_coalesced(cache_dir: Path, workspace: Path):
+    """10 changes back to back on a 5000-line model: fewer than 10 checks, the last one last."""
+    c = await start_client(cache_dir, workspace)
+    try:
+        uri = uri_of(workspace / "models" / "big-v1.model.yaml")
+        text = big_model_spec(5000)
+        assert text.startswith("# generated benchmark model\n")
+        c.open(uri, text)
+        assert await c.wait_for_diagnostics(uri, 1) == []
+        seen = c.count(uri)
+        for v in range(2, 12):
+            c.edit(uri, v, 0, 1, 1, f" v{v}")  # a comment: the spec stays valid
+        assert await c.wait_for_diagnostics(uri, 11, after=seen) == []
+        await asyncio.sleep(0.5)
+        after = c.published_for(uri)[seen:]
+        assert 1 <= len(after) < 10, [p.version for p in after]
+        assert after[-1].version == 11
+    finally:
+        await stop_client(c)
+
+
+async def test_settings_through_workspace_configuration(cache_dir: Path, workspace: Path):
+    """Section `arcgraph` at `initialized`, again on didChangeConfiguration (settings null),
+    merged over the initialization options; applied without a restart."""
+    config = {"arcgraph": {"registry": {"folders": ["nowhere"]}, "python": "/no/such/python"}}
+    c = await start_client(cache_dir, workspace, configuration=config)
+    try:
+        uri = uri_of(workspace / "trainers" / "configured.trainer.yaml")
+        c.open(uri, TRAINER.replace("  devise: cpu\n", ""))
+
+        def codes(want: list[str]):
+            return lambda d: [x.code for x in d] == want
+
+        # no models in `nowhere`; the configured interpreter does not exist
+        diags = await c.wait_for_diagnostics(uri, 1, codes(["AG400", "AG201"]))
+        assert diags[0].message == (
+            "torch checks are off: Python interpreter /no/such/python not found; "
+            "structure checks still run"
+        )
+        # the user edits the settings: the registry folders go, another interpreter
+        c.set_configuration({"arcgraph": {"python": "/other/python"}})
+        c.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        diags = await c.wait_for_diagnostics(
+            uri, 1, lambda d: codes(["AG400"])(d) and "/other/" in d[0].message
+        )
+        assert diags[0].message == (
+            "torch checks are off: Python interpreter /other/python not found; "
+            "structure checks still run"
+        )
+        # nothing configured: the initialization options (probes off, own interpreter) hold
+        c.set_configuration({})
+        c.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        assert await c.wait_for_diagnostics(uri, 1, codes([])) == []
+    finally:
+        await stop_client(c)
