@@ -22,6 +22,10 @@ Run: `python bench/bench_lsp.py` (from the repo root, venv active). Environment:
   BENCH_LSP_PROFILE=OUT  run our server under cProfile (main thread), stats written to OUT
                          (timings are then inflated; for finding hot spots only)
   BENCH_LSP_EDITS=N      edits per latency series (default 30)
+  BENCH_LSP_OURS_OPTIONS=JSON  settings for our server (initializationOptions and its
+                         workspace/configuration section `arcgraph`), e.g. '{"probes": false}'
+  BENCH_LSP_NO_PROBES=1  add a third column: our server with {"probes": false} (no torch-worker
+                         probes after each check), to see in the same run what the probes cost
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -70,8 +75,8 @@ if len(sys.argv) == 3 and sys.argv[1] == "--serve-profiled":
     _serve_profiled(sys.argv[2])
     sys.exit(0)
 
-from lsprotocol import types  # noqa: E402
 from lsp_client import BenchClient, Publish, path_uri  # noqa: E402
+from lsprotocol import types  # noqa: E402
 from make_specs import big_model_spec  # noqa: E402
 
 
@@ -159,17 +164,24 @@ class ServerKind:
     env: dict[str, str]
     configuration: dict[str, Any] = field(default_factory=dict)
     push_configuration: bool = False
+    init_options: Any = None
+    debounce_s: float = 0.0  # a fixed delay the server waits before validating
     versioned: bool = True  # False: match publishes by content (no version in them)
 
 
-def our_server(cache: Path) -> ServerKind:
+def our_server(cache: Path, name: str = "arcgraph", options: Any = None) -> ServerKind:
     env = dict(os.environ, ARCGRAPH_CACHE_DIR=str(cache))
     profile = os.environ.get("BENCH_LSP_PROFILE")
     if profile:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-profiled", profile]
     else:
         cmd = [sys.executable, "-m", "arcgraph", "lsp"]
-    return ServerKind("arcgraph", cmd, env)
+    import json
+
+    if options is None:
+        options = json.loads(os.environ.get("BENCH_LSP_OURS_OPTIONS") or "null")
+    config = {"arcgraph": options} if isinstance(options, dict) else {}
+    return ServerKind(name, cmd, env, configuration=config, init_options=options)
 
 
 def yaml_server() -> ServerKind:
@@ -200,7 +212,20 @@ def yaml_server() -> ServerKind:
         configuration=config,
         push_configuration=True,
         versioned=False,
+        debounce_s=_yaml_ls_delay(),
     )
+
+
+def _yaml_ls_delay() -> float:
+    """yaml-language-server validates `validationDelayMs` (200) after the last change."""
+    import re
+
+    src = YAML_LS_BIN.parent.parent / "out" / "server" / "src" / "yamlSettings.js"
+    try:
+        m = re.search(r"validationDelayMs\s*=\s*(\d+)", src.read_text())
+    except OSError:
+        m = None
+    return int(m.group(1)) / 1000 if m else 0.2
 
 
 async def start(kind: ServerKind, ws: Path, logdir: Path, tag: str) -> tuple[BenchClient, float]:
@@ -208,7 +233,7 @@ async def start(kind: ServerKind, ws: Path, logdir: Path, tag: str) -> tuple[Ben
     client = BenchClient(kind.name, configuration=kind.configuration)
     t0 = time.perf_counter()
     await client.start(kind.cmd, kind.env, str(ws), str(logdir / f"{kind.name}-{tag}.stderr"))
-    await client.initialize(str(ws), timeout=WAIT)
+    await client.initialize(str(ws), kind.init_options, timeout=WAIT)
     if kind.push_configuration:
         client.client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings=kind.configuration)
@@ -236,7 +261,9 @@ class Doc:
 def open_doc(client: BenchClient, doc: Doc) -> None:
     client.client.text_document_did_open(
         types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri=doc.uri, language_id="yaml", version=doc.version, text=doc.text)
+            types.TextDocumentItem(
+                uri=doc.uri, language_id="yaml", version=doc.version, text=doc.text
+            )
         )
     )
 
@@ -424,7 +451,11 @@ async def main_async() -> int:
         assert broken != trainer_text
         (ws / "trainers" / "broken.trainer.yaml").write_text(broken)
 
-        cache = Path(os.environ["BENCH_LSP_CACHE"]) if os.environ.get("BENCH_LSP_CACHE") else tmp / "cache"
+        cache = (
+            Path(os.environ["BENCH_LSP_CACHE"])
+            if os.environ.get("BENCH_LSP_CACHE")
+            else tmp / "cache"
+        )
         cache.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         from arcgraph.worker.client import TorchWorker
@@ -437,6 +468,8 @@ async def main_async() -> int:
         t_catalog = time.perf_counter() - t
 
         kinds = [our_server(cache), yaml_server()]
+        if os.environ.get("BENCH_LSP_NO_PROBES"):
+            kinds.insert(1, our_server(cache, "arcgraph-noprobes", {"probes": False}))
         results: dict[str, dict[str, Any]] = {k.name: {} for k in kinds}
 
         # spawn -> first diagnostics: fresh processes, nothing else running
@@ -475,8 +508,22 @@ async def main_async() -> int:
                     lat, misses = await edit_series(k, client, docs[spec.doc_name], spec, N_EDITS)
                     results[k.name][f"edit {spec.label}"] = (lat, misses)
             burst_specs = [
-                EditSpec("trainer 30-line", "trainer", "epochs", [str(11 + j) for j in range(9)], "10.5", "epochs:"),
-                EditSpec("model 5,000-line", "model", "dtype", ["float32", "float64", "float16"], "float99", "dtype:"),
+                EditSpec(
+                    "trainer 30-line",
+                    "trainer",
+                    "epochs",
+                    [str(11 + j) for j in range(9)],
+                    "10.5",
+                    "epochs:",
+                ),
+                EditSpec(
+                    "model 5,000-line",
+                    "model",
+                    "dtype",
+                    ["float32", "float64", "float16"],
+                    "float99",
+                    "dtype:",
+                ),
             ]
             for spec in burst_specs:
                 for k in kinds:
@@ -485,14 +532,38 @@ async def main_async() -> int:
                         k, client, docs[spec.doc_name], spec, N_BURSTS
                     )
             positions = [
-                Position("trainer key (config.epochs)", "trainer", "epochs:", 0,
-                         lambda s: s.index("epochs") + 2, lambda s: s.index("epochs") + 6),
-                Position("trainer value (optimizer.type)", "trainer", "type: torch.optim", 0,
-                         lambda s: s.index("torch.optim") + 8, lambda s: len(s.rstrip())),
-                Position("model key (params.in_features, mid-file)", "model", "in_features:", big_mid,
-                         lambda s: s.index("in_features") + 3, lambda s: s.index("in_features") + 11),
-                Position("model value (node type, mid-file)", "model", "type: torch.nn.Linear", big_mid,
-                         lambda s: s.index("torch.nn") + 6, lambda s: len(s.rstrip())),
+                Position(
+                    "trainer key (config.epochs)",
+                    "trainer",
+                    "epochs:",
+                    0,
+                    lambda s: s.index("epochs") + 2,
+                    lambda s: s.index("epochs") + 6,
+                ),
+                Position(
+                    "trainer value (optimizer.type)",
+                    "trainer",
+                    "type: torch.optim",
+                    0,
+                    lambda s: s.index("torch.optim") + 8,
+                    lambda s: len(s.rstrip()),
+                ),
+                Position(
+                    "model key (params.in_features, mid-file)",
+                    "model",
+                    "in_features:",
+                    big_mid,
+                    lambda s: s.index("in_features") + 3,
+                    lambda s: s.index("in_features") + 11,
+                ),
+                Position(
+                    "model value (node type, mid-file)",
+                    "model",
+                    "type: torch.nn.Linear",
+                    big_mid,
+                    lambda s: s.index("torch.nn") + 6,
+                    lambda s: len(s.rstrip()),
+                ),
             ]
             for pos in positions:
                 for k in kinds:
@@ -507,7 +578,11 @@ async def main_async() -> int:
                 await client.stop()
 
         report(kinds, results, t_catalog, edits, burst_specs, positions)
-        print(f"\nwhole run: {time.perf_counter() - t_all:.1f} s; server stderr logs were in {logdir}")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(
+            f"\nwhole run: {time.perf_counter() - t_all:.1f} s (load average now {load}); "
+            f"server stderr logs were in {logdir}"
+        )
         for f in sorted(logdir.iterdir()):
             tail = f.read_text(errors="replace").strip().splitlines()[-3:]
             noisy = [x for x in tail if "Traceback" in x or "Error" in x]
@@ -519,10 +594,19 @@ async def main_async() -> int:
 def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
     names = [k.name for k in kinds]
     w = 44
+    print(f"measured: {_git_state()}")
     print(f"torch catalog pre-built for our server in {t_catalog:.1f} s (not in any figure)")
-    print(f"client: pygls {_version('pygls')} LanguageClient over stdio; yaml-language-server "
-          f"{_yaml_ls_version()}; node {_node_version()}; {os.cpu_count()} CPUs")
-    print("times in ms; arrival = after JSON decode in the client, before pygls converts it\n")
+    print(
+        f"client: pygls {_version('pygls')} LanguageClient over stdio; yaml-language-server "
+        f"{_yaml_ls_version()}; node {_node_version()}; {os.cpu_count()} CPUs"
+    )
+    print("times in ms; arrival = after JSON decode in the client, before pygls converts it")
+    for k in kinds:
+        if k.debounce_s:
+            print(
+                f"{k.name} waits a fixed {k.debounce_s * 1000:.0f} ms after a change before validating"
+            )
+    print()
     header = f"{'measure':<{w}}" + "".join(f"{n:>20}" for n in names) + "   target (ours)"
     print(header)
     print("-" * len(header))
@@ -539,28 +623,45 @@ def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
             singles[(n, spec.label)] = p50(lat)
             vals.append(f"{ms(p50(lat))} /{ms(p95(lat))}" + (f" ({misses}!)" if misses else ""))
         row(f"edit->diags {spec.label} p50/p95", vals, targets[spec.label])
+        if any(k.debounce_s for k in kinds):
+            net = []
+            for k in kinds:
+                lat = [x - k.debounce_s for x in results[k.name][f"edit {spec.label}"][0]]
+                net.append(f"{ms(p50(lat))} /{ms(p95(lat))}")
+            row("  minus the server's fixed debounce", net)
     for spec in burst_specs:
         vals, ratios = [], []
         for n in names:
             finals, published, misses = results[n][f"burst {spec.label}"]
             r = p50(finals) / singles[(n, spec.label)] if finals else math.nan
             ratios.append(f"{r:.2f}x single")
-            vals.append(f"{ms(p50(finals))} /{ms(max(finals) if finals else math.nan)}"
-                        + (f" ({misses}!)" if misses else ""))
+            vals.append(
+                f"{ms(p50(finals))} /{ms(max(finals) if finals else math.nan)}"
+                + (f" ({misses}!)" if misses else "")
+            )
         row(f"burst {spec.label} final p50/max", vals, "final <= 2x single")
         row("  ratio to single-edit p50", ratios)
-        row("  publishes per 10-edit burst (median)",
-            [str(statistics.median(results[n][f'burst {spec.label}'][1])) for n in names])
+        row(
+            "  publishes per 10-edit burst (median)",
+            [str(statistics.median(results[n][f"burst {spec.label}"][1])) for n in names],
+        )
     for pos in positions:
         for what in ("completion", "hover"):
             vals = []
             for n in names:
                 r = results[n][f"req {pos.label}"]
-                extra = f" [{r['items']}]" if what == "completion" else ("" if r["hover_ok"] else " [none]")
+                extra = (
+                    f" [{r['items']}]"
+                    if what == "completion"
+                    else ("" if r["hover_ok"] else " [none]")
+                )
                 vals.append(f"{ms(p95(r[what]))}{extra}")
             row(f"{what} p95 {pos.label}"[:w], vals, "p95 <= 16")
-    row("spawn -> first correct diags (median of 3)",
-        [ms(p50([x for x in results[n]["spawn"] if not math.isnan(x)])) for n in names], "<= 400")
+    row(
+        "spawn -> first correct diags (median of 3)",
+        [ms(p50([x for x in results[n]["spawn"] if not math.isnan(x)])) for n in names],
+        "<= 400",
+    )
     row("  each spawn", [" ".join(ms(x).strip() for x in results[n]["spawn"]) for n in names])
     for n in names:
         r = results[n]["rss"]
@@ -569,12 +670,31 @@ def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
         if r["worker"] is not None:
             wk = r["worker"]
             line += f"; torch worker child VmHWM {wk.get('VmHWM', 0) / 1024:.1f} MB (now {wk.get('VmRSS', 0) / 1024:.1f})"
-        elif n == "arcgraph":
+        elif n.startswith("arcgraph"):
             line += "; no torch worker child running"
         for pid, cmd, st in r["other"]:
             line += f"; child {pid} ({cmd.strip()}) VmHWM {st.get('VmHWM', 0) / 1024:.1f} MB"
-        print(line + ("   target (ours): server <= 80 MB" if n == "arcgraph" else ""))
-    print("(N!) = N edits whose diagnostics never came (timeout) or came wrong; [N] = completion items")
+        print(line + ("   target (ours): server <= 80 MB" if n.startswith("arcgraph") else ""))
+    print(
+        "(N!) = N edits whose diagnostics never came (timeout) or came wrong; [N] = completion items"
+    )
+
+
+def _git_state() -> str:
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except Exception:
+            return "?"
+
+    dirty = git("status", "--porcelain", "--", "server")
+    return f"server at {git('rev-parse', '--short', 'HEAD')}" + (
+        " + uncommitted changes under server/" if dirty else " (clean)"
+    )
 
 
 def _version(dist: str) -> str:
@@ -599,7 +719,9 @@ def _node_version() -> str:
     import subprocess
 
     try:
-        return subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+        return subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except Exception:
         return "?"
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from lsprotocol import types
 from pygls.io_ import run_async
@@ -175,7 +176,10 @@ class BenchClient:
                 completion=types.CompletionClientCapabilities(
                     completion_item=types.ClientCompletionItemOptions(
                         snippet_support=True,
-                        documentation_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText],
+                        documentation_format=[
+                            types.MarkupKind.Markdown,
+                            types.MarkupKind.PlainText,
+                        ],
                     ),
                 ),
                 hover=types.HoverClientCapabilities(
