@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  DidChangeConfigurationNotification,
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
@@ -19,7 +20,7 @@ import {
   torchInstallCommand,
   versionProblem,
 } from './logic/interpreter';
-import { initializationOptions, SERVER_ARGS, serverEnv } from './logic/launch';
+import { initializationOptions, SERVER_ARGS, serverEnv, settingsForServer } from './logic/launch';
 import { TRAIN_COMMAND } from './logic/train';
 import { activeEnvironmentExecutable } from './python';
 import { runPython } from './run';
@@ -155,6 +156,28 @@ export class ServerManager implements vscode.Disposable {
       initializationOptions: initializationOptions(this.settings(), executable),
       diagnosticCollectionName: 'arcgraph',
       middleware: {
+        workspace: {
+          // the server reads `interpreter` from the settings: give it the resolved one
+          configuration: async (params, token, next) => {
+            const result = await next(params, token);
+            if (!Array.isArray(result)) {
+              return result;
+            }
+            return result.map((value: unknown, i: number) =>
+              params.items[i]?.section === 'arcgraph' ? settingsForServer(value, this.interpreter?.executable) : value,
+            );
+          },
+          didChangeConfiguration: async (sections, next) => {
+            const client = this.client;
+            if (!client || !sections?.includes('arcgraph')) {
+              return next(sections);
+            }
+            const section = vscode.workspace.getConfiguration(undefined, this.workspaceFolder()?.uri).get('arcgraph');
+            await client.sendNotification(DidChangeConfigurationNotification.type, {
+              settings: { arcgraph: settingsForServer(section, this.interpreter?.executable) },
+            });
+          },
+        },
         // the server's own entry points to training (its code lens, its source action) go
         // through the client's Train flow: trust check, data and target picks, progress, result
         executeCommand: async (command, args, next) => {

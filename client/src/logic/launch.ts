@@ -58,3 +58,22 @@ export function initializationOptions(settings: ArcGraphSettings, python: string
     },
   };
 }
+
+/**
+ * The `arcgraph` settings section as the server sees it (pushed with didChangeConfiguration or
+ * pulled with workspace/configuration): `interpreter` (and `python`) become the interpreter the
+ * client resolved, probed and trust-checked, never the raw setting (`~`, `${workspaceFolder}`,
+ * a workspace value in Restricted Mode).
+ */
+export function settingsForServer(section: unknown, python: string | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> =
+    section !== null && typeof section === 'object' && !Array.isArray(section) ? { ...(section as Record<string, unknown>) } : {};
+  if (python) {
+    out.interpreter = python;
+    out.python = python;
+  } else {
+    delete out.interpreter;
+    delete out.python;
+  }
+  return out;
+}

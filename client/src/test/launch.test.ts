@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkArgs, initializationOptions, SERVER_ARGS, serverEnv } from '../logic/launch';
+import { checkArgs, initializationOptions, SERVER_ARGS, serverEnv, settingsForServer } from '../logic/launch';
 
 describe('launch', () => {
   it('runs the server as a module', () => {
@@ -30,5 +30,17 @@ describe('launch', () => {
         client: { showsTrainResult: true, trainProgressOnWorkDoneToken: true },
       },
     });
+  });
+  it('the server sees the resolved interpreter, never the raw setting', () => {
+    const raw = { interpreter: '${workspaceFolder}/evil', registry: { folders: ['m'] }, checks: { shape: true } };
+    assert.deepEqual(settingsForServer(raw, '/usr/bin/python3.12'), {
+      interpreter: '/usr/bin/python3.12',
+      python: '/usr/bin/python3.12',
+      registry: { folders: ['m'] },
+      checks: { shape: true },
+    });
+    assert.deepEqual(settingsForServer({ interpreter: '~/x', python: 'y', trace: {} }, undefined), { trace: {} });
+    assert.deepEqual(settingsForServer(null, '/p'), { interpreter: '/p', python: '/p' });
+    assert.equal(raw.interpreter, '${workspaceFolder}/evil'); // not mutated
   });
 });
