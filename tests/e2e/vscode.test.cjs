@@ -71,6 +71,14 @@ async function shot(name) {
 const quickInput = () => page.locator('.quick-input-widget');
 const quickRows = () => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
 
+/** The quick pick rows in display order (the list reuses row elements: DOM order differs). */
+async function quickRowTexts() {
+  const rows = await quickRows().evaluateAll((els) =>
+    els.map((e) => ({ i: Number(e.getAttribute('data-index') ?? e.getAttribute('aria-posinset') ?? 0), t: e.innerText })),
+  );
+  return rows.sort((a, b) => a.i - b.i).map((r) => r.t);
+}
+
 async function quickInputText(text) {
   const input = quickInput().locator('input.input, .quick-input-box input').first();
   await input.waitFor({ state: 'visible', timeout: 10_000 });
@@ -83,6 +91,16 @@ async function command(title) {
   await quickInputText(`>${title}`);
   await quickRows().filter({ hasText: title }).first().waitFor({ timeout: 15_000 });
   await page.keyboard.press('Enter');
+}
+
+/** Closes the (modal) Settings editor. */
+async function closeSettings() {
+  const editor = page.locator('.settings-editor').first();
+  await editor.locator('.settings-header .monaco-editor, .search-container').first().click().catch(() => undefined);
+  for (let i = 0; i < 5 && (await editor.isVisible()); i++) {
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(300);
+  }
 }
 
 /** Opens a workspace file with Quick Open. */
@@ -249,14 +267,14 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     // 1. the data file: the one sharing the trainer's name comes first
     await quickRows().first().waitFor({ timeout: 30_000 });
     await page.waitForTimeout(300);
-    const dataRows = await quickRows().allInnerTexts();
+    const dataRows = await quickRowTexts();
     await shot('train-pick-data');
     assert.match(dataRows[0] ?? '', /breast_cancer\.csv/);
     await page.keyboard.press('Enter');
     // 2. the target column: the model's loss target first
     await quickInput().locator('.quick-input-title', { hasText: 'target column' }).waitFor({ timeout: 30_000 });
     await page.waitForTimeout(300);
-    const targetRows = await quickRows().allInnerTexts();
+    const targetRows = await quickRowTexts();
     await shot('train-pick-target');
     assert.match(targetRows[0] ?? '', /^diagnosis/);
     assert.match(targetRows[0] ?? '', /loss target/);
@@ -305,6 +323,27 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     assert.doesNotMatch(texts, /validation_split[^\n]*\s+arcgraph check/);
   });
 
+  it('a settings change reaches the server without a reload (arcgraph.registry.folders)', async () => {
+    await command('Preferences: Open User Settings');
+    await page.locator('.settings-editor').first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(1000); // the search box has the focus
+    await page.keyboard.type('arcgraph.registry.folders');
+    const item = page.locator('.settings-editor .setting-item-contents', { hasText: 'Folders' }).first();
+    await item.waitFor({ timeout: 30_000 });
+    await item.locator('.setting-list-addButton, .monaco-button', { hasText: 'Add Item' }).first().click();
+    const edit = item.locator('.setting-list-edit-row input, .setting-list-valueInput input').first();
+    await edit.waitFor({ timeout: 10_000 });
+    await edit.fill('no-models-here');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(500);
+    await shot('settings-registry-folders');
+    await closeSettings();
+    // the registry no longer has iris-classifier-v1: the open broken trainer says so
+    const row = page.locator('.markers-panel .monaco-list-row', { hasText: /AG201/ });
+    await row.first().waitFor({ timeout: 60_000 });
+    await shot('registry-folders-applied');
+  });
+
   it('an interpreter without torch (and without pygls): said once, structure checks keep working', async (t) => {
     if (!BARE_PYTHON) {
       t.skip('no Python without torch (E2E_BARE_PYTHON) on this machine');
@@ -325,10 +364,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     const text = await toast.first().innerText();
     assert.match(text, /-m pip install torch/);
     await page.locator('.statusbar-item', { hasText: 'Arc-Graph: no torch' }).first().waitFor({ timeout: 60_000 });
-    for (let i = 0; i < 3 && (await page.locator('.settings-editor').first().isVisible()); i++) {
-      await page.keyboard.press('Escape');
-      await page.waitForTimeout(300);
-    }
+    await closeSettings();
     await openFile('trainers/unopened.trainer.yaml');
     const live = page.locator('.markers-panel .monaco-list-row', { hasText: /got 10\.5\s*arcgraph\s*\(?AG112/ });
     await live.first().waitFor({ timeout: 60_000 });
@@ -370,7 +406,7 @@ describe('Restricted Mode (an untrusted workspace)', { timeout: 300_000, skip: !
     await quickInputText('>Arc-Graph: Train Model');
     await page.waitForTimeout(1000);
     await shot('restricted-train-command');
-    const rows = await quickRows().allInnerTexts();
+    const rows = await quickRowTexts();
     assert.ok(!rows.some((r) => r.startsWith('Arc-Graph: Train Model')), `Train Model offered: ${rows.join(' | ')}`);
     await page.keyboard.press('Escape');
     assert.ok(!fs.existsSync(path.join(UNTRUSTED_WS, 'runs')), 'a run folder appeared in Restricted Mode');
