@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from conftest import FIXTURES
 
 from arcgraph.training.build import build_model, example_inputs
 from arcgraph.training.errors import NodeRuntimeError, SpecBuildError
+
+from .conftest import FIXTURES
 
 ARC_EXAMPLES = {
     "arc-logistic-v1": {"probability": (2, 1)},

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DIABETES, IRIS, REPO, base_config, make_workspace
 
 from arcgraph.training import SpecError, train
 from arcgraph.training.events import Reporter
+
+from .conftest import DIABETES, IRIS, REPO, base_config, make_workspace
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

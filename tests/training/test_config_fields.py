@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from conftest import BREAST_CANCER, FIXTURES, IRIS, Events, base_config, make_workspace
 
 from arcgraph.training import SpecError, train
 from arcgraph.training.build import build_model
 from arcgraph.training.checkpoint import load
 from arcgraph.training.split import epoch_order
+
+from .conftest import BREAST_CANCER, FIXTURES, IRIS, Events, base_config, make_workspace
 
 N_TRAIN = 120  # iris, validation_split 0.2
 

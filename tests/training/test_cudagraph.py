@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import BREAST_CANCER, IRIS, Events, base_config, make_workspace
 
 from arcgraph.training import train
 from arcgraph.training.cudagraph import capture_blocker
+
+from .conftest import BREAST_CANCER, IRIS, Events, base_config, make_workspace
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

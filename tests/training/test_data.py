@@ -9,11 +9,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import BREAST_CANCER, IRIS
 
 from arcgraph.training.data import load_dataset
 from arcgraph.training.errors import DataError
 from arcgraph.training.losses import parse_loss
+
+from .conftest import BREAST_CANCER, IRIS
 
 CPU = torch.device("cpu")
 

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import BREAST_CANCER, REPO, Events, base_config, make_workspace
 
 from arcgraph.training import NonFiniteLossError, ResumeError, train
 from arcgraph.training.checkpoint import list_checkpoints
+
+from .conftest import BREAST_CANCER, REPO, Events, base_config, make_workspace
 
 CONFIG = base_config(epochs=12, batch_size=8, log_every=1, seed=21)
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 import torch
-from conftest import BREAST_CANCER, DIABETES, FIXTURES, IRIS, Events
 
 from arcgraph.training import train
+
+from .conftest import BREAST_CANCER, DIABETES, FIXTURES, IRIS, Events
 
 
 def workspace(tmp_path: Path, trainer: str) -> Path:
