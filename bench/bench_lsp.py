@@ -57,18 +57,40 @@ WAIT = 15.0  # seconds: the timeout of every wait for a reply or diagnostics
 
 
 def _serve_profiled(out: str) -> None:
-    """`bench_lsp.py --serve-profiled OUT`: our server under cProfile (the bench's env hook)."""
+    """`bench_lsp.py --serve-profiled OUT`: our server under cProfile (the bench's env hook).
+
+    Every thread gets its own profile (the server checks on lanes); all are merged into OUT."""
+    import contextlib
     import cProfile
+    import pstats
+    import threading
 
     from arcgraph.cli import main
 
-    prof = cProfile.Profile()
-    prof.enable()
+    profiles: list[cProfile.Profile] = []
+    original_run = threading.Thread.run
+
+    def profiled_run(self: threading.Thread) -> None:
+        prof = cProfile.Profile()
+        profiles.append(prof)
+        prof.enable()
+        try:
+            original_run(self)
+        finally:
+            prof.disable()
+
+    threading.Thread.run = profiled_run  # type: ignore[method-assign]
+    main_prof = cProfile.Profile()
+    main_prof.enable()
     try:
         main(["lsp"])
     finally:
-        prof.disable()
-        prof.dump_stats(out)
+        main_prof.disable()
+        stats = pstats.Stats(main_prof)
+        for prof in list(profiles):
+            with contextlib.suppress(Exception):  # a thread still running: skipped
+                stats.add(prof)
+        stats.dump_stats(out)
 
 
 if len(sys.argv) == 3 and sys.argv[1] == "--serve-profiled":
@@ -138,6 +160,14 @@ def cpu_ticks(pid: int) -> int:
         return int(fields[11]) + int(fields[12])
     except (OSError, ValueError, IndexError):
         return -1
+
+
+def tree_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the process (all threads) and by its live children."""
+    hz = os.sysconf("SC_CLK_TCK")
+    own = max(cpu_ticks(pid), 0) / hz
+    kids = sum(max(cpu_ticks(c), 0) for c in children(pid)) / hz
+    return own, kids
 
 
 def worker_pids(pid: int) -> list[int]:
@@ -505,8 +535,16 @@ async def main_async() -> int:
             for spec in edits:
                 for k in kinds:
                     client, docs = sessions[k.name]
+                    await settle_process_tree(client.pid or 0, 10.0)
+                    before = tree_cpu(client.pid or 0)
                     lat, misses = await edit_series(k, client, docs[spec.doc_name], spec, N_EDITS)
+                    await settle_process_tree(client.pid or 0, 10.0)
+                    after = tree_cpu(client.pid or 0)
+                    n_sent = N_EDITS + 3 + (N_EDITS % 2)
                     results[k.name][f"edit {spec.label}"] = (lat, misses)
+                    results[k.name][f"cpu {spec.label}"] = tuple(
+                        (a - b) / n_sent for a, b in zip(after, before, strict=True)
+                    )
             burst_specs = [
                 EditSpec(
                     "trainer 30-line",
@@ -629,6 +667,13 @@ def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
                 lat = [x - k.debounce_s for x in results[k.name][f"edit {spec.label}"][0]]
                 net.append(f"{ms(p50(lat))} /{ms(p95(lat))}")
             row("  minus the server's fixed debounce", net)
+        row(
+            "  CPU ms per edit: server process / children",
+            [
+                "{:.0f} / {:.0f}".format(*(x * 1000 for x in results[n][f"cpu {spec.label}"]))
+                for n in names
+            ],
+        )
     for spec in burst_specs:
         vals, ratios = [], []
         for n in names:
