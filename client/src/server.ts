@@ -6,6 +6,9 @@ import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
   LanguageClient,
+  WorkDoneProgress,
+  WorkDoneProgressCancelNotification,
+  WorkDoneProgressCreateRequest,
   type LanguageClientOptions,
   type ServerOptions,
   State,
@@ -46,6 +49,8 @@ export class ServerManager implements vscode.Disposable {
   private starting: Promise<void> | undefined;
   /** Runs the Train flow for `arcgraph.train` invoked from the server's code lens or actions. */
   trainHandler: ((arg: unknown) => Promise<unknown>) | undefined;
+  /** Takes over a server-created progress token (true) while a Train command runs. */
+  progressAdopter: ((token: string | number) => boolean) | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -209,10 +214,53 @@ export class ServerManager implements vscode.Disposable {
     this.client = client;
     try {
       await client.start();
+      this.handleServerProgress(client);
       this.setState('running');
     } catch (error) {
       this.fail(`Arc-Graph language server did not start: ${(error as Error).message ?? String(error)}`);
     }
+  }
+
+  /**
+   * Server-created progress (`window/workDoneProgress/create`): offered to `progressAdopter`
+   * first (a running Train command shows it as its cancellable notification), else shown in
+   * the status bar like the language client does, cancellable there when the server says so.
+   */
+  private handleServerProgress(client: LanguageClient): void {
+    client.onRequest(WorkDoneProgressCreateRequest.type, (params) => {
+      if (this.progressAdopter?.(params.token)) {
+        return;
+      }
+      let resolve: (() => void) | undefined;
+      let progress: vscode.Progress<{ message?: string; increment?: number }> | undefined;
+      let reported = 0;
+      const sub = client.onProgress(WorkDoneProgress.type, params.token, (value) => {
+        if (value.kind === 'begin') {
+          void vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Window, title: value.title, cancellable: value.cancellable },
+            (p, cancel) => {
+              progress = p;
+              cancel.onCancellationRequested(() => {
+                void client.sendNotification(WorkDoneProgressCancelNotification.type, { token: params.token });
+              });
+              return new Promise<void>((r) => {
+                resolve = r;
+              });
+            },
+          );
+        }
+        if (value.kind === 'end') {
+          sub.dispose();
+          resolve?.();
+          return;
+        }
+        const pct = typeof value.percentage === 'number' ? Math.max(0, Math.min(100, value.percentage)) : undefined;
+        progress?.report({ message: value.message, increment: pct !== undefined ? Math.max(0, pct - reported) : undefined });
+        if (pct !== undefined) {
+          reported = Math.max(reported, pct);
+        }
+      });
+    });
   }
 
   settings(): { registryFolders: string[]; registryInclude: string[]; shapeCheck: boolean } {

@@ -251,17 +251,21 @@ export class TrainCommand {
     let result: unknown;
     let failure: unknown;
     let cancelled = false;
-    // The notification opens when the server reports progress on our token (it then is
-    // cancellable from there). A server that creates its own token instead gets its own
-    // notification from the language client: either way the user sees exactly one.
+    // One cancellable notification for the run. It opens with the first progress the server
+    // reports, on the `workDoneToken` we pass or on a token the server creates itself while the
+    // run is going (adopted through ServerManager.progressAdopter instead of the language
+    // client's status-bar-only progress). Cancel sends window/workDoneProgress/cancel for those
+    // tokens, and cancels the request itself if the server has not answered 15 s later.
     const cts = new vscode.CancellationTokenSource();
+    const tokens = new Set<string | number>([token]);
     const cancelRun = (): void => {
       if (cancelled) {
         return;
       }
       cancelled = true;
-      void client.sendNotification(WorkDoneProgressCancelNotification.type, { token });
-      // give the trainer time to checkpoint and answer before the request itself is cancelled
+      for (const t of tokens) {
+        void client.sendNotification(WorkDoneProgressCancelNotification.type, { token: t });
+      }
       setTimeout(() => cts.cancel(), 15_000);
     };
     const request = client.sendRequest(
@@ -272,57 +276,65 @@ export class TrainCommand {
     let report: ((value: WorkDoneProgressBegin | WorkDoneProgressReport) => void) | undefined;
     let opening = false;
     let latest: WorkDoneProgressBegin | WorkDoneProgressReport | undefined;
-    const sub = client.onProgress(
-      WorkDoneProgress.type,
-      token,
-      (value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => {
-        this.status.text = `$(loading~spin) ${progressText(value, title)}`;
-        if (value.kind === 'end') {
-          return;
-        }
-        if (report) {
-          report(value);
-          return;
-        }
-        if (opening) {
-          latest = value; // the notification is on its way
-          return;
-        }
-        opening = true;
-        void vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `Arc-Graph: ${title}`, cancellable: true },
-          (progress, cancel) => {
-            cancel.onCancellationRequested(cancelRun);
-            let last = 0;
-            report = (v) => {
-              const pct = typeof v.percentage === 'number' ? v.percentage : undefined;
-              progress.report({
-                message: v.message ?? (v.kind === 'begin' ? v.title : undefined),
-                increment: pct !== undefined ? Math.max(0, pct - last) : undefined,
-              });
-              if (pct !== undefined) {
-                last = pct;
-              }
-            };
-            report(value);
-            if (latest) {
-              report(latest);
+    const onValue = (value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd): void => {
+      this.status.text = `$(loading~spin) ${progressText(value, title)}`;
+      if (value.kind === 'end') {
+        return;
+      }
+      if (report) {
+        report(value);
+        return;
+      }
+      if (opening) {
+        latest = value; // the notification is on its way
+        return;
+      }
+      opening = true;
+      void vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Arc-Graph: ${title}`, cancellable: true },
+        (progress, cancel) => {
+          cancel.onCancellationRequested(cancelRun);
+          let last = 0;
+          report = (v) => {
+            const pct = typeof v.percentage === 'number' ? v.percentage : undefined;
+            progress.report({
+              message: v.message ?? (v.kind === 'begin' ? v.title : undefined),
+              increment: pct !== undefined ? Math.max(0, pct - last) : undefined,
+            });
+            if (pct !== undefined) {
+              last = pct;
             }
-            return request.then(
-              () => undefined,
-              () => undefined,
-            );
-          },
-        );
-      },
-    );
+          };
+          report(value);
+          if (latest) {
+            report(latest);
+          }
+          return request.then(
+            () => undefined,
+            () => undefined,
+          );
+        },
+      );
+    };
+    const subs: vscode.Disposable[] = [client.onProgress(WorkDoneProgress.type, token, onValue)];
+    this.server.progressAdopter = (serverToken) => {
+      tokens.add(serverToken);
+      subs.push(client.onProgress(WorkDoneProgress.type, serverToken, onValue));
+      if (cancelled) {
+        void client.sendNotification(WorkDoneProgressCancelNotification.type, { token: serverToken });
+      }
+      return true;
+    };
     this.cancelCurrent = cancelRun;
     try {
       result = await request;
     } catch (error) {
       failure = error;
     } finally {
-      sub.dispose();
+      this.server.progressAdopter = undefined;
+      for (const sub of subs) {
+        sub.dispose();
+      }
       cts.dispose();
       this.cancelCurrent = undefined;
       this.running = false;

@@ -41,6 +41,22 @@ const BROKEN = [
   '',
 ].join('\n');
 
+// trains long enough to be cancelled
+const LONG = [
+  'model_ref: breast-cancer-mlp-v1',
+  'optimizer:',
+  '  type: torch.optim.Adam',
+  '  lr: 0.0001',
+  'config:',
+  '  epochs: 100000',
+  '  batch_size: 4',
+  '  validation_split: 0.2',
+  '  shuffle: true',
+  '  device: cpu',
+  '  seed: 0',
+  '',
+].join('\n');
+
 // never opened in an editor: only Check Workspace reports it
 const UNOPENED = [
   'model_ref: iris-classifier-v1',
@@ -140,6 +156,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     fs.mkdirSync(ART, { recursive: true });
     fs.writeFileSync(path.join(WS, 'trainers', 'broken.trainer.yaml'), BROKEN);
     fs.writeFileSync(path.join(WS, 'trainers', 'unopened.trainer.yaml'), UNOPENED);
+    fs.writeFileSync(path.join(WS, 'trainers', 'long.trainer.yaml'), LONG);
     context = await chromium.launchPersistentContext(PROFILE, {
       executablePath: CHROMIUM,
       headless: true,
@@ -308,6 +325,35 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await page.locator('.tabs-container .tab.active', { hasText: 'loss.png' }).waitFor({ timeout: 30_000 });
     await page.waitForTimeout(1000);
     await shot('train-curves');
+  });
+
+  it('a training run is cancellable from its progress notification', async () => {
+    await openFile('trainers/long.trainer.yaml');
+    await command('Arc-Graph: Train Model');
+    await quickRows().first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
+    const files = await quickRowTexts();
+    const i = files.findIndex((r) => r.startsWith('breast_cancer.csv'));
+    assert.ok(i >= 0, files.join(' | '));
+    await quickInputText('breast_cancer.csv');
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await quickInput().locator('.quick-input-title', { hasText: 'target column' }).waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter'); // diagnosis, the loss target
+    const progress = page.locator('.notification-toast', { hasText: /Arc-Graph: Training breast-cancer-mlp-v1/ });
+    await progress.first().waitFor({ timeout: 60_000 });
+    await page.locator('.statusbar-item', { hasText: /Training breast-cancer-mlp-v1/ }).first().waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(3000); // a few epochs
+    await shot('train-long-progress');
+    await progress.first().hover();
+    await progress.first().locator('.monaco-button', { hasText: 'Cancel' }).first().click();
+    const outcome = page.locator('.notification-toast', { hasText: /Arc-Graph: train(ed|ing of) breast-cancer-mlp-v1/ });
+    await outcome.first().waitFor({ timeout: 60_000 });
+    const text = await outcome.first().innerText();
+    await shot('train-cancelled');
+    assert.doesNotMatch(text, /completed/);
+    assert.match(text, /cancel|interrupt|stopped/i);
   });
 
   it('Check Workspace fills the Problems panel from `arcgraph check` (files not open in an editor)', async () => {
