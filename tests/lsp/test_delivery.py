@@ -163,3 +163,40 @@ async def test_settings_through_workspace_configuration(cache_dir: Path, workspa
         assert await c.wait_for_diagnostics(uri, 1, codes([])) == []
     finally:
         await stop_client(c)
+
+
+async def test_shape_check_switched_by_configuration(
+    cache_dir: Path, workspace: Path, has_catalog: bool
+):
+    """`shapeCheck` from workspace/configuration, flipped on and off without a restart."""
+    if not has_catalog:
+        pytest.skip("torch is not installed")
+    off = {"arcgraph": {"probes": True, "shapeCheck": False}}
+    c = await start_client(cache_dir, workspace, configuration=off)
+    try:
+        uri = uri_of(workspace / "models" / "shapes-v1.model.yaml")
+        model = (workspace / "models" / "iris-classifier-v1.model.yaml").read_text()
+        c.open(
+            uri,
+            model.replace("in_features: 16, out_features: 3", "in_features: 15, out_features: 3"),
+        )
+        assert await c.wait_for_diagnostics(uri, 1) == []
+        c.set_configuration({"arcgraph": {"probes": True, "shapeCheck": True}})
+        c.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        diags = await c.wait_for_diagnostics(uri, 1, lambda d: len(d) > 0, timeout=90)
+        assert [(d.code, d.message, d.range) for d in diags] == [
+            (
+                "AG314",
+                "shape check failed at node 'classifier': "
+                "Linear in_features 15 but input has 16 features",
+                rng(21, 10, 21, 20),
+            )
+        ]
+        seen = c.count(uri)
+        c.set_configuration(off)
+        c.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        assert await c.wait_for_diagnostics(uri, 1, after=seen) == []
+        await asyncio.sleep(1.0)
+        assert list(c.published_for(uri)[-1].diagnostics) == []
+    finally:
+        await stop_client(c)

@@ -274,3 +274,7 @@ async def test_requests_for_unknown_documents_answer_empty(
             )
         )
         assert list(actions or []) == []
+        lenses = await client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=ident)
+        )
+        assert list(lenses or []) == []

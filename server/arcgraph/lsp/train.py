@@ -113,6 +113,8 @@ class TrainFeature:
     # -- entry points ------------------------------------------------------------------------
     def code_lens(self, params: types.CodeLensParams) -> list[types.CodeLens]:
         """`▶ Train` above `model_ref` in a trainer spec."""
+        if params.text_document.uri not in self.server.workspace.text_documents:
+            return []  # not open (or closed meanwhile): nothing, not an error
         doc = self.server.workspace.get_text_document(params.text_document.uri)
         path = convert.uri_to_path(doc.uri) or Path(doc.uri)
         parsed = parse_yaml(doc.source)
