@@ -622,10 +622,10 @@ async def main_async() -> int:
             f"server stderr logs were in {logdir}"
         )
         for f in sorted(logdir.iterdir()):
-            tail = f.read_text(errors="replace").strip().splitlines()[-3:]
-            noisy = [x for x in tail if "Traceback" in x or "Error" in x]
-            if noisy:
-                print(f"  {f.name}: {' | '.join(tail)[:300]}")
+            lines = f.read_text(errors="replace").strip().splitlines()
+            if any("Traceback" in x for x in lines):  # where in our code, and the error
+                ours = [x.strip() for x in lines if "/arcgraph/" in x and "File " in x]
+                print(f"  {f.name}: {' <- '.join(reversed(ours[-3:]))} | {lines[-1][:200]}")
     return 0
 
 
