@@ -199,6 +199,8 @@ export interface TrainResult {
   readonly bestMetric: number | null;
   readonly monitor: string;
   readonly status: string;
+  /** The server's reason when the run did not complete (e.g. where the checkpoint is). */
+  readonly detail?: string;
 }
 
 /** The reason when the server answered `{status: 'refused' | 'error', error}` instead of a run. */
@@ -228,6 +230,7 @@ export function parseTrainResult(value: unknown): TrainResult {
     bestMetric: typeof best === 'number' && Number.isFinite(best) ? best : null,
     monitor: typeof rec.monitor === 'string' && rec.monitor ? rec.monitor : 'val_loss',
     status: typeof rec.status === 'string' && rec.status ? rec.status : 'completed',
+    ...(typeof rec.error === 'string' && rec.error ? { detail: rec.error } : {}),
   };
 }
 
@@ -254,7 +257,8 @@ export function trainResultMessage(result: TrainResult, modelName: string): stri
   const head = isSuccess(result.status)
     ? `Arc-Graph: trained ${modelName} (${humanStatus(result.status)})`
     : `Arc-Graph: training of ${modelName} ${humanStatus(result.status)}`;
-  return `${head}: ${metric}.`;
+  const detail = !isSuccess(result.status) && result.detail ? ` (${result.detail})` : '';
+  return `${head}: ${metric}${detail}.`;
 }
 
 /** The loss curves image the trainer writes into the run folder (training/rundir.py PLOT_FILE). */

@@ -116,6 +116,8 @@ describe('train request and result', () => {
     assert.equal(trainResultMessage(r, 'm'), 'Arc-Graph: trained m (completed): best val_loss 0.0812.');
     const early = parseTrainResult({ run_dir: '/r', best_metric: 0.1086, monitor: 'val_loss', status: 'early_stopped' });
     assert.equal(trainResultMessage(early, 'm'), 'Arc-Graph: trained m (stopped early): best val_loss 0.1086.');
+    const stopped = parseTrainResult({ run_dir: '/r', status: 'interrupted', error: 'checkpoint saved to /r/c.pt' });
+    assert.equal(trainResultMessage(stopped, 'm'), 'Arc-Graph: training of m interrupted: no best metric (checkpoint saved to /r/c.pt).');
     const failed = parseTrainResult({ run_dir: '/r', best_metric: null, status: 'diverged' });
     assert.equal(trainResultMessage(failed, 'm'), 'Arc-Graph: training of m diverged: no best metric.');
     assert.equal(parseTrainResult({ run_dir: '/r', best_metric: null }).bestMetric, null);
