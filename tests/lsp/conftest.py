@@ -211,7 +211,7 @@ def uri_of(path: Path) -> str:
 async def start_client(
     cache_dir: Path,
     workspace: Path,
-    capabilities: str = "visual-studio-code",
+    capabilities: str | types.ClientCapabilities = "visual-studio-code",
     options: dict[str, Any] | None = None,
     configuration: dict[str, Any] | None = None,
 ) -> RecordingClient:
@@ -233,7 +233,9 @@ async def start_client(
         client.set_configuration(configuration)
     result = await client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities(capabilities),
+            capabilities=(
+                client_capabilities(capabilities) if isinstance(capabilities, str) else capabilities
+            ),
             root_uri=uri_of(workspace),
             workspace_folders=[types.WorkspaceFolder(uri=uri_of(workspace), name="ws")],
             initialization_options=options if options is not None else {"probes": False},

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
+from pytest_lsp import client_capabilities
 
 from .conftest import REPO, start_client, stop_client, uri_of
 
@@ -86,6 +87,25 @@ async def test_pull_report_has_the_torch_stage(cache_dir: Path, workspace: Path)
             ("AG400", rng(0, 0, 0, 29)),
             ("AG111", rng(9, 2, 9, 8)),
         ]
+        assert c.pushed_in_pull_mode == 0
+    finally:
+        await stop_client(c)
+
+
+async def test_pull_refresh_when_results_change_without_an_edit(cache_dir: Path, workspace: Path):
+    """A client with refresh support is asked to pull again when the torch stage is done."""
+    caps = client_capabilities("neovim")
+    assert caps.workspace is not None
+    caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+    nopy = workspace / "no-such-python"
+    c = await start_client(cache_dir, workspace, caps, options={"python": str(nopy)})
+    try:
+        assert c.pull
+        uri = uri_of(workspace / "trainers" / "refresh.trainer.yaml")
+        c.open(uri, TRAINER)
+        await c.wait_for(lambda: c.diagnostic_refresh_count > 0, 30, "a refresh request")
+        report = await c.pull_report(uri)
+        assert [d.code for d in report.diagnostics] == ["AG400", "AG111"]
         assert c.pushed_in_pull_mode == 0
     finally:
         await stop_client(c)
