@@ -220,3 +220,27 @@ async def test_shape_check_switched_by_configuration(
         assert list(c.published_for(uri)[-1].diagnostics) == []
     finally:
         await stop_client(c)
+
+
+async def test_recheck_reuses_the_torch_answer(cache_dir: Path, workspace: Path, has_catalog: bool):
+    """A re-check of unchanged text (here: settings that change nothing) publishes the probe's
+    last answer with the structure at once, without asking torch again."""
+    if not has_catalog:
+        pytest.skip("torch is not installed")
+    c = await start_client(cache_dir, workspace, options={"probes": True})
+    try:
+        uri = uri_of(workspace / "trainers" / "reuse.trainer.yaml")
+        text = TRAINER.replace("torch.optim.Adam", "torch.optim.SGD").replace(
+            "  lr: 0.01\n", "  lr: 0.01\n  params:\n    nesterov: true\n"
+        )
+        c.open(uri, text.replace("  devise: cpu\n", ""))
+        diags = await c.wait_for_diagnostics(uri, 1, lambda d: len(d) > 0, timeout=60)
+        assert [d.code for d in diags] == ["AG213"]
+        seen = c.count(uri)
+        c.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"arcgraph": {}})
+        )
+        await c.wait_for(lambda: c.count(uri) > seen, 10, "the re-check")
+        assert [d.code for d in c.published_for(uri)[seen].diagnostics] == ["AG213"]
+    finally:
+        await stop_client(c)

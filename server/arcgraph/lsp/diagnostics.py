@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from arcgraph.codes import TORCH_WORKER_FAILED
 from arcgraph.diagnostics import Diagnostic
 from arcgraph.engine import Analysis
 from arcgraph.kinds import SpecKind, detect_kind
@@ -52,6 +53,7 @@ class _Job:
     uri: str
     generation: int
     version: int | None
+    key: str = ""  # what the torch stage's answer depends on (see `_torch_key`)
 
 
 @dataclass
@@ -75,6 +77,9 @@ class DiagnosticsFeature:
         self.running: set[str] = set()  # uris with a structure check on the check lane
         self.dirty: dict[str, bool] = {}  # uri -> asked again while running (edited?)
         self.check_lane = ThreadPoolExecutor(1, thread_name_prefix="arcgraph-check")
+        # uri -> (key, extra): the torch stage's last answer, reused by a re-check of the
+        # same text with the same structure result, worker and options (no second probe)
+        self.torch_results: dict[str, tuple[str, list[Diagnostic]]] = {}
         self._seq = 0
 
     def choose_model(self, params: types.InitializeParams) -> None:
@@ -137,6 +142,7 @@ class DiagnosticsFeature:
         was_model = self.kinds.pop(uri, None) == SpecKind.MODEL
         self.checked.pop(uri, None)
         self.results.pop(uri, None)
+        self.torch_results.pop(uri, None)
         path = convert.uri_to_path(uri)
         if path is not None:
             self.server.index.close_text(path)
@@ -273,17 +279,30 @@ class DiagnosticsFeature:
     ) -> None:
         previous = self.kinds.get(doc.uri)
         self.kinds[doc.uri] = a.kind
-        self.publish(doc, structure)
+        torch_checked = a.kind != SpecKind.NONE and a.root is not None
+        key = self._torch_key(doc, structure) if torch_checked else ""
+        known = self.torch_results.get(doc.uri)
+        reuse = torch_checked and known is not None and known[0] == key
+        # the same text, structure, worker and options: torch would say the same again
+        self.publish(doc, structure + known[1] if reuse and known else structure)
         if not edited:
             self.refresh()
-        if a.kind != SpecKind.NONE and a.root is not None:
-            job = _Job(doc.uri, generation, doc.version)
-            future = self.server.index.torch_lane.submit(self._torch_stage, job, a)
-            future.add_done_callback(
-                lambda f: self.server.call_soon(self._torch_done, job, doc, structure, f)
-            )
+        if torch_checked and not reuse:
+            self._start_torch_stage(_Job(doc.uri, generation, doc.version, key), doc, a, structure)
         if edited and SpecKind.MODEL in (a.kind, previous):
             self.recheck(kind=SpecKind.TRAINER, skip=doc.uri)
+
+    def _torch_key(self, doc: DocumentView, structure: list[Diagnostic]) -> str:
+        index = self.server.index
+        return repr((doc.text, structure, id(index.worker), index.engine.options))
+
+    def _start_torch_stage(
+        self, job: _Job, doc: DocumentView, a: Analysis, structure: list[Diagnostic]
+    ) -> None:
+        future = self.server.index.torch_lane.submit(self._torch_stage, job, a)
+        future.add_done_callback(
+            lambda f: self.server.call_soon(self._torch_done, job, doc, structure, f)
+        )
 
     def current(self, job: _Job) -> bool:
         if self.generation.get(job.uri) != job.generation:
@@ -308,6 +327,11 @@ class DiagnosticsFeature:
             log.error("torch checks of %s failed: %s", job.uri, exc)
             return
         extra = future.result()
+        if extra is not None and self.current(job):
+            if any(d.code == TORCH_WORKER_FAILED for d in extra):
+                self.torch_results.pop(job.uri, None)  # said once; asked again next time
+            else:
+                self.torch_results[job.uri] = (job.key, extra)
         if not extra or not self.current(job):
             # nothing to add to what stage 1 published, or superseded by a newer edit or
             # check: never publish stale results
