@@ -222,3 +222,22 @@ def test_settings_from_the_vscode_client():
     assert t.registry_settings().include == ["*.yaml", "*.yml"]
     assert Settings.from_options(None) == Settings()
     assert Settings.from_options({"arcgraph": 3}) == Settings()
+
+
+def test_torch_timeout_setting():
+    from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
+
+    assert Settings().torch_timeout == 20.0
+    assert Settings.from_options({"torchTimeout": 3}).torch_timeout == 3.0
+    for bad in (True, 0, -1, "5", None):
+        assert Settings.from_options({"torchTimeout": bad}).torch_timeout == 20.0
+    index = WorkspaceIndex()
+    try:
+        index.configure(Settings.from_options({"torchTimeout": 2.5}))
+        worker = index.worker
+        assert worker is not None and worker.timeout == 2.5
+        # only the timeout changed: the same worker (no new process), a new limit
+        assert index.reconfigure(Settings.from_options({"torchTimeout": 7})) is False
+        assert index.worker is worker and worker.timeout == 7.0
+    finally:
+        index.shutdown()
