@@ -244,3 +244,20 @@ async def test_recheck_reuses_the_torch_answer(cache_dir: Path, workspace: Path,
         assert [d.code for d in c.published_for(uri)[seen].diagnostics] == ["AG213"]
     finally:
         await stop_client(c)
+
+
+async def test_registry_path_globs_from_configuration(cache_dir: Path, workspace: Path):
+    """`registry.include` path globs reach the registry as written."""
+    config = {"arcgraph": {"registry": {"include": ["models/iris-*.model.yaml"]}}}
+    c = await start_client(cache_dir, workspace, configuration=config)
+    try:
+        good = TRAINER.replace("  devise: cpu\n", "")
+        other = uri_of(workspace / "trainers" / "glob-other.trainer.yaml")
+        c.open(other, good.replace("iris-classifier-v1", "diabetes-regressor-v1"))
+        diags = await c.wait_for_diagnostics(other, 1, lambda d: len(d) > 0)
+        assert [(d.code, d.range) for d in diags] == [("AG201", rng(0, 11, 0, 32))]
+        iris = uri_of(workspace / "trainers" / "glob-iris.trainer.yaml")
+        c.open(iris, good)
+        assert await c.wait_for_diagnostics(iris, 1) == []
+    finally:
+        await stop_client(c)

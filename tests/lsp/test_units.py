@@ -206,7 +206,7 @@ def test_settings_from_the_vscode_client():
     s = Settings.from_options(init)
     assert (s.python, s.shape_check, s.probes, s.torch) == ("/venv/bin/python", False, True, True)
     assert s.registry_settings().folders == ["."]
-    assert s.registry_settings().include == ["*.model.yaml"]
+    assert s.registry_settings().include == ["**/*.model.yaml"]  # the registry matches globs
     # a pushed settings section: an empty interpreter keeps the server's; other keys apply
     pushed = {
         "arcgraph": {

@@ -32,7 +32,8 @@ class Settings:
     server's own), `torch`, `probes`, `shapeCheck` (or `checks.shape`), `torchTimeout`
     (seconds one torch request may take before the worker is stopped and restarted; default
     20), `registry.folders` (relative to each workspace folder) and `registry.include` (file
-    name patterns; a path glob like `**/*.model.yaml` counts by its last part).
+    name patterns like `*.yaml`, or path globs like `**/*.model.yaml`: the registry matches
+    both).
     `pullDiagnostics: false` (initialization options only) keeps push diagnostics for a
     client that offers pull. Clients with `workspace/configuration` are asked for section
     `arcgraph` at `initialized` and on every `didChangeConfiguration`; their answer is merged
@@ -79,9 +80,7 @@ class Settings:
                 out.registry_folders = tuple(f for f in folders if isinstance(f, str) and f)
             include = registry.get("include")
             if isinstance(include, list):
-                out.registry_include = tuple(
-                    p.rsplit("/", 1)[-1] for p in include if isinstance(p, str) and p
-                )
+                out.registry_include = tuple(p for p in include if isinstance(p, str) and p)
         return out
 
     def registry_settings(self) -> RegistrySettings:
