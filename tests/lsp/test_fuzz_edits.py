@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
 
-from .conftest import EXAMPLES, RecordingClient, start_client, stop_client, uri_of
+from .conftest import CLIENTS, EXAMPLES, RecordingClient, start_client, stop_client, uri_of
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
 
@@ -30,8 +30,10 @@ edit_st = st.tuples(pos_st, pos_st, text_st)
 batches_st = st.lists(st.lists(edit_st, min_size=1, max_size=6), min_size=1, max_size=4)
 
 
-@pytest.fixture(scope="module")
-def background(cache_dir: Path, workspace: Path) -> Iterator[tuple[RecordingClient, Run]]:
+@pytest.fixture(scope="module", params=CLIENTS)
+def background(
+    request: pytest.FixtureRequest, cache_dir: Path, workspace: Path
+) -> Iterator[tuple[RecordingClient, Run]]:
     """One server for all examples, driven from an event loop on its own thread (hypothesis
     calls the test synchronously)."""
     loop = asyncio.new_event_loop()
@@ -41,7 +43,7 @@ def background(cache_dir: Path, workspace: Path) -> Iterator[tuple[RecordingClie
     def run(coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, loop).result(120)
 
-    client = run(start_client(cache_dir, workspace))
+    client = run(start_client(cache_dir, workspace, request.param))
     try:
         yield client, run
     finally:
@@ -80,6 +82,7 @@ async def _exercise(client: RecordingClient, workspace: Path, batches: list) -> 
                 )
             await client.wait_for_diagnostics(uri, version, timeout=30)
             await asyncio.sleep(0.05)
+            await client.sync()  # pull mode: the current report
             assert client.published_for(uri)[-1].version == version
             server = client._server
             assert server is not None and server.returncode is None
@@ -94,6 +97,7 @@ async def _exercise(client: RecordingClient, workspace: Path, batches: list) -> 
                 types.DocumentSymbolParams(ident)
             )
             assert symbols is not None
+            assert client.pushed_in_pull_mode == 0
     finally:
         client.text_document_did_close(types.DidCloseTextDocumentParams(ident))
 
