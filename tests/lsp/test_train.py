@@ -209,3 +209,25 @@ async def test_code_lens_on_model_ref(client: RecordingClient, workspace: Path):
         if (lens := lenses[0])
         else False
     )
+
+
+async def test_a_client_that_shows_the_result_gets_no_second_message(
+    cache_dir: Path, workspace: Path
+):
+    trainer = _trainer(workspace, "lsp-quiet", epochs=1)
+    options = {"probes": False, "arcgraph": {"client": {"showsTrainResult": True}}}
+    client = await start_client(cache_dir, workspace, options=options)
+    try:
+        result = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="arcgraph.train",
+                arguments=[
+                    {"trainer": uri_of(trainer), "data": str(workspace / "data" / "iris.csv")}
+                ],
+            )
+        )
+        assert result["status"] == "completed"
+        assert client.messages == []
+        assert any(m.message.startswith("Training completed; ") for m in client.log_messages)
+    finally:
+        await stop_client(client)

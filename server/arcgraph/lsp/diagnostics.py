@@ -28,7 +28,7 @@ One delivery model per client, never both (VS Code would show push and pull resu
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,7 @@ from arcgraph.kinds import SpecKind, detect_kind
 from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_of
 from arcgraph.lsp.feature import on
+from arcgraph.lsp.lanes import Lane
 
 if TYPE_CHECKING:
     from arcgraph.lsp.server import ArcGraphServer
@@ -76,7 +77,7 @@ class DiagnosticsFeature:
         self.pull = False  # chosen at initialize (see `choose_model`)
         self.running: set[str] = set()  # uris with a structure check on the check lane
         self.dirty: dict[str, bool] = {}  # uri -> asked again while running (edited?)
-        self.check_lane = ThreadPoolExecutor(1, thread_name_prefix="arcgraph-check")
+        self.check_lane = Lane("arcgraph-check")
         # uri -> (key, extra): the torch stage's last answer, reused by a re-check of the
         # same text with the same structure result, worker and options (no second probe)
         self.torch_results: dict[str, tuple[str, list[Diagnostic]]] = {}

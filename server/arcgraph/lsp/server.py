@@ -41,6 +41,7 @@ class ArcGraphServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.init_options: Any = None
         self.initialized_done = False
+        self.init_options: Any = None
         self.diagnostics = DiagnosticsFeature(self)
         self.training = TrainFeature(self)
         self.features: list[Any] = [
@@ -88,6 +89,7 @@ class ArcGraphServer(LanguageServer):
     # -- lifecycle -------------------------------------------------------------------------
     def _initialize(self, params: types.InitializeParams) -> None:
         self.loop = _running_loop()
+        self.init_options = params.initialization_options
         self.init_options = params.initialization_options
         self.index.configure(Settings.from_options(params.initialization_options))
         self.diagnostics.choose_model(params)  # pull or push, before capabilities are sent

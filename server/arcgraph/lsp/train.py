@@ -360,7 +360,18 @@ class TrainFeature:
         self._show(types.MessageType.Error, message)
         return {"status": "crashed", "exit_code": code, "run_dir": run.run_dir, "error": message}
 
+    def _client_shows_result(self) -> bool:
+        """A client that shows the command's result itself (the VS Code extension says so in
+        `initializationOptions.arcgraph.client.showsTrainResult`) gets no second message."""
+        opts = getattr(self.server, "init_options", None)
+        opts = opts.get("arcgraph", opts) if isinstance(opts, dict) else None
+        client = opts.get("client") if isinstance(opts, dict) else None
+        return isinstance(client, dict) and client.get("showsTrainResult") is True
+
     def _show(self, kind: types.MessageType, message: str) -> None:
+        if self._client_shows_result():
+            self._log(message)
+            return
         self.server.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def _log(self, message: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from arcgraph.catalog import Catalog
 from arcgraph.checks.context import CheckOptions
 from arcgraph.engine import Engine
+from arcgraph.lsp.lanes import Lane
 from arcgraph.registry import Registry, RegistrySettings, workspace_root_for
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,8 @@ class WorkspaceIndex:
         self._lock = threading.RLock()
         # One lane for the torch worker (catalog build, probes: they share one process),
         # one for the file system scan.
-        self.torch_lane = ThreadPoolExecutor(1, thread_name_prefix="arcgraph-torch")
-        self.scan_lane = ThreadPoolExecutor(1, thread_name_prefix="arcgraph-scan")
+        self.torch_lane = Lane("arcgraph-torch")
+        self.scan_lane = Lane("arcgraph-scan")
         self.engine = Engine(None, None, self._options())
 
     def _options(self) -> CheckOptions:

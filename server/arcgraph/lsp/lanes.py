@@ -1,0 +1,35 @@
+"""Background lanes: one-thread executors that stay quiet during shutdown.
+
+Work can still be handed over while the server shuts down (a check that finishes, a catalog
+that arrives). A closed lane answers it with a cancelled future, which every caller already
+treats as "nothing to do", instead of raising `RuntimeError: cannot schedule new futures`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Lane:
+    def __init__(self, name: str) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        with self._lock:
+            if not self._closed:
+                return self._pool.submit(fn, *args)
+        dropped: Future[T] = Future()
+        dropped.cancel()
+        return dropped
+
+    def shutdown(self, wait: bool = False, cancel_futures: bool = True) -> None:
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
