@@ -28,6 +28,7 @@ TORCH_PREFIX = "torch."
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # no dunders: `__class__`, `__builtins__`
 
+
 class NameRejected(ValueError):
     """A spec name that does not resolve, or resolves to something a spec may not use."""
 

@@ -85,7 +85,10 @@ def builder_fingerprint() -> str:
     name rules), so a cached catalog is rebuilt when that code changes, not only torch."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for f in sorted(here.glob("*.py")) + [here.parent / "torchnames.py", here.parent / "namespaces.py"]:
+    for f in sorted(here.glob("*.py")) + [
+        here.parent / "torchnames.py",
+        here.parent / "namespaces.py",
+    ]:
         with contextlib.suppress(OSError):
             h.update(f.read_bytes())
     return h.hexdigest()[:12]
@@ -281,7 +284,13 @@ class TorchWorker:
         if env is None or env.torch_version is None:
             return None
         key = "\0".join(
-            (env.realpath, env.torch_version, env.python_version, str(FORMAT), builder_fingerprint())
+            (
+                env.realpath,
+                env.torch_version,
+                env.python_version,
+                str(FORMAT),
+                builder_fingerprint(),
+            )
         )
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         safe = re.sub(r"[^A-Za-z0-9.]+", "_", env.torch_version)
