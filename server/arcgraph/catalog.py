@@ -116,9 +116,34 @@ class CallableInfo:
     def short_name(self) -> str:
         return self.name.rsplit(".", 1)[-1]
 
+    def spec_signature(self) -> str:
+        """The signature as a spec writes it: without the arguments a spec never gives
+        (an optimizer's `params`), with short annotations (`Iterable[Tensor]`, not
+        `collections.abc.Iterable[torch.Tensor]`)."""
+        if not self.params:
+            return _short_types(self.signature)
+        parts: list[str] = []
+        keyword_only_marked = False
+        for p in self.params:
+            if p.name in ("self", "params") and self.name.startswith("torch.optim."):
+                continue
+            if p.kind == "keyword_only" and not keyword_only_marked:
+                parts.append("*")
+                keyword_only_marked = True
+            prefix = {"var_positional": "*", "var_keyword": "**"}.get(p.kind, "")
+            if p.kind == "var_positional":
+                keyword_only_marked = True
+            text = prefix + p.name
+            if p.annotation:
+                text += f": {_short_types(p.annotation)}"
+            if p.has_default:
+                text += f" = {p.default_repr}"
+            parts.append(text)
+        return "(" + ", ".join(parts) + ")"
+
     def markdown(self) -> str:
         """A hover: signature, summary, link."""
-        parts = [f"```python\n{self.name}{self.signature}\n```"]
+        parts = [f"```python\n{self.name}{self.spec_signature()}\n```"]
         if self.summary:
             parts.append(self.summary)
         if self.doc_url:
@@ -140,6 +165,12 @@ class CallableInfo:
             d.get("task"),
             tuple(d.get("overloads", ())),
         )
+
+
+def _short_types(text: str) -> str:
+    for prefix in ("collections.abc.", "typing.", "torch."):
+        text = text.replace(prefix, "")
+    return text
 
 
 @dataclass(frozen=True, slots=True)

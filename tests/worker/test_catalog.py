@@ -113,3 +113,12 @@ def test_docs_are_markdown(catalog: Catalog) -> None:
         texts = [info.summary] + [p.doc for p in info.params + (info.forward or ())]
         for text in texts:
             assert not noise.search(text), (info.name, text)
+
+
+def test_hover_signature_is_the_one_a_spec_writes(catalog) -> None:
+    md = catalog.optimizer("torch.optim.SGD").markdown()
+    assert md.startswith(
+        "```python\ntorch.optim.SGD(lr: float | Tensor = 0.001, momentum: float = 0, "
+        "dampening: float = 0, weight_decay: float | Tensor = 0, nesterov: bool = False, *, "
+    )
+    assert "params" not in md.split("```")[1] and "collections.abc" not in md
