@@ -65,6 +65,15 @@ def test_batch_size(tmp_path: Path, events: Events, batch_size: int, steps: int)
     assert events.of("start")[0]["steps_per_epoch"] == steps
 
 
+def test_a_last_batch_of_one_row_joins_the_one_before(tmp_path: Path, events: Events) -> None:
+    # 120 rows in batches of 17: seven batches, the last with 18 rows, not 7 x 17 + 1 row,
+    # which a BatchNorm model (iris-mlp-v1) could not train on.
+    summary = run(tmp_path, events, model="iris-mlp-v1", epochs=1, batch_size=17, log_every=1)
+    assert summary["status"] == "completed"
+    assert [e["batch"] for e in events.of("step")] == list(range(1, 8))
+    assert events.of("start")[0]["steps_per_epoch"] == 7
+
+
 def test_validation_split(tmp_path: Path, events: Events) -> None:
     summary = run(tmp_path, events, epochs=1, validation_split=0.5)
     split = json.loads((Path(summary["run_dir"]) / "split.json").read_text())

@@ -279,7 +279,7 @@ def _train(
                     "seed": seed,
                     "train_rows": placed.n_train,
                     "val_rows": placed.n_val,
-                    "steps_per_epoch": -(-placed.n_train // cfg.batch_size),
+                    "steps_per_epoch": len(loop.plan(placed.n_train)),
                     "monitor": monitor,
                     "resumed_from": None if ckpt_path is None else str(ckpt_path),
                 }

@@ -254,16 +254,21 @@ class Loop:
         return path
 
     # -- the loop -------------------------------------------------------------------------
-    def _plan(self, n: int) -> list[tuple[int, int, float, bool]]:
-        """Per batch: (first row, end row, loss scale, step after it?)."""
+    def plan(self, n: int) -> list[tuple[int, int, float, bool]]:
+        """Per batch: (first row, end row, loss scale, step after it?).
+
+        A last batch of a single row joins the batch before it: a batch of one row cannot train
+        a model with batch statistics (BatchNorm: "Expected more than 1 value per channel")."""
         bs, acc = self.cfg.batch_size, self.cfg.accumulate_grad_batches
-        n_batches = math.ceil(n / bs)
+        bounds = [(lo, min(lo + bs, n)) for lo in range(0, n, bs)]
+        if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+            bounds[-2:] = [(bounds[-2][0], n)]
+        n_batches = len(bounds)
         plan = []
-        for b in range(n_batches):
+        for b, (lo, hi) in enumerate(bounds):
             g0 = (b // acc) * acc
             g1 = min(g0 + acc, n_batches)
-            group_rows = min(g1 * bs, n) - g0 * bs
-            lo, hi = b * bs, min((b + 1) * bs, n)
+            group_rows = bounds[g1 - 1][1] - bounds[g0][0]
             scale = 1.0 if acc == 1 else (hi - lo) / group_rows
             plan.append((lo, hi, scale, b + 1 == g1))
         return plan
@@ -280,7 +285,7 @@ class Loop:
         """Train one epoch (from `progress.batch` on); returns the mean training loss."""
         data, cfg, model = self.data, self.cfg, self.model
         n = data.n_train
-        plan = self._plan(n)
+        plan = self.plan(n)
         n_batches = len(plan)
         order = epoch_order(n, self.run.seed, epoch, cfg.shuffle)
         if order is not None and data.resident:
