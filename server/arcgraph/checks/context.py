@@ -68,3 +68,27 @@ class CheckContext:
         data: dict[str, Any] | None = None,
     ) -> None:
         self.out.append(Diagnostic(code, message, span, severity, str(self.path), related, data))
+
+    def suggest(
+        self,
+        code: str,
+        message: str,
+        span: Span,
+        guess: str | None,
+        *,
+        otherwise: str = "",
+        fix: str = "replace_value",
+        severity: Severity = Severity.ERROR,
+    ) -> None:
+        """Report `message` with a did-you-mean, and the quick fix that applies it, when there
+        is a close `guess`; else with `otherwise` (what the user may write instead)."""
+        if guess:
+            self.report(
+                code,
+                f"{message}; did you mean '{guess}'?",
+                span,
+                severity,
+                data={"fix": fix, "with": guess},
+            )
+        else:
+            self.report(code, message + otherwise, span, severity)

@@ -151,12 +151,8 @@ def _check_inputs(ctx: CheckContext, inputs: YMap) -> None:
         if dt is not None and dtv is not None and dtv.removeprefix("torch.") not in dtypes:
             guess = did_you_mean(dtv, sorted(dtypes))
             msg = f"input '{name}' has unknown dtype '{dtv}'"
-            msg += f"; did you mean '{guess}'?" if guess else "; use e.g. float32 or int64"
-            ctx.report(
-                codes.UNKNOWN_DTYPE,
-                msg,
-                dt.span,
-                data={"fix": "replace_value", "with": guess} if guess else None,
+            ctx.suggest(
+                codes.UNKNOWN_DTYPE, msg, dt.span, guess, otherwise="; use e.g. float32 or int64"
             )
         shape, cols = spec.get("shape"), spec.get("columns")
         if isinstance(shape, YSeq) and isinstance(cols, YSeq) and shape.items:
@@ -279,13 +275,7 @@ def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> str | 
     guess = did_you_mean(text, _valid_refs(scope))
     known = ", ".join(_valid_refs(scope)[:8])
     msg = f"{what} '{text}' does not resolve in {scope.label}"
-    msg += f"; did you mean '{guess}'?" if guess else f"; known: {known}"
-    ctx.report(
-        codes.UNRESOLVED_REFERENCE,
-        msg,
-        ref.span,
-        data={"fix": "replace_value", "with": guess} if guess else None,
-    )
+    ctx.suggest(codes.UNRESOLVED_REFERENCE, msg, ref.span, guess, otherwise=f"; known: {known}")
     return None
 
 
@@ -364,13 +354,7 @@ def _check_output(ctx: CheckContext, scope: Scope, out_name: str, ref: YNode) ->
         return
     guess = did_you_mean(text, [f"{n}.output" for n in scope.by_name])
     msg = f"output '{out_name}' refers to '{text}', which is no node of {scope.label}"
-    msg += f"; did you mean '{guess}'?" if guess else "; write <node>.output"
-    ctx.report(
-        codes.BAD_OUTPUT,
-        msg,
-        ref.span,
-        data={"fix": "replace_value", "with": guess} if guess else None,
-    )
+    ctx.suggest(codes.BAD_OUTPUT, msg, ref.span, guess, otherwise="; write <node>.output")
 
 
 def _check_node_type(
@@ -465,13 +449,7 @@ def _bad_type_form(ctx: CheckContext, n: Node) -> None:
         f"node type '{n.type}' must be torch.nn.<Module>, torch.<function>, "
         "torch.nn.functional.<function>, module.<Name> or arc.stack"
     )
-    msg += f"; did you mean '{guess}'?" if guess else ""
-    ctx.report(
-        codes.BAD_FORMAT,
-        msg,
-        n.type_node.span,
-        data={"fix": "replace_value", "with": guess} if guess else None,
-    )
+    ctx.suggest(codes.BAD_FORMAT, msg, n.type_node.span, guess)
 
 
 def _target_objects(node: YNode | None) -> list[YMap]:
@@ -499,14 +477,13 @@ def _check_input_keywords(ctx: CheckContext, n: Node, params: list[Any], owner: 
             continue
         guess = did_you_mean(key, list(allowed))
         msg = f"{owner} takes no argument '{key}'"
-        msg += (
-            f"; did you mean '{guess}'?" if guess else f"; it takes: {', '.join(allowed) or 'none'}"
-        )
-        ctx.report(
+        ctx.suggest(
             codes.UNKNOWN_INPUT_ARG,
             msg,
             knode.span,
-            data={"fix": "rename_key", "with": guess} if guess else None,
+            guess,
+            otherwise=f"; it takes: {', '.join(allowed) or 'none'}",
+            fix="rename_key",
         )
 
 
@@ -521,13 +498,7 @@ def _unknown_type(
         tail = n.type.rsplit(".", 1)[-1].lower()
         guess = next((x for x in names + fallback if x.rsplit(".", 1)[-1].lower() == tail), None)
     msg = f"'{n.type}' is not {what} of the installed torch"
-    msg += f"; did you mean '{guess}'?" if guess else ""
-    ctx.report(
-        codes.UNKNOWN_NODE_TYPE,
-        msg,
-        n.type_node.span,
-        data={"fix": "replace_value", "with": guess} if guess else None,
-    )
+    ctx.suggest(codes.UNKNOWN_NODE_TYPE, msg, n.type_node.span, guess)
 
 
 def _check_target(ctx: CheckContext, obj: YMap, owner: str) -> None:
@@ -551,13 +522,7 @@ def _check_target(ctx: CheckContext, obj: YMap, owner: str) -> None:
     if info is None:
         guess = did_you_mean(target, ctx.catalog.module_names())
         msg = f"_target_ '{target}' is not a module class of the installed torch"
-        msg += f"; did you mean '{guess}'?" if guess else ""
-        ctx.report(
-            codes.BAD_TARGET_OBJECT,
-            msg,
-            tnode.span,
-            data={"fix": "replace_value", "with": guess} if guess else None,
-        )
+        ctx.suggest(codes.BAD_TARGET_OBJECT, msg, tnode.span, guess)
         return
     check_params(
         ctx, obj, info, target, skip=("_target_",), nested=lambda m, o: _check_target(ctx, m, o)
@@ -637,12 +602,13 @@ def _check_binding(ctx: CheckContext, n: Node, module: str, declared: list[str])
         if key not in declared:
             guess = did_you_mean(key, declared)
             msg = f"module '{module}' has no input '{key}'"
-            msg += f"; did you mean '{guess}'?" if guess else f"; its inputs: {', '.join(declared)}"
-            ctx.report(
+            ctx.suggest(
                 codes.MODULE_BINDING,
                 msg,
                 knode.span,
-                data={"fix": "rename_key", "with": guess} if guess else None,
+                guess,
+                otherwise=f"; its inputs: {', '.join(declared)}",
+                fix="rename_key",
             )
     for name in declared:
         if name not in keys and len(declared) > 1:
@@ -679,13 +645,7 @@ def _check_stack(
         name = (mod or "").removeprefix("module.")
         guess = did_you_mean(name, list(module_inputs))
         msg = f"arc.stack module '{mod_node.value if isinstance(mod_node, YScalar) else mod}' is not defined under `modules`"
-        msg += f"; did you mean '{guess}'?" if guess else ""
-        ctx.report(
-            codes.BAD_STACK,
-            msg,
-            mod_node.span,
-            data={"fix": "replace_value", "with": guess} if guess else None,
-        )
+        ctx.suggest(codes.BAD_STACK, msg, mod_node.span, guess)
     else:
         name = mod.removeprefix("module.")
         if name == within:
@@ -742,14 +702,12 @@ def _check_loss(ctx: CheckContext, loss: YMap, top: Scope, inputs: YMap | None) 
                     None,
                 )
             msg = f"'{ltype}' is not a torch loss function"
-            msg += (
-                f"; did you mean '{guess}'?" if guess else "; use e.g. torch.nn.functional.mse_loss"
-            )
-            ctx.report(
+            ctx.suggest(
                 codes.NOT_A_LOSS,
                 msg,
                 tnode.span,
-                data={"fix": "replace_value", "with": guess} if guess else None,
+                guess,
+                otherwise="; use e.g. torch.nn.functional.mse_loss",
             )
     linputs = loss.get("inputs")
     outputs = top.outputs.keys() if top.outputs is not None else []
@@ -763,13 +721,7 @@ def _check_loss(ctx: CheckContext, loss: YMap, top: Scope, inputs: YMap | None) 
                 if parsed and top.outputs is not None:
                     guess = next((k for k, _, v in top.outputs.items() if _str(v) == val), None)
             msg = f"loss input '{val}' is not one of the model's outputs ({', '.join(outputs) or 'none'})"
-            msg += f"; did you mean '{guess}'?" if guess else ""
-            ctx.report(
-                codes.LOSS_INPUT_UNKNOWN,
-                msg,
-                inp.span,
-                data={"fix": "replace_value", "with": guess} if guess else None,
-            )
+            ctx.suggest(codes.LOSS_INPUT_UNKNOWN, msg, inp.span, guess)
         tgt = linputs.get("target")
         target = _str(tgt)
         if tgt is not None and target and inputs is not None:

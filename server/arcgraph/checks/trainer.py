@@ -145,14 +145,13 @@ def _unknown_optimizer(ctx: CheckContext, qual: str, node: YNode) -> None:
     if guess is None:
         hit = did_you_mean(tail, list(short))
         guess = short[hit] if hit else None
-    msg = f"'{qual}' is not an optimizer in torch.optim"
-    data = None
-    if guess:
-        msg += f"; did you mean '{guess}'?"
-        data = {"fix": "replace_value", "with": guess}
-    else:
-        msg += "; use one of " + ", ".join(names)
-    ctx.report(codes.OPTIMIZER_UNKNOWN, msg, node.span, data=data)
+    ctx.suggest(
+        codes.OPTIMIZER_UNKNOWN,
+        f"'{qual}' is not an optimizer in torch.optim",
+        node.span,
+        guess,
+        otherwise="; use one of " + ", ".join(names),
+    )
 
 
 def produced_metrics(model: ModelSummary | None) -> tuple[str, ...]:
@@ -224,11 +223,7 @@ def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> N
                 msg += f" for a {model.task} model ({', '.join(metrics)})"
             else:
                 msg += f" ({', '.join(metrics)})"
-            data = None
-            if guess:
-                msg += f"; did you mean '{guess}'?"
-                data = {"fix": "replace_value", "with": guess}
-            ctx.report(codes.UNKNOWN_METRIC, msg, monitor_node.span, data=data)
+            ctx.suggest(codes.UNKNOWN_METRIC, msg, monitor_node.span, guess)
 
 
 def _is_int(v: Any) -> bool:
