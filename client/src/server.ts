@@ -267,7 +267,7 @@ export class ServerManager implements vscode.Disposable {
     const config = vscode.workspace.getConfiguration('arcgraph', this.workspaceFolder()?.uri);
     return {
       registryFolders: config.get<string[]>('registry.folders', []),
-      registryInclude: config.get<string[]>('registry.include', ['**/*.model.yaml']),
+      registryInclude: config.get<string[]>('registry.include', ['**/*.yaml', '**/*.yml']),
       shapeCheck: config.get<boolean>('checks.shape', true),
     };
   }
