@@ -78,7 +78,7 @@ def _child_schema(schema: dict[str, Any], part: str, root: dict[str, Any]) -> di
 
 
 def alternatives(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
-    """A schema and the alternatives of its oneOf/anyOf, each resolved."""
+    """A schema and the alternatives of its oneOf/anyOf/allOf, each resolved."""
     out = [schema]
     for key in ("oneOf", "anyOf", "allOf"):
         for sub in schema.get(key, []):

@@ -6,16 +6,7 @@ from typing import Any
 
 from arcgraph.kinds import SpecKind, detect_kind
 from arcgraph.lsp.outline import Outline
-from arcgraph.schema import load_schema, resolve, subschema_at
-
-
-def _branches(schema: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
-    """A schema and the alternatives of its oneOf/anyOf/allOf, each resolved."""
-    out = [schema]
-    for key in ("oneOf", "anyOf", "allOf"):
-        for sub in schema.get(key, []):
-            out.extend(_branches(resolve(sub, root), root))
-    return out
+from arcgraph.schema import alternatives, load_schema, resolve, subschema_at
 
 
 def node_of(path: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -51,7 +42,7 @@ def properties(kind: SpecKind, schema: dict[str, Any]) -> dict[str, dict[str, An
     """The named keys a mapping schema defines (through oneOf/anyOf branches), resolved."""
     root = schema_root(kind) or {}
     out: dict[str, dict[str, Any]] = {}
-    for branch in _branches(schema, root):
+    for branch in alternatives(schema, root):
         for name, sub in branch.get("properties", {}).items():
             out.setdefault(name, resolve(sub, root))
     return out
@@ -60,7 +51,7 @@ def properties(kind: SpecKind, schema: dict[str, Any]) -> dict[str, dict[str, An
 def schema_types(kind: SpecKind, schema: dict[str, Any]) -> set[str]:
     root = schema_root(kind) or {}
     types: set[str] = set()
-    for branch in _branches(schema, root):
+    for branch in alternatives(schema, root):
         t = branch.get("type")
         if isinstance(t, str):
             types.add(t)
