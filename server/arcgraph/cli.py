@@ -13,6 +13,7 @@ def _check(args: argparse.Namespace) -> int:
     from arcgraph.checks.context import CheckOptions
     from arcgraph.diagnostics import Severity
     from arcgraph.engine import check_files, collect_spec_files
+    from arcgraph.registry import workspace_root_for
     from arcgraph.report import format_json, format_text, summary_line
 
     paths = [Path(p) for p in (args.paths or ["."])]
@@ -27,8 +28,10 @@ def _check(args: argparse.Namespace) -> int:
 
         torch = TorchWorker(interpreter=args.python)
     options = CheckOptions(shape_check=not args.no_shape_check)
+    files = collect_spec_files(paths)  # walked once: checked, then counted in the summary
+    roots = sorted({workspace_root_for(p) for p in paths})
     try:
-        diags = check_files(paths, torch=torch, options=options)
+        diags = check_files(files, roots, torch=torch, options=options)
     finally:
         if torch is not None:
             torch.close()
@@ -37,7 +40,7 @@ def _check(args: argparse.Namespace) -> int:
     else:
         if diags:
             print(format_text(diags))
-        print(summary_line(diags, len(collect_spec_files(paths))))
+        print(summary_line(diags, len(files)))
     return 1 if any(d.severity == Severity.ERROR for d in diags) else 0
 
 
