@@ -318,3 +318,26 @@ def test_model_file_name_must_be_an_id(check_text) -> None:
             (0, 0, 0, 6),
         )
     ]
+
+
+def test_a_long_graph_listed_consumers_first_is_checked_without_recursion(check_text) -> None:
+    """Node order does not matter: 3,000 chained nodes listed from the output backwards."""
+    n = 3000
+    nodes = [
+        f"  - name: n{i}\n    type: torch.nn.functional.relu\n"
+        f"    inputs: {{input: {'features' if i == 0 else f'n{i - 1}.output'}}}\n"
+        for i in reversed(range(n))
+    ]
+    text = (
+        MODEL.split("graph:\n")[0]
+        + "graph:\n"
+        + "".join(nodes)
+        + f"outputs:\n  prediction: n{n - 1}.output\n"
+        + "loss:\n"
+        + MODEL.split("loss:\n")[1]
+    )
+    assert rows(check_text(text, NAME)) == []
+    looped = text.replace("inputs: {input: features}", f"inputs: {{input: n{n - 1}.output}}")
+    got = check_text(looped, NAME)
+    assert [d.code for d in got] == ["AG306"]
+    assert got[0].message.startswith("the graph has a cycle: n2999 -> n0 -> n1 -> ")

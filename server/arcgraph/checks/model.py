@@ -295,38 +295,47 @@ def _deps(scope: Scope, n: Node) -> list[str]:
 
 
 def _check_cycles(ctx: CheckContext, scope: Scope) -> None:
-    color: dict[str, int] = {}
-    stack: list[str] = []
+    """Depth-first over inputs, with an explicit stack: graphs may list consumers before
+    producers, and a long chain must not hit Python's recursion limit."""
+    color: dict[str, int] = {}  # 1: on the current path, 2: done
     reported: set[frozenset[str]] = set()
+    for root in scope.by_name:
+        if root in color:
+            continue
+        color[root] = 1
+        path = [root]
+        pending = [iter(_deps(scope, scope.by_name[root]))]
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                color[path.pop()] = 2
+                pending.pop()
+            elif color.get(dep) == 1:
+                _report_cycle(ctx, scope, path[path.index(dep) :] + [dep], reported)
+            elif dep not in color:
+                color[dep] = 1
+                path.append(dep)
+                pending.append(iter(_deps(scope, scope.by_name[dep])))
 
-    def visit(name: str) -> None:
-        color[name] = 1
-        stack.append(name)
-        for dep in _deps(scope, scope.by_name[name]):
-            if color.get(dep) == 1:
-                cycle = stack[stack.index(dep) :] + [dep]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
-                    first = min(
-                        (scope.by_name[c] for c in cycle[:-1]),
-                        key=lambda x: x.name_node.span if x.name_node else Span(0, 0, 0, 0),
-                    )
-                    if first.name_node is not None:
-                        ctx.report(
-                            codes.GRAPH_CYCLE,
-                            f"the graph has a cycle: {' -> '.join(_rotate(cycle, first.name))}; "
-                            "a node cannot depend on its own output",
-                            first.name_node.span,
-                        )
-            elif color.get(dep) is None:
-                visit(dep)
-        stack.pop()
-        color[name] = 2
 
-    for name in scope.by_name:
-        if color.get(name) is None:
-            visit(name)
+def _report_cycle(
+    ctx: CheckContext, scope: Scope, cycle: list[str], reported: set[frozenset[str]]
+) -> None:
+    key = frozenset(cycle)
+    if key in reported:
+        return
+    reported.add(key)
+    first = min(
+        (scope.by_name[c] for c in cycle[:-1]),
+        key=lambda x: x.name_node.span if x.name_node else Span(0, 0, 0, 0),
+    )
+    if first.name_node is not None:
+        ctx.report(
+            codes.GRAPH_CYCLE,
+            f"the graph has a cycle: {' -> '.join(_rotate(cycle, first.name))}; "
+            "a node cannot depend on its own output",
+            first.name_node.span,
+        )
 
 
 def _rotate(cycle: list[str], start: str) -> list[str]:
