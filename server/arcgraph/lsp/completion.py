@@ -250,28 +250,21 @@ class _Completer:
         node = specpaths.node_of(path)
         if node is not None and path == (*node, "type"):
             if cat is not None:
-                for name in cat.module_names():
-                    if not self.in_namespace(name):
-                        continue
-                    info = cat.module(name)
-                    self.add(
-                        name,
-                        types.CompletionItemKind.Class,
-                        detail=info.signature if info else None,
-                        doc=info.summary if info else None,
-                        rank=2,
-                    )
-                for name in cat.function_names():
-                    if not self.in_namespace(name):
-                        continue
-                    info = cat.function(name)
-                    self.add(
-                        name,
-                        types.CompletionItemKind.Function,
-                        detail=info.signature if info else None,
-                        doc=info.summary if info else None,
-                        rank=3,
-                    )
+                for names, lookup, kind, rank in (
+                    (cat.module_names(), cat.module, types.CompletionItemKind.Class, 2),
+                    (cat.function_names(), cat.function, types.CompletionItemKind.Function, 3),
+                ):
+                    for name in names:
+                        if not self.in_namespace(name):
+                            continue
+                        info = lookup(name)
+                        self.add(
+                            name,
+                            kind,
+                            detail=info.signature if info else None,
+                            doc=info.summary if info else None,
+                            rank=rank,
+                        )
             for mod in self.o.keys_at(("modules",)):
                 self.add(f"module.{mod}", types.CompletionItemKind.Module, rank=1)
             self.add(
