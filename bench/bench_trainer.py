@@ -10,11 +10,17 @@ median epoch times (trainer / hand loop; the goal on CPU is <= 1.05).
 
     python bench/bench_trainer.py              # both configs
     python bench/bench_trainer.py --quick      # small config only, fewer epochs
+    python bench/bench_trainer.py --device cuda   # GPU: 1M rows; trainer with CUDA graphs,
+                                                  # trainer eager, hand loop (eager)
+
+On CUDA a third side runs: the trainer with CUDA graphs off (ARCGRAPH_CUDA_GRAPHS=0), so the
+graph's gain is measured against both the hand loop and our own eager path in one process.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -35,6 +41,11 @@ CONFIGS = {
     "small": {"rows": 100_000, "features": 20, "hidden": 64, "batch": 256},
     "large": {"rows": 200_000, "features": 64, "hidden": 256, "batch": 512},
 }
+# The issue's GPU figures: the small MLP on 1M rows, batch 256.
+GPU_CONFIGS = {
+    "gpu-small": {"rows": 1_000_000, "features": 20, "hidden": 64, "batch": 256},
+    "gpu-large": {"rows": 1_000_000, "features": 64, "hidden": 256, "batch": 512},
+}
 SEED = 0
 LR = 1e-3
 VAL_SPLIT = 0.1
@@ -50,7 +61,7 @@ def make_data(path: Path, rows: int, features: int) -> None:
     pq.write_table(pa.table(cols), path)
 
 
-def write_specs(ws: Path, features: int, hidden: int, batch: int, epochs: int) -> Path:
+def write_specs(ws: Path, features: int, hidden: int, batch: int, epochs: int, device: str) -> Path:
     (ws / "models").mkdir(parents=True)
     (ws / "trainers").mkdir()
     cols = ", ".join(f"x{i}" for i in range(features))
@@ -81,6 +92,7 @@ config:
   shuffle: true
   seed: {SEED}
   verbose: false
+  device: {device}
 """
     )
     return trainer
@@ -89,15 +101,18 @@ config:
 class HandLoop:
     """What one would write by hand: tensors in memory, randperm batches, Adam, eval per epoch."""
 
-    def __init__(self, data: Path, features: int, hidden: int, batch: int) -> None:
+    def __init__(
+        self, data: Path, features: int, hidden: int, batch: int, device: torch.device
+    ) -> None:
         table = pq.read_table(data)
         x = torch.from_numpy(
             np.column_stack([table.column(f"x{i}").to_numpy() for i in range(features)])
         )
         y = torch.from_numpy(table.column("y").to_numpy())
         train_idx, val_idx = split_indices(len(y), VAL_SPLIT, SEED)
-        self.xt, self.yt = x[train_idx], y[train_idx].unsqueeze(1)
-        self.xv, self.yv = x[val_idx], y[val_idx].unsqueeze(1)
+        self.xt, self.yt = x[train_idx].to(device), y[train_idx].unsqueeze(1).to(device)
+        self.xv, self.yv = x[val_idx].to(device), y[val_idx].unsqueeze(1).to(device)
+        self.device = device
         torch.manual_seed(SEED)
         self.model = torch.nn.Sequential(
             torch.nn.Linear(features, hidden),
@@ -105,7 +120,7 @@ class HandLoop:
             torch.nn.Linear(hidden, hidden),
             torch.nn.ReLU(),
             torch.nn.Linear(hidden, 1),
-        )
+        ).to(device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=LR)
         self.batch = batch
         self.last_train_loss = float("nan")
@@ -114,8 +129,8 @@ class HandLoop:
         t0 = time.perf_counter()
         model, opt, xt, yt, bs = self.model, self.opt, self.xt, self.yt, self.batch
         n = len(yt)
-        order = epoch_order(n, SEED, epoch, True)
-        total = torch.zeros(())
+        order = epoch_order(n, SEED, epoch, True).to(self.device)
+        total = torch.zeros((), device=self.device)
         model.train()
         for lo in range(0, n, bs):
             idx = order[lo : lo + bs]
@@ -132,41 +147,56 @@ class HandLoop:
         return time.perf_counter() - t0
 
 
-def bench(name: str, cfg: dict[str, int], epochs: int, rounds: int) -> float:
+def bench(name: str, cfg: dict[str, int], epochs: int, rounds: int, device: str) -> float:
+    dev = torch.device(device)
+    sides = ("ours", "hand") if dev.type != "cuda" else ("ours", "hand", "ours-eager")
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
         data = ws / "data.parquet"
         make_data(data, cfg["rows"], cfg["features"])
-        trainer = write_specs(ws, cfg["features"], cfg["hidden"], cfg["batch"], epochs)
-        ours: list[float] = []
-        hand: list[float] = []
-        our_loss = hand_loss = float("nan")
+        trainer = write_specs(ws, cfg["features"], cfg["hidden"], cfg["batch"], epochs, device)
+        times: dict[str, list[float]] = {side: [] for side in sides}
+        final: dict[str, float] = {}
+        infos: list[str] = []
         for r in range(rounds):
-            # Who goes first alternates, so neither side always runs on a warmer machine.
-            for side in ("ours", "hand") if r % 2 == 0 else ("hand", "ours"):
-                if side == "ours":
-                    events: list[dict] = []
-                    train(trainer, data, out=ws / "runs", events=events.append, run_name=f"r{r}")
-                    ours += [e["duration_s"] for e in events if e["event"] == "epoch"]
-                    end = next(e for e in events if e["event"] == "end")
-                    our_loss = end["summary"]["final_metrics"]["train_loss"]
-                else:
-                    loop = HandLoop(data, cfg["features"], cfg["hidden"], cfg["batch"])
-                    hand += [loop.epoch(e) for e in range(1, epochs + 1)]
-                    hand_loss = loop.last_train_loss
-        ratio = statistics.median(ours) / statistics.median(hand)
-        ratio_min = min(ours) / min(hand)
-        same = abs(our_loss - hand_loss) <= 1e-5 * max(1.0, abs(hand_loss))
+            # Who goes first rotates, so no side always runs on a warmer machine.
+            for side in sides[r % len(sides) :] + sides[: r % len(sides)]:
+                if side == "hand":
+                    loop = HandLoop(data, cfg["features"], cfg["hidden"], cfg["batch"], dev)
+                    times[side] += [loop.epoch(e) for e in range(1, epochs + 1)]
+                    final[side] = loop.last_train_loss
+                    continue
+                events: list[dict] = []
+                os.environ["ARCGRAPH_CUDA_GRAPHS"] = "0" if side == "ours-eager" else "1"
+                try:
+                    train(
+                        trainer, data, out=ws / "runs", events=events.append, run_name=f"{side}{r}"
+                    )
+                finally:
+                    os.environ.pop("ARCGRAPH_CUDA_GRAPHS", None)
+                times[side] += [e["duration_s"] for e in events if e["event"] == "epoch"]
+                end = next(e for e in events if e["event"] == "end")
+                final[side] = end["summary"]["final_metrics"]["train_loss"]
+                infos += [f"{side}: {e['message']}" for e in events if e["event"] == "info"]
+        hand_med, hand_min = statistics.median(times["hand"]), min(times["hand"])
+        tol = 1e-5 if dev.type == "cpu" else 1e-3
+        gpu = f", {torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else ""
         print(
             f"{name}: {cfg['rows']} rows, MLP {cfg['features']}->{cfg['hidden']}->"
             f"{cfg['hidden']}->1, batch {cfg['batch']}, {epochs} epochs x {rounds} rounds, "
-            f"torch threads {torch.get_num_threads()}\n"
-            f"  trainer   median epoch {statistics.median(ours) * 1e3:8.1f} ms  (min {min(ours) * 1e3:.1f})\n"
-            f"  hand loop median epoch {statistics.median(hand) * 1e3:8.1f} ms  (min {min(hand) * 1e3:.1f})\n"
-            f"  ratio trainer/hand: median {ratio:.3f}, min {ratio_min:.3f}   same final train_loss: {same} "
-            f"({our_loss:.6f} vs {hand_loss:.6f})"
+            f"device {device}{gpu}, torch {torch.__version__}, threads {torch.get_num_threads()}"
         )
-        return ratio
+        for info in sorted(set(infos)):
+            print(f"  [{info}]")
+        for side in sides:
+            med, low = statistics.median(times[side]), min(times[side])
+            same = abs(final[side] - final["hand"]) <= tol * max(1.0, abs(final["hand"]))
+            print(
+                f"  {side:<10} median epoch {med * 1e3:9.1f} ms (min {low * 1e3:.1f})"
+                f"  ratio to hand: median {med / hand_med:.3f}, min {low / hand_min:.3f}"
+                f"  final train_loss {final[side]:.6f} (same as hand: {same})"
+            )
+        return statistics.median(times["ours"]) / hand_med
 
 
 def main() -> int:
@@ -175,13 +205,15 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = ["small"] if args.quick else list(CONFIGS)
+    configs = GPU_CONFIGS if args.device.startswith("cuda") else CONFIGS
+    names = list(configs)[:1] if args.quick else list(configs)
     epochs, rounds = (2, 2) if args.quick else (args.epochs, args.rounds)
     for name in names:
-        bench(name, CONFIGS[name], epochs, rounds)
+        bench(name, configs[name], epochs, rounds, args.device)
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from arcgraph.training import train
+from arcgraph.training import placement, train
 from arcgraph.training.cudagraph import capture_blocker
 
 from .conftest import BREAST_CANCER, IRIS, Events, base_config, make_workspace
@@ -34,14 +34,29 @@ def test_capture_blockers() -> None:
 
 def _run(
     root: Path, data: Path, model: str, graphs: bool, events: Events | None = None, **config: Any
-) -> dict[str, torch.Tensor]:
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """-> (last.pt weights, final metrics)."""
     os.environ["ARCGRAPH_CUDA_GRAPHS"] = "1" if graphs else "0"
     try:
         trainer = make_workspace(root, model, base_config(device="cuda", **config))
         summary = train(trainer, data, out=root / "runs", events=events, run_name="r")
     finally:
         os.environ.pop("ARCGRAPH_CUDA_GRAPHS", None)
-    return torch.load(Path(summary["run_dir"]) / "last.pt", weights_only=True)
+    weights = torch.load(Path(summary["run_dir"]) / "last.pt", weights_only=True)
+    return weights, summary["final_metrics"]
+
+
+def _assert_same(graph: dict[str, torch.Tensor], eager: dict[str, torch.Tensor]) -> None:
+    assert graph.keys() == eager.keys()
+    for k in eager:
+        assert torch.allclose(graph[k].float(), eager[k].float(), rtol=1e-4, atol=1e-5), k
+
+
+def _captured(events: Events) -> bool:
+    return any(
+        e["message"].startswith("captured the training step in a CUDA graph")
+        for e in events.of("info")
+    )
 
 
 @needs_cuda
@@ -49,19 +64,49 @@ def _run(
     "config",
     [
         {"epochs": 3, "batch_size": 32},
+        {"epochs": 2, "batch_size": 32, "shuffle": False},
         {"epochs": 3, "batch_size": 16, "accumulate_grad_batches": 3, "gradient_clip_norm": 0.5},
         {"epochs": 2, "batch_size": 16, "gradient_clip_val": 0.01},
     ],
 )
 def test_graph_matches_eager(tmp_path: Path, events: Events, config: dict[str, Any]) -> None:
-    graph = _run(tmp_path / "g", BREAST_CANCER, "bc-mlp-v1", True, events, **config)
-    eager = _run(tmp_path / "e", BREAST_CANCER, "bc-mlp-v1", False, **config)
-    assert any(
-        e["message"].startswith("captured the training step in a CUDA graph")
-        for e in events.of("info")
+    """BatchNorm MLP on breast cancer: the same weights and metrics with and without capture
+    (the epoch's last, smaller batch runs eagerly in both)."""
+    graph, graph_metrics = _run(tmp_path / "g", BREAST_CANCER, "bc-mlp-v1", True, events, **config)
+    eager, eager_metrics = _run(tmp_path / "e", BREAST_CANCER, "bc-mlp-v1", False, **config)
+    assert _captured(events)
+    _assert_same(graph, eager)
+    for key, value in eager_metrics.items():
+        assert graph_metrics[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+
+
+@needs_cuda
+def test_graph_matches_eager_with_rows_in_host_memory(
+    tmp_path: Path, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows that do not fit on the GPU stay in pinned host memory: each batch is copied into
+    the graph's static inputs instead of gathered inside the graph."""
+    monkeypatch.setattr(placement, "RESIDENT_FRACTION", 0.0)
+    config = {"epochs": 2, "batch_size": 32, "pin_memory": True}
+    graph, _ = _run(tmp_path / "g", BREAST_CANCER, "bc-mlp-v1", True, events, **config)
+    eager, _ = _run(tmp_path / "e", BREAST_CANCER, "bc-mlp-v1", False, **config)
+    assert "the data does not fit in device memory: batches are copied from the host" in [
+        e["message"] for e in events.of("info")
+    ]
+    assert _captured(events)
+    _assert_same(graph, eager)
+
+
+@needs_cuda
+def test_graph_matches_eager_cross_entropy(tmp_path: Path, events: Events) -> None:
+    """Iris: int64 class targets, multi-class loss, accuracy metric."""
+    graph, graph_metrics = _run(
+        tmp_path / "g", IRIS, "iris-mlp-v1", True, events, epochs=4, batch_size=16
     )
-    for k in eager:
-        assert torch.allclose(graph[k].float(), eager[k].float(), rtol=1e-4, atol=1e-5), k
+    eager, eager_metrics = _run(tmp_path / "e", IRIS, "iris-mlp-v1", False, epochs=4, batch_size=16)
+    assert _captured(events)
+    _assert_same(graph, eager)
+    assert graph_metrics["val_accuracy"] == eager_metrics["val_accuracy"]
 
 
 @needs_cuda

@@ -322,7 +322,13 @@ def _graph_step(
         reporter.info(f"CUDA graph not used, training eagerly: {reason}")
         return None
     return CudaGraphStep(
-        net, loss.fn, loss.input, optimizer, cfg.gradient_clip_val, cfg.gradient_clip_norm
+        net,
+        loss.fn,
+        loss.input,
+        optimizer,
+        cfg.gradient_clip_val,
+        cfg.gradient_clip_norm,
+        cfg.accumulate_grad_batches,
     )
 
 

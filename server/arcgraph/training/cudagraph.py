@@ -1,20 +1,25 @@
 """CUDA-graph capture of the training step, used only when `device.type == "cuda"`.
 
-Two graphs share one memory pool:
+Small tabular models are launch-bound on a GPU: an eager step is hundreds of tiny kernels, each
+a few microseconds of CPU. Replaying a captured graph launches them all at once.
 
-* A: forward, loss, `(loss * scale).backward()` for one full-size batch. Gradients exist (as
-  zeros) before capture, so the captured backward adds into them in place: several replays of A
-  accumulate, exactly like eager accumulation.
-* B: gradient clipping (value, then norm), `optimizer.step()`, gradients zeroed in place.
+Graphs (sharing one memory pool):
 
-The loop copies each full batch into A's static inputs and replays A; on an accumulation
-group's last batch it replays B. The last, smaller batch of an epoch runs eagerly (its
-gradients land in the same tensors) and B still steps, so no row is dropped. The first
-WARMUP_STEPS full batches run eagerly on a side stream as real training steps (capture needs
-warmed-up kernels and an initialised optimizer state); capture never runs the batch it records,
-so that batch is then replayed. Anything that cannot be captured (an optimizer without
-`capturable`, data-dependent shapes, a host sync inside the model) falls back to eager for the
-rest of the run, with the reason reported.
+* A: the batch gather (when the rows live on the device: `index_select` by a static index
+  tensor that each step fills with its rows), forward, loss, `(loss * scale).backward()`. The
+  gradients exist (as zeros) before capture, so the captured backward adds into them in place:
+  several replays of A accumulate exactly like eager accumulation. Without accumulation A also
+  holds the optimizer step (clipping, `optimizer.step()`, gradients zeroed in place), so a full
+  batch is one copy of its row indices and one replay.
+* B: clipping (value, then norm), `optimizer.step()`, gradients zeroed in place: the step at the
+  end of an accumulation group, and after the epoch's last, smaller batch.
+
+The last, smaller batch of an epoch runs eagerly (its gradients land in the same tensors) and B
+steps, so no row is dropped. The first WARMUP_STEPS optimizer steps run eagerly on a side
+stream as real training steps (capture needs warmed-up kernels and an initialised optimizer
+state); capture never runs the batch it records, so that batch is then replayed. Anything that
+cannot be captured (an optimizer without `capturable`, data-dependent shapes, a host sync inside
+the model) falls back to eager for the rest of the run, with the reason reported.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class CudaGraphStep:
         optimizer: torch.optim.Optimizer,
         clip_val: float | None,
         clip_norm: float | None,
+        accumulate: int = 1,
     ) -> None:
         self.model = model
         self.loss_fn = loss_fn
@@ -59,19 +65,28 @@ class CudaGraphStep:
         self.optimizer = optimizer
         self.clip_val = clip_val
         self.clip_norm = clip_norm
+        # Without accumulation every batch steps: graph A takes the step too.
+        self.fused = accumulate == 1
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.stream = torch.cuda.Stream()
         self.graph_a: Any = None
         self.graph_b: Any = None
         self.static_x: dict[str, torch.Tensor] = {}
         self.static_y: torch.Tensor | None = None
+        self.static_idx: torch.Tensor | None = None  # rows of the batch (device-resident data)
         self.static_scale: torch.Tensor | None = None
+        self.scale = 1.0  # the value in static_scale
         self.static_loss: torch.Tensor | None = None
         self.eager_steps = 0
 
     @property
     def captured(self) -> bool:
         return self.graph_b is not None
+
+    @property
+    def gathers(self) -> bool:
+        """Whether graph A gathers its batch itself (`replay_rows`)."""
+        return self.static_idx is not None
 
     # -- eager (warm-up and the last partial batch) ---------------------------------------
     def eager_forward_backward(
@@ -102,45 +117,90 @@ class CudaGraphStep:
             torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm)
         self.optimizer.step()
 
+    def _step_and_zero(self) -> None:
+        self._clip_and_step()
+        for p in self.params:
+            p.grad.zero_()  # type: ignore[union-attr]
+
     # -- capture and replay ---------------------------------------------------------------
     def ready_to_capture(self, at_group_start: bool) -> bool:
         return not self.captured and at_group_start and self.eager_steps >= WARMUP_STEPS
 
-    def capture(self, xb: dict[str, torch.Tensor], yb: torch.Tensor) -> None:
-        """Record graphs A and B for batches shaped like (xb, yb); raises if capture fails.
-        Must be called at an accumulation-group start (gradients are None)."""
+    def capture(
+        self,
+        xb: dict[str, torch.Tensor],
+        yb: torch.Tensor,
+        rows: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        """Record the graphs for batches shaped like (xb, yb); raises if capture fails.
+
+        `rows`: the device-resident training tensors (x by input, y); graph A then gathers
+        its batch from them by `static_idx`. Must be called at an accumulation-group start
+        (gradients are None)."""
         torch.cuda.synchronize()
         for p in self.params:
             p.grad = torch.zeros_like(p)
-        self.static_x = {k: v.clone() for k, v in xb.items()}
-        self.static_y = yb.clone()
+        batch = int(yb.shape[0])
+        if rows is not None:
+            self.static_idx = torch.zeros(batch, dtype=torch.long, device=yb.device)
+        else:
+            self.static_x = {k: v.clone() for k, v in xb.items()}
+            self.static_y = yb.clone()
         self.static_scale = torch.ones((), device=yb.device)
+        self.scale = 1.0
         graph_a = torch.cuda.CUDAGraph()
         graph_b = torch.cuda.CUDAGraph()
         try:
             with torch.cuda.graph(graph_a):
-                loss = self.loss_fn(self.model(self.static_x)[self.output], self.static_y)
-                (loss * self.static_scale).backward()
+                if rows is not None:
+                    idx = self.static_idx
+                    x = {k: v.index_select(0, idx) for k, v in rows[0].items()}
+                    y = rows[1].index_select(0, idx)
+                else:
+                    x, y = self.static_x, self.static_y
+                loss = self.loss_fn(self.model(x)[self.output], y)
+                (loss if self.fused else loss * self.static_scale).backward()
+                if self.fused:
+                    self._step_and_zero()
             with torch.cuda.graph(graph_b, pool=graph_a.pool()):
-                self._clip_and_step()
-                for p in self.params:
-                    p.grad.zero_()
+                self._step_and_zero()
         except BaseException:
             for p in self.params:
                 p.grad = None
+            self.static_idx = None
             torch.cuda.synchronize()
             raise
         self.static_loss = loss.detach()
         self.graph_a, self.graph_b = graph_a, graph_b
 
+    def _set_scale(self, scale: float) -> None:
+        if scale != self.scale:
+            assert self.static_scale is not None
+            self.static_scale.fill_(scale)
+            self.scale = scale
+
+    def replay_rows(
+        self, order: torch.Tensor | None, lo: int, hi: int, scale: float
+    ) -> torch.Tensor:
+        """One full batch (rows `order[lo:hi]`, or `lo..hi` unshuffled) through graph A."""
+        idx = self.static_idx
+        assert idx is not None and self.static_loss is not None
+        if order is None:
+            torch.arange(lo, hi, out=idx)
+        else:
+            idx.copy_(order[lo:hi])
+        self._set_scale(scale)
+        self.graph_a.replay()
+        return self.static_loss
+
     def forward_backward(
         self, xb: dict[str, torch.Tensor], yb: torch.Tensor, scale: float
     ) -> torch.Tensor:
+        """One full batch already gathered (rows in host memory) through graph A."""
         for k, v in xb.items():
             self.static_x[k].copy_(v, non_blocking=True)
-        assert self.static_y is not None and self.static_scale is not None
+        assert self.static_y is not None and self.static_loss is not None
         self.static_y.copy_(yb, non_blocking=True)
-        self.static_scale.fill_(scale)
+        self._set_scale(scale)
         self.graph_a.replay()
-        assert self.static_loss is not None
         return self.static_loss

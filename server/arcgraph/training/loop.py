@@ -305,15 +305,16 @@ class Loop:
         model.train()
         for b in range(start, n_batches):
             lo, hi, scale, do_step = plan[b]
-            xb, yb = data.batch(order, lo, hi)
             if graph is None:
+                xb, yb = data.batch(order, lo, hi)
                 loss = loss_fn(model(xb)[out_key], yb)
                 (loss if scale == 1.0 else loss * scale).backward()
                 if do_step:
                     self._step()
                 losses.append(loss.detach())
             else:
-                losses.append(self._graph_batch(graph, xb, yb, scale, do_step, lo, hi, b).clone())
+                losses.append(self._graph_batch(graph, order, scale, do_step, lo, hi, b).clone())
+                graph = self.graph_step  # None once a capture failed
             if log_every and (b + 1) % log_every == 0:
                 value = losses[b].item()
                 self._check_finite(losses, checked, b + 1, epoch)
@@ -330,19 +331,30 @@ class Loop:
     def _graph_batch(
         self,
         graph: Any,
-        xb: dict[str, torch.Tensor],
-        yb: torch.Tensor,
+        order: torch.Tensor | None,
         scale: float,
         do_step: bool,
         lo: int,
         hi: int,
         b: int,
     ) -> torch.Tensor:
+        """One batch on CUDA: eager until captured, then replayed (the epoch's last, smaller
+        batch always eagerly)."""
         full = hi - lo == self.cfg.batch_size
+        if full and graph.captured:
+            if graph.gathers:
+                loss = graph.replay_rows(order, lo, hi, scale)
+            else:
+                loss = graph.forward_backward(*self.data.batch(order, lo, hi), scale)
+            if do_step and not graph.fused:
+                graph.eager_step()
+            return loss
+        xb, yb = self.data.batch(order, lo, hi)
         at_group_start = b % self.cfg.accumulate_grad_batches == 0
         if full and graph.ready_to_capture(at_group_start):
+            rows = (self.data.train_x, self.data.train_y) if self.data.resident else None
             try:
-                graph.capture(xb, yb)
+                graph.capture(xb, yb, rows)
                 self.reporter.info(f"captured the training step in a CUDA graph (batch {hi - lo})")
             except Exception as err:  # noqa: BLE001 - any capture failure means: stay eager
                 self.reporter.info(f"CUDA graph capture failed, training eagerly: {err}")
@@ -352,10 +364,8 @@ class Loop:
                 if do_step:
                     self._step()
                 return loss.detach()
-        if full and graph.captured:
-            loss = graph.forward_backward(xb, yb, scale)
-        else:
-            loss = graph.eager_forward_backward(xb, yb, scale)
+            return self._graph_batch(graph, order, scale, do_step, lo, hi, b)
+        loss = graph.eager_forward_backward(xb, yb, scale)
         if do_step:
             graph.eager_step()
         return loss

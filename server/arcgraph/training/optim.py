@@ -20,13 +20,14 @@ def optimizer_class(spec: OptimizerSpec) -> type[torch.optim.Optimizer]:
 
 
 def supports_capturable(cls: type[torch.optim.Optimizer]) -> bool:
-    return "capturable" in inspect.signature(cls.__init__).parameters
+    return _accepts(cls, "capturable")
 
 
 def make_optimizer(
     spec: OptimizerSpec, params: Iterable[torch.nn.Parameter], *, capturable: bool = False
 ) -> torch.optim.Optimizer:
-    """`capturable=True` (for CUDA graphs) is passed only to optimizers that accept it."""
+    """`capturable=True` (for CUDA graphs) is passed only to optimizers that accept it, with
+    `fused=True` where the optimizer has a fused kernel and the spec did not choose."""
     cls = optimizer_class(spec)
     if cls is torch.optim.LBFGS:
         raise SpecError(
@@ -36,10 +37,24 @@ def make_optimizer(
     kwargs = dict(spec.params)
     if capturable and supports_capturable(cls):
         kwargs["capturable"] = True
+        # One fused kernel per step instead of a loop of foreach kernels, unless the spec
+        # chose an implementation itself.
+        if _accepts(cls, "fused") and not ({"fused", "foreach"} & kwargs.keys()):
+            kwargs["fused"] = True
     for key, value in list(kwargs.items()):
         if isinstance(value, list):  # YAML lists -> tuples (betas, etas, step_sizes)
             kwargs[key] = tuple(value)
+    params = list(params)
+    if kwargs.get("fused") and "fused" not in spec.params:
+        try:
+            return cls(params, lr=spec.lr, **kwargs)
+        except (TypeError, ValueError, RuntimeError):
+            del kwargs["fused"]  # not for these parameters (dtype, device): the default
     try:
         return cls(params, lr=spec.lr, **kwargs)
     except (TypeError, ValueError) as err:
         raise SpecError(f"optimizer.params for {spec.type}: {err}") from err
+
+
+def _accepts(cls: type[torch.optim.Optimizer], name: str) -> bool:
+    return name in inspect.signature(cls.__init__).parameters
