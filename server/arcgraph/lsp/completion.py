@@ -43,7 +43,7 @@ class CompletionFeature:
             return types.CompletionList(is_incomplete=False, items=[])
         o = doc.outline_at(params.position)
         c = o.cursor
-        kind = specpaths.kind_of(doc.path, doc.text)
+        kind = doc.kind
         if c is None or kind == SpecKind.NONE:
             return types.CompletionList(is_incomplete=False, items=[])
         completer = _Completer(self.server, doc, kind, o, c)
@@ -306,11 +306,7 @@ class _Completer:
             if graph == ("graph",):
                 names = self.o.keys_at(("inputs",))
             else:  # a module's graph: the module's input names
-                names = [
-                    e.value
-                    for e in self.o.entries
-                    if e.key is None and e.path[:-1] == (*graph[:-1], "inputs")
-                ]
+                names = [e.value for e in self.o.values_in((*graph[:-1], "inputs"))]
             for name in names:
                 self.add(name, types.CompletionItemKind.Variable, detail="model input", rank=1)
         for idx in self.o.items_at(graph):

@@ -32,7 +32,7 @@ class DefinitionFeature:
         c = o.cursor
         if c is None or not c.word or c.on not in ("value", "item"):
             return None
-        kind = specpaths.kind_of(doc.path, doc.text)
+        kind = doc.kind
         if kind == SpecKind.TRAINER and c.value_path == ("model_ref",):
             path = self.server.index.model_path(c.word)
             if path is None:
@@ -78,16 +78,14 @@ def find_target(o: Outline, c: Cursor) -> tuple[Entry, bool] | None:
 
 def _reference(o: Outline, graph: tuple[str, ...], word: str) -> tuple[Entry, bool] | None:
     name = word.split(".")[0]
-    for idx in o.items_at(graph):
-        e = o.entry_of((*graph, idx, "name"))
-        if e is not None and e.value == name:
-            return e, True
+    e = o.node_named(graph, name)
+    if e is not None:
+        return e, True
     if graph == ("graph",):
         e = o.entry_of(("inputs", name))
         return (e, False) if e else None
-    base = (*graph[:-1], "inputs")
-    for e in o.entries:
-        if e.key is None and e.path[:-1] == base and e.value == name:
+    for e in o.values_in((*graph[:-1], "inputs")):
+        if e.value == name:
             return e, True
     return None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -9,8 +12,53 @@ from typing import Any
 
 from lsprotocol import types
 
-from arcgraph.lsp import convert
-from arcgraph.lsp.outline import Outline, outline
+from arcgraph.kinds import SpecKind
+from arcgraph.lsp import convert, specpaths
+from arcgraph.lsp.outline import Outline, OutlineState
+
+
+class OutlineCache:
+    """The last outline state of each document, by URI.
+
+    Requests on one text share one scan (completion and hover on a 5,000-line spec would
+    otherwise rescan it every time); the next text is an `update` of the last one, which
+    rescans only around the changed lines. Keyed by the text itself, not the version: the
+    answer depends on nothing else, and a reopened document may reuse version numbers."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._states: OrderedDict[str, OutlineState] = OrderedDict()
+        self._lock = threading.Lock()  # diagnostics may read documents from other threads
+
+    def get(self, uri: str, text: str) -> OutlineState:
+        with self._lock:
+            state = self._states.get(uri)
+            # an update returns the state itself when the text is the same
+            state = OutlineState.scan(text) if state is None else state.update(text)
+            self._states[uri] = state
+            self._states.move_to_end(uri)
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
+            return state
+
+    def peek(self, uri: str, text: str) -> OutlineState | None:
+        """The state of exactly this text, if kept (never scans)."""
+        with self._lock:
+            state = self._states.get(uri)
+        return state if state is not None and (state.text is text or state.text == text) else None
+
+    def retain(self, uris: Container[str]) -> None:
+        """Forget the documents no longer open."""
+        with self._lock:
+            for uri in [u for u in self._states if u not in uris]:
+                del self._states[uri]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._states.clear()
+
+
+OUTLINES = OutlineCache()
 
 
 @dataclass
@@ -23,7 +71,8 @@ class DocumentView:
 
     @cached_property
     def lines(self) -> list[str]:
-        return convert.split_lines(self.text)
+        kept = OUTLINES.peek(self.uri, self.text)
+        return kept.lines if kept is not None else convert.split_lines(self.text)
 
     def position(self, pos: types.Position) -> tuple[int, int]:
         """An LSP position -> (line, code-point column)."""
@@ -37,18 +86,38 @@ class DocumentView:
             ),
         )
 
+    @cached_property
+    def state(self) -> OutlineState:
+        """This text's outline state, shared with every request on the same text."""
+        state = OUTLINES.get(self.uri, self.text)
+        self.__dict__["lines"] = state.lines  # the same split, kept once
+        return state
+
     def outline_at(self, pos: types.Position) -> Outline:
-        return outline(self.text, self.position(pos))
+        state = self.state
+        return state.at(self.position(pos))
 
     @cached_property
     def outline(self) -> Outline:
-        return outline(self.text)
+        return self.state.outline
+
+    @cached_property
+    def kind(self) -> SpecKind:
+        """The spec kind (file name, else the top-level keys), once per text and path."""
+        key = ("kind", str(self.path))
+        memo = self.state.memo
+        if key not in memo:
+            memo[key] = specpaths.kind_of(self.path, self.text)
+        kind = memo[key]
+        assert isinstance(kind, SpecKind)
+        return kind
 
 
 def view_of(server: Any, uri: str) -> DocumentView:
     """The open document `uri` of a server (a pygls LanguageServer)."""
     doc = server.workspace.get_text_document(uri)
     path = Path(doc.path) if doc.path else Path(uri)
+    OUTLINES.retain(server.workspace.text_documents)
     return DocumentView(
         uri,
         path,

@@ -33,7 +33,7 @@ class HoverFeature:
         c = o.cursor
         if c is None or not c.word or c.on == "comment":
             return None
-        kind = specpaths.kind_of(doc.path, doc.text)
+        kind = doc.kind
         if kind == SpecKind.NONE:
             return None
         md = self.markdown(kind, o, c)
@@ -133,10 +133,10 @@ def _reference_markdown(o: Outline, c: Cursor, catalog: Any) -> str | None:
     if entry.path == ("inputs",) and entry.key:  # a model input
         base = ("inputs", entry.key)
         facts = [f"{k}: `{v}`" for k in ("dtype",) if (v := o.value_of((*base, k)))]
-        shape = [e.value for e in o.entries if e.key is None and e.path[:-1] == (*base, "shape")]
+        shape = [e.value for e in o.values_in((*base, "shape"))]
         if shape:
             facts.append(f"shape: `[{', '.join(shape)}]`")
-        cols = [e.value for e in o.entries if e.key is None and e.path[:-1] == (*base, "columns")]
+        cols = [e.value for e in o.values_in((*base, "columns"))]
         if cols:
             facts.append("columns: " + ", ".join(f"`{x}`" for x in cols))
         head = f"**Input `{entry.key}`** (line {entry.line + 1})"

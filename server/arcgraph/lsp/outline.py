@@ -6,11 +6,16 @@ the key path (`graph`, `2`, `params`), whether it is on a key or a value, and th
 typed. This reads the raw lines (block mappings, block sequences, one-line flow `{}`/`[]`),
 never the parser, and also lists every `key: value` it sees so features can read siblings
 (the optimizer's `type`, a node's `type`, the graph's node names).
+
+A scan is kept as an `OutlineState` (entries plus the reader's stack every few lines), so a
+cursor query on the same text re-reads a few lines only, and the text after an edit is
+rescanned from the first changed line until the reader's state meets the old one again.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 MAX_DEPTH = 64  # nesting read (specs are about 8 deep; garbage can be 100,000)
@@ -62,15 +67,34 @@ class Cursor:
         return self.path
 
 
-@dataclass
-class Outline:
-    entries: list[Entry] = field(default_factory=list)
-    cursor: Cursor | None = None
+class _Index:
+    """Lookups over one immutable entry list, built on first use and shared by every
+    `Outline` of the same text (each request's cursor outline reuses them)."""
 
-    _by_path: dict[tuple[str, ...], Entry] | None = field(default=None, repr=False)
-    _by_container: dict[tuple[str, ...], list[Entry]] | None = field(default=None, repr=False)
+    __slots__ = ("entries", "_by_path", "_by_container", "_items", "_values", "_lines", "_nodes")
 
-    def _index(self) -> None:
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+        self._by_path: dict[tuple[str, ...], Entry] | None = None
+        self._by_container: dict[tuple[str, ...], list[Entry]] | None = None
+        self._items: dict[tuple[str, ...], list[str]] = {}
+        self._values: dict[tuple[str, ...], list[Entry]] | None = None
+        self._lines: dict[int, list[Entry]] | None = None
+        self._nodes: dict[tuple[str, ...], dict[str, Entry]] = {}
+
+    def by_path(self) -> dict[tuple[str, ...], Entry]:
+        if self._by_path is None:
+            self._build()
+        assert self._by_path is not None
+        return self._by_path
+
+    def by_container(self) -> dict[tuple[str, ...], list[Entry]]:
+        if self._by_container is None:
+            self._build()
+        assert self._by_container is not None
+        return self._by_container
+
+    def _build(self) -> None:
         by_path: dict[tuple[str, ...], Entry] = {}
         by_container: dict[tuple[str, ...], list[Entry]] = {}
         for e in self.entries:
@@ -78,15 +102,71 @@ class Outline:
             by_container.setdefault(e.path, []).append(e)
         self._by_path, self._by_container = by_path, by_container
 
+    def items(self, path: tuple[str, ...]) -> list[str]:
+        found = self._items.get(path)
+        if found is None:
+            seen: dict[str, None] = {}
+            n = len(path)
+            for e in self.entries:
+                fp = e.full_path
+                if len(fp) > n and fp[:n] == path and fp[n].isdigit():
+                    seen.setdefault(fp[n], None)
+            found = self._items[path] = list(seen)
+        return found
+
+    def values(self) -> dict[tuple[str, ...], list[Entry]]:
+        if self._values is None:
+            values: dict[tuple[str, ...], list[Entry]] = {}
+            for e in self.entries:
+                if e.key is None:
+                    values.setdefault(e.path[:-1], []).append(e)
+            self._values = values
+        return self._values
+
+    def lines(self) -> dict[int, list[Entry]]:
+        if self._lines is None:
+            lines: dict[int, list[Entry]] = {}
+            for e in self.entries:
+                lines.setdefault(e.line, []).append(e)
+            self._lines = lines
+        return self._lines
+
+    def nodes(self, graph: tuple[str, ...]) -> dict[str, Entry]:
+        found = self._nodes.get(graph)
+        if found is None:
+            found = {}
+            by_path = self.by_path()
+            for idx in self.items(graph):
+                e = by_path.get((*graph, idx, "name"))
+                if e is not None:
+                    found.setdefault(e.value, e)
+            self._nodes[graph] = found
+        return found
+
+
+@dataclass
+class Outline:
+    """The entries of one text (never mutated once built) and, for a query, the cursor."""
+
+    entries: list[Entry] = field(default_factory=list)
+    cursor: Cursor | None = None
+    _index: _Index | None = field(default=None, repr=False, compare=False)
+
+    def _idx(self) -> _Index:
+        if self._index is None or self._index.entries is not self.entries:
+            self._index = _Index(self.entries)
+        return self._index
+
+    def with_cursor(self, cursor: Cursor | None) -> Outline:
+        """The same entries (and their lookups, built once) with another cursor."""
+        return Outline(self.entries, cursor, self._idx())
+
     def at(self, path: tuple[str, ...]) -> list[Entry]:
         """The entries directly in the container at `path`."""
-        if self._by_container is None:
-            self._index()
-        assert self._by_container is not None
-        return list(self._by_container.get(path, ()))
+        return list(self._idx().by_container().get(path, ()))
 
     def keys_at(self, path: tuple[str, ...]) -> list[str]:
-        return [e.key for e in self.at(path) if e.key is not None]
+        return [e.key for e in self._idx().by_container().get(path, ()) if e.key is not None]
 
     def value_of(self, path: tuple[str, ...]) -> str | None:
         """The scalar text at a full path (`('optimizer', 'type')`)."""
@@ -94,20 +174,24 @@ class Outline:
         return e.value if e is not None and e.key is not None else None
 
     def entry_of(self, path: tuple[str, ...]) -> Entry | None:
-        if self._by_path is None:
-            self._index()
-        assert self._by_path is not None
-        return self._by_path.get(path)
+        return self._idx().by_path().get(path)
 
     def items_at(self, path: tuple[str, ...]) -> list[str]:
         """The list positions under `path` ('0', '1', ...), in order."""
-        seen: dict[str, None] = {}
-        n = len(path)
-        for e in self.entries:
-            fp = e.full_path
-            if len(fp) > n and fp[:n] == path and fp[n].isdigit():
-                seen.setdefault(fp[n], None)
-        return list(seen)
+        return list(self._idx().items(path))
+
+    def values_in(self, path: tuple[str, ...]) -> list[Entry]:
+        """The list items (key None) of the list at `path`, in document order:
+        `inputs: [x, y]` -> the entries of `x` and `y`."""
+        return list(self._idx().values().get(path, ()))
+
+    def on_line(self, line: int) -> list[Entry]:
+        """The entries read from one line, in order."""
+        return list(self._idx().lines().get(line, ()))
+
+    def node_named(self, graph: tuple[str, ...], name: str) -> Entry | None:
+        """The `name` entry of the first node of `graph` (in `items_at` order) so named."""
+        return self._idx().nodes(graph).get(name)
 
 
 class _Frame:
@@ -314,65 +398,189 @@ def _word_at(text: str, col: int, lo: int = 0, hi: int | None = None) -> tuple[i
     return s, e
 
 
+def _step(stack: list[_Frame], n: int, line: str, entries: list[Entry]) -> None:
+    """Read line `n` (no trailing \\r): its entries go to `entries`, the stack moves on.
+    Nothing else is read: the stack before a line and its text decide everything."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
+        return
+    tok = _tokens(line)
+    first = tok.dashes[0] if tok.dashes else tok.content
+    top = stack[-1]
+    if top.block_scalar and first > top.indent:
+        return  # inside a `|` or `>` block
+    _pop(stack, first, bool(tok.dashes))
+    if len(stack) > MAX_DEPTH:
+        return
+    for d in tok.dashes:
+        parent = stack[-1]
+        idx = parent.next_index
+        parent.next_index += 1
+        stack.append(_Frame(d, str(idx), True))
+    path = _segs(stack)
+    if tok.key is not None:
+        flow = tok.value[:1] in ("{", "[")
+        value = "" if flow else _unquote(tok.value)
+        entries.append(
+            Entry(path, tok.key, n, tok.key_start, tok.key_end, value,
+                  tok.value_start, tok.value_end)
+        )  # fmt: skip
+        frame = _Frame(tok.key_start, tok.key, False, empty=not tok.value)
+        frame.block_scalar = tok.value[:1] in ("|", ">")
+        stack.append(frame)
+        if flow:
+            scanner = _Flow(line, n, (*path, tok.key), None)
+            scanner.scan(tok.value_start, tok.value_end)
+            entries.extend(scanner.entries)
+    elif tok.dashes and tok.value:
+        if tok.value[:1] in ("{", "["):
+            scanner = _Flow(line, n, path, None)
+            scanner.scan(tok.value_start, tok.value_end)
+            entries.extend(scanner.entries)
+        else:
+            entries.append(
+                Entry(path, None, n, tok.value_start, tok.value_start, _unquote(tok.value),
+                      tok.value_start, tok.value_end)
+            )  # fmt: skip
+
+
+# The reader's stack as a value: (indent, seg, is_item, empty, next_index, block_scalar)
+_Snapshot = tuple[tuple[int, str, bool, bool, int, bool], ...]
+CHECKPOINT_EVERY = 32  # lines between kept stacks: a cursor query re-reads fewer than this
+
+
+def _snapshot(stack: list[_Frame]) -> _Snapshot:
+    return tuple((f.indent, f.seg, f.is_item, f.empty, f.next_index, f.block_scalar) for f in stack)
+
+
+def _restore(snap: _Snapshot) -> list[_Frame]:
+    stack = []
+    for indent, seg, is_item, empty, next_index, block_scalar in snap:
+        f = _Frame(indent, seg, is_item, empty)
+        f.next_index, f.block_scalar = next_index, block_scalar
+        stack.append(f)
+    return stack
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines the outline reads (\\n; a \\r before it dropped), as convert counts them."""
+    return [ln.removesuffix("\r") for ln in text.split("\n")]
+
+
+def _shifted(entries: list[Entry], delta: int) -> list[Entry]:
+    if delta == 0:
+        return entries
+    return [
+        Entry(e.path, e.key, e.line + delta, e.key_start, e.key_end, e.value,
+              e.value_start, e.value_end)
+        for e in entries
+    ]  # fmt: skip
+
+
+class OutlineState:
+    """The outline of one text, kept: the entries, and the reader's stack before every
+    `CHECKPOINT_EVERY`-th line (with the number of entries read before it).
+
+    A cursor query restarts the reader at the checkpoint before the cursor's line (not the
+    top of the text); `update` rescans a new text from the checkpoint before its first
+    changed line and stops at the first old checkpoint past the change where the stack is
+    the same again: from there on, the old entries are the new ones (lines shifted)."""
+
+    __slots__ = ("text", "lines", "entries", "outline", "memo", "_cp_lines", "_cps")
+
+    def __init__(
+        self, text: str, lines: list[str], entries: list[Entry],
+        cps: list[tuple[int, _Snapshot, int]],
+    ) -> None:  # fmt: skip
+        self.text = text
+        self.lines = lines  # shared with readers: never mutated
+        self.entries = entries
+        self.outline = Outline(entries)  # no cursor; its lookups are shared by `at`
+        self.memo: dict[object, object] = {}  # values derived from this text, by callers
+        self._cps = cps  # (line, stack before it, entries before it), by line
+        self._cp_lines = [c[0] for c in cps]
+
+    @classmethod
+    def scan(cls, text: str) -> OutlineState:
+        """A full scan."""
+        lines = split_lines(text)
+        entries: list[Entry] = []
+        cps: list[tuple[int, _Snapshot, int]] = []
+        _run(lines, 0, [_Frame(-1, "", False)], entries, cps, [], 0)
+        return cls(text, lines, entries, cps)
+
+    def at(self, cursor: tuple[int, int] | None) -> Outline:
+        """The outline with the cursor at (line, code-point column), as `outline` gives."""
+        return self.outline.with_cursor(None if cursor is None else self.cursor_at(*cursor))
+
+    def cursor_at(self, line: int, col: int) -> Cursor | None:
+        if not 0 <= line < len(self.lines):
+            return None
+        i = bisect_right(self._cp_lines, line) - 1
+        start, snap, _ = self._cps[i]
+        stack = _restore(snap)
+        sink: list[Entry] = []
+        for n in range(start, line):
+            _step(stack, n, self.lines[n], sink)
+        return _cursor_on(self.lines[line], line, col, stack)
+
+    def update(self, text: str) -> OutlineState:
+        """The state of `text`, an edit of this state's text, rescanning what changed."""
+        if text is self.text or text == self.text:
+            return self
+        old, new = self.lines, split_lines(text)
+        a, limit = 0, min(len(old), len(new))
+        while a < limit and old[a] == new[a]:
+            a += 1
+        s = 0
+        while s < limit - a and old[-1 - s] == new[-1 - s]:
+            s += 1
+        delta = len(new) - len(old)
+        i = bisect_right(self._cp_lines, a) - 1
+        start, snap, offset = self._cps[i]
+        entries = self.entries[:offset]
+        cps = self._cps[:i]  # `_run` records the restart checkpoint again
+        # old checkpoints in the unchanged tail: where the rescan may meet the old state
+        tail = self._cps[bisect_right(self._cp_lines, len(old) - s - 1) :]
+        _run(new, start, _restore(snap), entries, cps, tail, delta, self.entries)
+        return OutlineState(text, new, entries, cps)
+
+
+def _run(
+    lines: list[str],
+    start: int,
+    stack: list[_Frame],
+    entries: list[Entry],
+    cps: list[tuple[int, _Snapshot, int]],
+    tail: list[tuple[int, _Snapshot, int]],
+    delta: int,
+    old_entries: list[Entry] | None = None,
+) -> None:
+    """Read `lines` from `start` with `stack`, recording checkpoints; at an old checkpoint of
+    `tail` (old line + `delta` = this line) with the same stack, take the old entries and
+    checkpoints from there (shifted by `delta`) and stop."""
+    t = 0
+    last = -CHECKPOINT_EVERY
+    for n in range(start, len(lines)):
+        while t < len(tail) and tail[t][0] + delta < n:
+            t += 1
+        if t < len(tail) and tail[t][0] + delta == n and old_entries is not None:
+            snap = _snapshot(stack)
+            if snap == tail[t][1]:
+                base = tail[t][2]
+                entries.extend(_shifted(old_entries[base:], delta))
+                shift = len(entries) - len(old_entries)  # entries before: new count - old
+                cps.extend((ln + delta, sn, off + shift) for ln, sn, off in tail[t:])
+                return
+        if n - last >= CHECKPOINT_EVERY:
+            cps.append((n, _snapshot(stack), len(entries)))
+            last = n
+        _step(stack, n, lines[n], entries)
+
+
 def outline(text: str, cursor: tuple[int, int] | None = None) -> Outline:
     """Read the text's outline; with a cursor (line, code-point column), where it is."""
-    out = Outline()
-    lines = text.split("\n")
-    stack: list[_Frame] = [_Frame(-1, "", False)]
-    for n, raw in enumerate(lines):
-        line = raw.removesuffix("\r")
-        stripped = line.strip()
-        if cursor is not None and n == cursor[0]:
-            out.cursor = _cursor_on(line, n, cursor[1], stack)
-        if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
-            continue
-        tok = _tokens(line)
-        first = tok.dashes[0] if tok.dashes else tok.content
-        top = stack[-1]
-        if top.block_scalar and first > top.indent:
-            continue  # inside a `|` or `>` block
-        _pop(stack, first, bool(tok.dashes))
-        if len(stack) > MAX_DEPTH:
-            continue
-        for d in tok.dashes:
-            parent = stack[-1]
-            idx = parent.next_index
-            parent.next_index += 1
-            stack.append(_Frame(d, str(idx), True))
-        path = _segs(stack)
-        if tok.key is not None:
-            flow = tok.value[:1] in ("{", "[")
-            value = "" if flow else _unquote(tok.value)
-            out.entries.append(
-                Entry(
-                    path,
-                    tok.key,
-                    n,
-                    tok.key_start,
-                    tok.key_end,
-                    value,
-                    tok.value_start,
-                    tok.value_end,
-                )
-            )
-            frame = _Frame(tok.key_start, tok.key, False, empty=not tok.value)
-            frame.block_scalar = tok.value[:1] in ("|", ">")
-            stack.append(frame)
-            if flow:
-                scanner = _Flow(line, n, (*path, tok.key), None)
-                scanner.scan(tok.value_start, tok.value_end)
-                out.entries.extend(scanner.entries)
-        elif tok.dashes and tok.value:
-            if tok.value[:1] in ("{", "["):
-                scanner = _Flow(line, n, path, None)
-                scanner.scan(tok.value_start, tok.value_end)
-                out.entries.extend(scanner.entries)
-            else:
-                out.entries.append(
-                    Entry(path, None, n, tok.value_start, tok.value_start, _unquote(tok.value),
-                          tok.value_start, tok.value_end)
-                )  # fmt: skip
-    return out
+    return OutlineState.scan(text).at(cursor)
 
 
 def _cursor_on(line: str, n: int, col: int, real: list[_Frame]) -> Cursor:

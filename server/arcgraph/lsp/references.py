@@ -25,7 +25,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from arcgraph.kinds import SpecKind, model_id_of
-from arcgraph.lsp import convert, specpaths
+from arcgraph.lsp import convert
 from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
@@ -82,8 +82,8 @@ def target_at(o: Outline) -> tuple[Entry, bool] | None:
         return None
     if c.on not in ("value", "item"):
         return None
-    for e in o.entries:
-        on_it = e.line == c.line and e.value_start <= c.col <= e.value_end and e.value
+    for e in o.on_line(c.line):
+        on_it = e.value_start <= c.col <= e.value_end and e.value
         if on_it and (is_node_name(e) or is_input_decl(e)):
             return e, True
     return find_target(o, c)
@@ -147,7 +147,7 @@ class ReferencesFeature:
             return []
         include = params.context.include_declaration if params.context else False
         o = doc.outline_at(params.position)
-        kind = specpaths.kind_of(doc.path, doc.text)
+        kind = doc.kind
         if kind == SpecKind.TRAINER:
             c = o.cursor
             if c is not None and c.on == "value" and c.value_path == ("model_ref",) and c.word:
@@ -223,7 +223,7 @@ class RenameFeature:
 
     def _node_at(self, uri: str, pos: types.Position):
         doc = view_or_none(self.server, uri)
-        if doc is None or specpaths.kind_of(doc.path, doc.text) != SpecKind.MODEL:
+        if doc is None or doc.kind != SpecKind.MODEL:
             return None
         o = doc.outline_at(pos)
         target = target_at(o)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from arcgraph.kinds import SpecKind
-from arcgraph.lsp import specpaths
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Entry
@@ -29,7 +28,7 @@ class SymbolsFeature:
         doc = view_or_none(self.server, params.text_document.uri)
         if doc is None:  # not open (or closed meanwhile): nothing, not an error
             return []
-        if specpaths.kind_of(doc.path, doc.text) == SpecKind.NONE:
+        if doc.kind == SpecKind.NONE:
             return []
         return _Symbols(doc).sections()
 
