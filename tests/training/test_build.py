@@ -309,3 +309,46 @@ def test_example_inputs_dtypes_and_shapes() -> None:
     s["inputs"]["x"]["shape"] = [None, None, 4]
     assert tuple(example_inputs(s)["x"].shape) == (2, 8, 4)
     assert example_inputs(s)["x"].is_meta
+
+
+CHAIN = [
+    {
+        "name": "a",
+        "type": "torch.nn.Linear",
+        "params": {"in_features": 4, "out_features": 3},
+        "inputs": {"input": "x"},
+    },
+    {"name": "b", "type": "torch.nn.functional.leaky_relu", "inputs": {"input": "a.output"}},
+    {"name": "c", "type": "torch.tanh", "inputs": ["b.output"]},
+    {"name": "d", "type": "torch.nn.functional.softmax", "params": {"dim": 1},
+     "inputs": {"input": "c.output"}},
+]  # fmt: skip
+
+
+def test_straight_chain_runs_the_fast_path_with_the_generic_results() -> None:
+    torch.manual_seed(0)
+    model = build_model(spec(CHAIN, {"y": "d.output", "z": "d.output"}))
+    assert model._chain is not None
+    x = torch.randn(5, 4)
+    fast = model({"x": x})
+    model._chain = None  # the generic step list
+    slow = model({"x": x})
+    assert fast.keys() == slow.keys() == {"y", "z"}
+    assert torch.equal(fast["y"], slow["y"]) and torch.equal(fast["z"], slow["y"])
+
+
+def test_graphs_that_are_not_straight_chains_use_the_step_list() -> None:
+    # an output that is not the last node, and a node fed by the input while another is too
+    assert build_model(spec(CHAIN, {"y": "d.output", "h": "a.output"}))._chain is None
+    branch = [*CHAIN[:3], {"name": "d", "type": "torch.add", "inputs": ["c.output", "x"]}]
+    assert build_model(spec(branch, {"y": "d.output"}))._chain is None
+
+
+def test_forward_error_in_a_chain_names_the_node() -> None:
+    model = build_model(spec(CHAIN, {"y": "d.output"}))
+    with pytest.raises(NodeRuntimeError) as info:
+        model({"x": torch.zeros(2, 5)})
+    assert (info.value.node, info.value.message) == (
+        "a",
+        "mat1 and mat2 shapes cannot be multiplied (2x5 and 4x3)",
+    )
