@@ -14,6 +14,7 @@ import torch
 import yaml
 
 from arcgraph.training import SpecError, train
+from arcgraph.training import loop as loop_module
 from arcgraph.training.build import build_model
 from arcgraph.training.checkpoint import load
 from arcgraph.training.split import epoch_order
@@ -331,3 +332,19 @@ def test_seed_same_seed_bit_identical_other_seed_differs(tmp_path: Path) -> None
 def _bc(root: Path, seed: int) -> dict[str, Any]:
     trainer = make_workspace(root, "bc-mlp-v1", base_config(epochs=2, seed=seed))
     return train(trainer, BREAST_CANCER, out=root / "runs", run_name="r")
+
+
+def test_validation_in_chunks_gives_the_whole_set_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation runs in chunks (rows per chunk from the input size); chunks of one training
+    batch (4 of them on iris's 30 held-out rows) give the metrics of a single pass."""
+    assert loop_module.eval_chunk_rows({"x": torch.zeros(30, 4)}, 8) == 16384
+    whole = run(tmp_path / "whole", model="iris-mlp-v1", epochs=2, batch_size=8)
+    monkeypatch.setattr(loop_module, "EVAL_ELEMENTS", 1)
+    assert loop_module.eval_chunk_rows({"x": torch.zeros(30, 4)}, 8) == 8
+    chunked = run(tmp_path / "chunked", model="iris-mlp-v1", epochs=2, batch_size=8)
+    for key in ("val_loss", "val_accuracy"):
+        assert chunked["final_metrics"][key] == pytest.approx(
+            whole["final_metrics"][key], rel=1e-6
+        ), key

@@ -42,7 +42,11 @@ from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import epoch_order
 
 CHECKPOINT_FORMAT = 1
-EVAL_BATCH_MIN = 1024
+# Validation runs in chunks of about this many input elements (at least a training batch, at
+# most EVAL_ROWS_MAX rows): a small tabular model evaluates in one or two calls, a model with
+# long sequences in chunks whose activations stay modest.
+EVAL_ELEMENTS = 1 << 18
+EVAL_ROWS_MAX = 16384
 
 
 @dataclass
@@ -125,6 +129,12 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((py[0], tuple(py[1]), py[2]))
     npst = state["numpy"]
     np.random.set_state((npst[0], np.asarray(npst[1], dtype=np.uint32), *npst[2:]))
+
+
+def eval_chunk_rows(inputs: dict[str, torch.Tensor], batch_size: int) -> int:
+    """Rows per validation chunk: EVAL_ELEMENTS input elements, within [batch, EVAL_ROWS_MAX]."""
+    per_row = sum(max(1, t[0].numel()) for t in inputs.values() if t.shape[0]) or 1
+    return max(batch_size, min(EVAL_ROWS_MAX, EVAL_ELEMENTS // per_row))
 
 
 def _clone_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -385,7 +395,7 @@ class Loop:
         if data.n_val == 0:
             return {}
         self.model.eval()
-        step = max(self.cfg.batch_size, EVAL_BATCH_MIN)
+        step = eval_chunk_rows(data.val_x, self.cfg.batch_size)
         acc = torch.float32 if self.device.type == "mps" else torch.float64  # MPS has no float64
         total = torch.zeros((), dtype=acc, device=self.device)
         extra = torch.zeros((), dtype=acc, device=self.device)
