@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,38 @@ def test_optimizer_without_capturable_falls_back_with_a_reason(
     assert "CUDA graph not used, training eagerly: Adagrad does not support capturable=True" in [
         e["message"] for e in events.of("info")
     ]
+
+
+SYNCING_MODEL = """
+inputs:
+  features:
+    dtype: float32
+    shape: [null, 4]
+    columns: [sepal_length, sepal_width, petal_length, petal_width]
+graph:
+  - { name: linear, type: torch.nn.Linear, params: { in_features: 4, out_features: 3 },
+      inputs: { input: features } }
+  # an output whose size depends on the data: the host must read it, so capture fails
+  - { name: large, type: torch.nonzero, inputs: { input: linear.output } }
+outputs:
+  logits: linear.output
+  large: large.output
+loss:
+  type: torch.nn.functional.cross_entropy
+  inputs: { input: logits, target: species }
+"""
+
+
+@needs_cuda
+def test_capture_failure_falls_back_to_eager_and_still_trains(
+    tmp_path: Path, events: Events
+) -> None:
+    trainer = make_workspace(
+        tmp_path, "iris-syncing-v1", base_config(device="cuda", epochs=3), model_text=SYNCING_MODEL
+    )
+    summary = train(trainer, IRIS, out=tmp_path / "runs", events=events)
+    notes = [e["message"] for e in events.of("info")]
+    assert any(n.startswith("CUDA graph capture failed, training eagerly: ") for n in notes), notes
+    assert not _captured(events)
+    assert summary["status"] == "completed" and summary["epochs_completed"] == 3
+    assert math.isfinite(summary["final_metrics"]["train_loss"])
