@@ -168,7 +168,10 @@ class CudaGraphStep:
             for p in self.params:
                 p.grad = None
             self.static_idx = None
-            torch.cuda.synchronize()
+            try:
+                torch.cuda.synchronize()
+            except RuntimeError:  # the capture's own error, reported by the caller
+                pass
             raise
         self.static_loss = loss.detach()
         self.graph_a, self.graph_b = graph_a, graph_b
