@@ -6,7 +6,13 @@ trainer, so the checker and the language server stay fast to start.
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+from arcgraph._libyaml import prefer_libyaml
+
+# Run before anything imports yaml: in the extension's bundle, use the environment's libyaml.
+prefer_libyaml(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 __version__ = "0.1.0"
 

@@ -24,6 +24,7 @@ the model) falls back to eager for the rest of the run, with the reason reported
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -168,10 +169,8 @@ class CudaGraphStep:
             for p in self.params:
                 p.grad = None
             self.static_idx = None
-            try:
+            with contextlib.suppress(RuntimeError):  # the capture's error is what we report
                 torch.cuda.synchronize()
-            except RuntimeError:  # the capture's own error, reported by the caller
-                pass
             raise
         self.static_loss = loss.detach()
         self.graph_a, self.graph_b = graph_a, graph_b
