@@ -9,7 +9,7 @@ shape check).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +29,19 @@ from arcgraph.registry import Registry, workspace_root_for
 from arcgraph.schema import validate
 from arcgraph.source import ParsedYaml, YMap, decode, normalize_newlines, parse_yaml, to_python
 
-__all__ = ["Analysis", "Engine", "TorchService", "check_files", "collect_spec_files"]
+__all__ = [
+    "Analysis",
+    "Cancelled",
+    "Engine",
+    "TorchService",
+    "check_files",
+    "collect_spec_files",
+]
+
+
+class Cancelled(Exception):
+    """A check given up between its phases because its result would be stale (the editor's
+    text changed meanwhile): a burst of edits then costs about one check after the last."""
 
 
 class ProbeLike(Protocol):
@@ -116,13 +128,23 @@ class Engine:
         return Analysis(path, text, detect_kind(path, parsed.root, text), parsed)
 
     # -- stage 1: structure (no worker round trips) ----------------------------------------
-    def check_structure(self, a: Analysis, catalog: CatalogLike | None = None) -> list[Diagnostic]:
-        out = self._structure(a, catalog if catalog is not None else self._catalog)
+    def check_structure(
+        self,
+        a: Analysis,
+        catalog: CatalogLike | None = None,
+        *,
+        stale: Callable[[], bool] | None = None,
+    ) -> list[Diagnostic]:
+        """Stage 1. `stale`, asked between the phases (schema, model or trainer checks),
+        gives the check up with `Cancelled` when it answers True."""
+        out = self._structure(a, catalog if catalog is not None else self._catalog, stale)
         out = [d if d.path else _with_path(d, a.path) for d in out]
         a.structure = out
         return out
 
-    def _structure(self, a: Analysis, catalog: CatalogLike | None) -> list[Diagnostic]:
+    def _structure(
+        self, a: Analysis, catalog: CatalogLike | None, stale: Callable[[], bool] | None
+    ) -> list[Diagnostic]:
         if a.file_problem is not None:
             return (
                 [a.file_problem]
@@ -159,6 +181,8 @@ class Engine:
                 )
             )
             return out
+        if stale is not None and stale():
+            raise Cancelled
         schema_out: list[Diagnostic] = []
         ctx = CheckContext(a.path, a.text, root, catalog, self.registry, self.options, [])
         if a.kind == SpecKind.TRAINER:
@@ -166,6 +190,8 @@ class Engine:
             if catalog is not None:  # the installed torch is the authority on optimizers
                 own |= {("optimizer", "type"), ("optimizer", "params")}
             schema_out = validate(root, "trainer", unknown_key_hook, frozenset(own))
+            if stale is not None and stale():
+                raise Cancelled
             check_trainer(ctx)
         else:
             # Node types get the engine's words (did-you-mean, refused names), not a regex.
@@ -173,6 +199,8 @@ class Engine:
             if catalog is not None:  # the installed torch knows its dtypes
                 owned.add(("inputs", "*", "dtype"))
             schema_out = validate(root, "model", None, frozenset(owned))
+            if stale is not None and stale():
+                raise Cancelled
             check_model(ctx)
         # One diagnostic per place: where a semantic check speaks, its words replace the schema's.
         spoken = {d.span for d in ctx.out}

@@ -198,26 +198,33 @@ class Validator:
 
     def __post_init__(self) -> None:
         self.out: list[Diagnostic] = []
-        self._owned_lengths = {len(p) for p in self.own_patterns}
+        self._owned_root = (_owned_trie(self.own_patterns),) if self.own_patterns else ()
+
+    # Messages name the place (`graph[3].type`); it is worded only when something is wrong.
 
     def run(self, node: YNode) -> list[Diagnostic]:
         self.out = []
-        self._check(node, self.root_schema, (), None)
+        self._check(node, self.root_schema, (), None, self._owned_root)
         return self.out
 
     # ``key`` is the key node the value hangs under: missing keys are reported on it.
     def _check(
-        self, node: YNode, schema: dict[str, Any], path: tuple[str, ...], key: YNode | None
+        self,
+        node: YNode,
+        schema: dict[str, Any],
+        path: tuple[str, ...],
+        key: YNode | None,
+        own: _Owned = (),
     ) -> bool:
         schema = resolve(schema, self.root_schema)
         alts = schema.get("oneOf") or schema.get("anyOf")
         if alts:
-            return self._check_alternatives(node, schema, alts, path)
-        where = _fmt_path(path) or "the spec"
+            return self._check_alternatives(node, schema, alts, path, own)
         types = schema.get("type")
         if types is not None:
-            types = [types] if isinstance(types, str) else list(types)
+            types = [types] if isinstance(types, str) else types
             if not _type_ok(node, types):
+                where = _fmt_path(path) or "the spec"
                 if (
                     isinstance(node, YScalar)
                     and node.value is None
@@ -231,11 +238,12 @@ class Validator:
                     )
                 self.out.append(Diagnostic(codes.WRONG_TYPE, msg, node.span))
                 return False
-        if len(path) in self._owned_lengths and _owned(path, self.own_patterns):
+        if own and any(_END in t for t in own):
             return True  # the engine checks this value itself (torch or registry knows better)
         ok = True
         if "enum" in schema and isinstance(node, YScalar) and node.value not in schema["enum"]:
             ok = False
+            where = _fmt_path(path) or "the spec"
             allowed = [str(v) for v in schema["enum"]]
             guess = did_you_mean(str(node.value), allowed) if isinstance(node.value, str) else None
             msg = f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}"
@@ -245,21 +253,26 @@ class Validator:
                 data = {"fix": "replace_value", "with": guess}
             self.out.append(Diagnostic(codes.NOT_IN_ENUM, msg, node.span, data=data))
         if isinstance(node, YScalar):
-            ok &= self._check_scalar(node, schema, where, path)
+            ok &= self._check_scalar(node, schema, path)
         elif isinstance(node, YSeq):
-            ok &= self._check_seq(node, schema, path, where)
+            ok &= self._check_seq(node, schema, path, own)
         elif isinstance(node, YMap):
-            ok &= self._check_map(node, schema, path, where, key)
+            ok &= self._check_map(node, schema, path, key, own)
         return ok
 
     def _check_alternatives(
-        self, node: YNode, schema: dict[str, Any], alts: list[Any], path: tuple[str, ...]
+        self,
+        node: YNode,
+        schema: dict[str, Any],
+        alts: list[Any],
+        path: tuple[str, ...],
+        own: _Owned = (),
     ) -> bool:
         saved = self.out
         best: list[Diagnostic] | None = None
         for alt in alts:
             self.out = []
-            if self._check(node, alt, path, None):
+            if self._check(node, alt, path, None, own):
                 self.out = saved
                 return True
             sub = resolve(alt, self.root_schema)
@@ -284,9 +297,7 @@ class Validator:
             )
         return False
 
-    def _check_scalar(
-        self, node: YScalar, schema: dict[str, Any], where: str, path: tuple[str, ...]
-    ) -> bool:
+    def _check_scalar(self, node: YScalar, schema: dict[str, Any], path: tuple[str, ...]) -> bool:
         v = node.value
         if isinstance(v, int | float) and not isinstance(v, bool):
             lo, lo_x = schema.get("minimum"), schema.get("exclusiveMinimum")
@@ -298,6 +309,7 @@ class Validator:
                 or (hi_x is not None and v >= hi_x)
             )
             if bad:
+                where = _fmt_path(path) or "the spec"
                 self.out.append(
                     Diagnostic(
                         codes.OUT_OF_RANGE,
@@ -307,9 +319,11 @@ class Validator:
                 )
                 return False
         if isinstance(v, str) and len(v) < schema.get("minLength", 0):
+            where = _fmt_path(path) or "the spec"
             self.out.append(Diagnostic(codes.BAD_LENGTH, f"'{where}' must not be empty", node.span))
             return False
         if "const" in schema and v != schema["const"]:
+            where = _fmt_path(path) or "the spec"
             self.out.append(
                 Diagnostic(
                     codes.NOT_IN_ENUM,
@@ -320,6 +334,7 @@ class Validator:
             return False
         if isinstance(v, str) and "pattern" in schema and not re.search(schema["pattern"], v):
             hint = schema.get("x-format-hint") or schema.get("description", "").split(". ")[0]
+            where = _fmt_path(path) or "the spec"
             self.out.append(
                 Diagnostic(
                     codes.BAD_FORMAT,
@@ -331,9 +346,10 @@ class Validator:
         return True
 
     def _check_seq(
-        self, node: YSeq, schema: dict[str, Any], path: tuple[str, ...], where: str
+        self, node: YSeq, schema: dict[str, Any], path: tuple[str, ...], own: _Owned = ()
     ) -> bool:
         ok = True
+        where = _fmt_path(path) or "the spec"
         n = len(node.items)
         if "minItems" in schema and n < schema["minItems"]:
             self.out.append(
@@ -370,7 +386,8 @@ class Validator:
         items = schema.get("items")
         if isinstance(items, dict):
             for i, item in enumerate(node.items):
-                ok &= self._check(item, items, (*path, str(i)), None)
+                part = str(i)
+                ok &= self._check(item, items, (*path, part), None, _descend(own, part))
         return ok
 
     def _check_map(
@@ -378,8 +395,8 @@ class Validator:
         node: YMap,
         schema: dict[str, Any],
         path: tuple[str, ...],
-        where: str,
         key: YNode | None,
+        own: _Owned = (),
     ) -> bool:
         ok = True
         props: dict[str, Any] = schema.get("properties", {})
@@ -393,6 +410,7 @@ class Validator:
                 sub = next((s for p, s in patterns.items() if re.search(p, name)), None)
             if sub is None and patterns and extra is False:
                 names = schema.get("propertyNames", {})
+                where = _fmt_path(path) or "the spec"
                 self.out.append(
                     Diagnostic(
                         codes.BAD_FORMAT,
@@ -412,12 +430,13 @@ class Validator:
                     sub = extra
                 else:
                     continue
-            ok &= self._check(vnode, sub, (*path, name), knode)
+            ok &= self._check(vnode, sub, (*path, name), knode, _descend(own, name))
         for req in schema.get("required", []):
             if req not in present:
                 ok = False
-                self._missing_key(node, path, where, req, props.get(req, {}), key)
+                self._missing_key(node, path, req, props.get(req, {}), key)
         if "minProperties" in schema and len(present) < schema["minProperties"]:
+            where = _fmt_path(path) or "the spec"
             self.out.append(
                 Diagnostic(
                     codes.BAD_LENGTH,
@@ -451,7 +470,6 @@ class Validator:
         self,
         node: YMap,
         path: tuple[str, ...],
-        where: str,
         req: str,
         sub: dict[str, Any],
         key: YNode | None,
@@ -479,12 +497,36 @@ class Validator:
         )
 
 
-def _owned(path: tuple[str, ...], owned: frozenset[tuple[str, ...]]) -> bool:
-    """`path` matches one of `owned`, where '*' stands for any one key or index."""
-    return any(
-        len(o) == len(path) and all(a in ("*", b) for a, b in zip(o, path, strict=True))
-        for o in owned
-    )
+# Paths the engine checks itself, as a trie of path parts ('*': any one key or index); a
+# walk carries the trie nodes that match its path so far (`_Owned`), empty outside them.
+_END = "\0end"
+_Owned = tuple[dict[str, Any], ...]
+
+
+def _owned_trie(patterns: frozenset[tuple[str, ...]]) -> dict[str, Any]:
+    trie: dict[str, Any] = {}
+    for pattern in patterns:
+        node = trie
+        for part in pattern:
+            node = node.setdefault(part, {})
+        node[_END] = True
+    return trie
+
+
+def _descend(own: _Owned, part: str) -> _Owned:
+    """The trie nodes matching a path one part longer."""
+    if not own:
+        return ()
+    out = []
+    for t in own:
+        exact = t.get(part)
+        if exact is not None:
+            out.append(exact)
+        if part != "*":
+            wild = t.get("*")
+            if wild is not None:
+                out.append(wild)
+    return tuple(out)
 
 
 def _placeholder(schema: dict[str, Any]) -> Any:

@@ -9,6 +9,8 @@ each, never an exception.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ import yaml
 from arcgraph import codes
 from arcgraph.diagnostics import Diagnostic, Span
 
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 
@@ -49,26 +51,31 @@ class YSeq(YNode):
 class YMap(YNode):
     pairs: list[tuple[YNode, YNode]] = field(default_factory=list)
     flow: bool = False
+    # The key texts of `pairs`, in order (the parser knows them; else made on first use):
+    # lookups are the checks' innermost loop.
+    key_texts: list[str] | None = field(default=None, repr=False)
+
+    def _keys(self) -> list[str]:
+        keys = self.key_texts
+        if keys is None or len(keys) != len(self.pairs):
+            keys = self.key_texts = [key_text(k) for k, _ in self.pairs]
+        return keys
 
     def keys(self) -> list[str]:
-        return [key_text(k) for k, _ in self.pairs]
+        return list(self._keys())
 
     def get(self, key: str) -> YNode | None:
-        for k, v in self.pairs:
-            if key_text(k) == key:
-                return v
-        return None
+        keys = self._keys()
+        return self.pairs[keys.index(key)][1] if key in keys else None
 
     def key_node(self, key: str) -> YNode | None:
-        for k, _ in self.pairs:
-            if key_text(k) == key:
-                return k
-        return None
+        keys = self._keys()
+        return self.pairs[keys.index(key)][0] if key in keys else None
 
     def items(self) -> Iterator[tuple[str, YNode, YNode]]:
         """(key text, key node, value node) for each entry, in document order."""
-        for k, v in self.pairs:
-            yield key_text(k), k, v
+        for text, (k, v) in zip(self._keys(), self.pairs, strict=True):
+            yield text, k, v
 
 
 def key_text(node: YNode) -> str:
@@ -105,25 +112,59 @@ class ParsedYaml:
     empty: bool = False
 
 
+_new_tuple = tuple.__new__
+_ScalarNode = yaml.ScalarNode
+_SequenceNode = yaml.SequenceNode
+_QUOTED = ("'", '"')
+_RESOLVED: dict[tuple[Any, ...], str] = {}  # (node class, value, implicit) -> tag
+_RESOLVED_MAX = 1 << 16
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader with its tag resolution memoized: libyaml's composer asks Python for
+    the tag of every scalar (regexes per value), and a spec repeats a few hundred values.
+    It has no path resolvers, so the descend/ascend hooks called per node are no-ops."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        key = (kind, value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            _RESOLVED[key] = tag
+        return tag
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
 def _span(node: yaml.Node) -> Span:
     s, e = node.start_mark, node.end_mark
-    return Span(s.line, s.column, e.line, e.column)
+    return _new_tuple(Span, (s.line, s.column, e.line, e.column))
+
+
+_ACTIVE: Any = object()  # in the memo while a collection is being built
 
 
 class _Builder:
-    """Turns libyaml's composed nodes into located nodes, once per node (aliases shared)."""
+    """Turns libyaml's composed nodes into located nodes (the hot loop of every parse).
+
+    Aliased nodes are built once and shared, and an alias inside its own anchor is reported
+    (a text without aliases skips that bookkeeping: `_TreeBuilder`)."""
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.memo: dict[int, YNode] = {}
-        self.active: set[int] = set()
         self.diagnostics: list[Diagnostic] = []
 
     def build(self, node: yaml.Node) -> YNode:
         key = id(node)
-        if key in self.memo:
-            return self.memo[key]
-        if key in self.active:  # an alias inside its own anchor: `&a [*a]`
+        hit = self.memo.get(key)
+        if hit is _ACTIVE:  # an alias inside its own anchor: `&a [*a]`
             self.diagnostics.append(
                 Diagnostic(
                     codes.YAML_RECURSIVE_ALIAS,
@@ -132,35 +173,37 @@ class _Builder:
                 )
             )
             return YScalar(_span(node), None, "")
-        self.active.add(key)
+        if hit is not None:
+            return hit
+        self.memo[key] = _ACTIVE
         try:
             out = self._build(node)
-        finally:
-            self.active.discard(key)
+        except BaseException:
+            del self.memo[key]
+            raise
         self.memo[key] = out
         return out
 
     def _build(self, node: yaml.Node) -> YNode:
-        if isinstance(node, yaml.ScalarNode):
+        s, e = node.start_mark, node.end_mark
+        span = _new_tuple(Span, (s.line, s.column, e.line, e.column))
+        cls = node.__class__
+        if cls is _ScalarNode:
+            text = node.value
             if node.tag == _STR_TAG:  # most scalars: skip the constructor machinery
-                return YScalar(_span(node), node.value, node.value, node.style in ("'", '"'))
-            try:
-                value = self.loader.construct_object(node, deep=True)
-            except (yaml.YAMLError, ValueError, OverflowError):
-                value = node.value
-            if not isinstance(value, str | int | float | bool | type(None)):
-                value = node.value  # timestamps, binary: keep the text
-            return YScalar(_span(node), value, node.value, node.style in ("'", '"'))
-        if isinstance(node, yaml.SequenceNode):
-            return YSeq(_span(node), [self.build(i) for i in node.value], bool(node.flow_style))
-        out = YMap(_span(node), [], bool(node.flow_style))
-        seen: dict[str, YNode] = {}
+                return YScalar(span, text, text, node.style in _QUOTED)
+            return YScalar(span, self._construct(node), text, node.style in _QUOTED)
+        build = self.build
+        if cls is _SequenceNode:
+            return YSeq(span, [build(i) for i in node.value], bool(node.flow_style))
+        pairs: list[tuple[YNode, YNode]] = []
+        seen: dict[str, YNode] = {}  # key text -> key node, in order: the map's key_texts
         merged: list[tuple[YNode, YNode]] = []
         for k, v in node.value:
             if k.tag == _MERGE_TAG:
                 merged.extend(self._merge_pairs(v))
                 continue
-            kn, vn = self.build(k), self.build(v)
+            kn, vn = build(k), build(v)
             text = key_text(kn)
             first = seen.get(text)
             if first is not None:
@@ -175,12 +218,22 @@ class _Builder:
                 )
                 continue
             seen[text] = kn
-            out.pairs.append((kn, vn))
+            pairs.append((kn, vn))
         for kn, vn in merged:  # `<<: *base` fills in keys not given explicitly
-            if key_text(kn) not in seen:
-                seen[key_text(kn)] = kn
-                out.pairs.append((kn, vn))
-        return out
+            text = key_text(kn)
+            if text not in seen:
+                seen[text] = kn
+                pairs.append((kn, vn))
+        return YMap(span, pairs, bool(node.flow_style), list(seen))
+
+    def _construct(self, node: yaml.ScalarNode) -> Any:
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError):
+            return node.value
+        if not isinstance(value, str | int | float | bool | type(None)):
+            return node.value  # timestamps, binary: keep the text
+        return value
 
     def _merge_pairs(self, node: yaml.Node) -> list[tuple[YNode, YNode]]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -194,6 +247,12 @@ class _Builder:
                     Diagnostic(codes.YAML_SYNTAX, "'<<' merges only mappings", built.span)
                 )
         return pairs
+
+
+class _TreeBuilder(_Builder):
+    """For a text without aliases (no `&` or no `*`): every node is built once anyway."""
+
+    build = _Builder._build
 
 
 def _position_of_index(text: str, index: int) -> tuple[int, int]:
@@ -258,13 +317,34 @@ def parse_yaml(text: str) -> ParsedYaml:
                 )
             ],
         )
+    with _gc_paused():
+        return _parse(text)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a tree is built: a 5,000-line spec allocates ~100k
+    objects, which set off dozens of collections (full ones walking every object of the
+    process), about as costly as the parse itself; the tree holds no reference cycles."""
+    if not gc.isenabled():  # paused already (another thread parsing), or off for good
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _parse(text: str) -> ParsedYaml:
     loader = _Loader(text)
     try:
         try:
             node = loader.get_node() if loader.check_node() else None
             if node is None:
                 return ParsedYaml(None, [], empty=True)
-            builder = _Builder(loader)
+            aliases = "&" in text and "*" in text
+            builder = (_Builder if aliases else _TreeBuilder)(loader)
             root = builder.build(node)
             diags = builder.diagnostics
             if loader.check_node():

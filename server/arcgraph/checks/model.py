@@ -13,7 +13,7 @@ from typing import Any
 
 from arcgraph import codes
 from arcgraph.checks.context import CheckContext
-from arcgraph.checks.params import check_params, missing_required, named_params
+from arcgraph.checks.params import check_params, missing_required, signature_facts
 from arcgraph.diagnostics import Related, Severity, Span
 from arcgraph.kinds import is_valid_model_id, model_id_of
 from arcgraph.namespaces import NODE_TYPE_RE, classify_type, rejection_reason
@@ -477,10 +477,10 @@ def _target_objects(node: YNode | None) -> list[YMap]:
 
 def _check_input_keywords(ctx: CheckContext, n: Node, params: list[Any], owner: str) -> None:
     assert isinstance(n.inputs, YMap)
-    if any(getattr(p, "kind", "") == "var_keyword" for p in params):
+    facts = signature_facts(params)
+    if facts.var_keyword:
         return
-    fake = type("Sig", (), {"params": params})
-    allowed = named_params(fake)
+    allowed = facts.named
     for key, knode, _ in n.inputs.items():
         if key in allowed:
             continue

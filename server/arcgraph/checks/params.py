@@ -8,7 +8,7 @@ required arguments without a value are reported.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from arcgraph import codes
 from arcgraph.catalog import accepts_value, describe_accepts
@@ -26,18 +26,43 @@ def _kind(p: Any) -> str:
     return str(getattr(p, "kind", "positional_or_keyword"))
 
 
+class _Facts(NamedTuple):
+    params: Any  # kept: its id is the cache key
+    named: dict[str, Any]  # keyword-capable parameters by name
+    var_keyword: bool
+    required: tuple[str, ...]  # keyword-capable, without a default
+
+
+_FACTS: dict[int, _Facts] = {}  # id(params list) -> facts: a large graph repeats a few types
+
+
+def signature_facts(params: Any) -> _Facts:
+    """What the checks ask of a parameter list, computed once per list (catalog entries are
+    long-lived and never change; the cache keeps each list alive, so ids are not reused)."""
+    facts = _FACTS.get(id(params))
+    if facts is None or facts.params is not params:
+        named = {p.name: p for p in params if _kind(p) in _KEYWORDABLE}
+        facts = _Facts(
+            params,
+            named,
+            any(_kind(p) == "var_keyword" for p in params),
+            tuple(p.name for p in named.values() if not p.has_default),
+        )
+        if len(_FACTS) >= 4096:
+            _FACTS.clear()
+        _FACTS[id(params)] = facts
+    return facts
+
+
 def named_params(info: Any, skip: Iterable[str] = ()) -> dict[str, Any]:
     """Parameters that may be given by keyword, minus `skip`."""
+    named = signature_facts(getattr(info, "params", ())).named
     skip = set(skip)
-    return {
-        p.name: p
-        for p in getattr(info, "params", [])
-        if _kind(p) in _KEYWORDABLE and p.name not in skip
-    }
+    return {n: p for n, p in named.items() if n not in skip} if skip else dict(named)
 
 
 def takes_var_keyword(info: Any) -> bool:
-    return any(_kind(p) == "var_keyword" for p in getattr(info, "params", []))
+    return signature_facts(getattr(info, "params", ())).var_keyword
 
 
 def check_params(
@@ -52,15 +77,16 @@ def check_params(
     nested: Callable[[YMap, str], None] | None = None,
 ) -> None:
     """Report unknown names and ill-typed values in `params` for the callable `info`."""
-    allowed = named_params(info, skip=set(skip) | NEVER_IN_PARAMS)
-    open_kwargs = takes_var_keyword(info)
+    facts = signature_facts(getattr(info, "params", ()))
+    skipped = set(skip) | NEVER_IN_PARAMS
     for name, knode, vnode in params.items():
         if name == "_target_":
             continue
-        p = allowed.get(name)
+        p = None if name in skipped else facts.named.get(name)
         if p is None:
-            if open_kwargs:
+            if facts.var_keyword:
                 continue
+            allowed = named_params(info, skip=skipped)
             guess = did_you_mean(name, list(allowed))
             if guess:
                 msg = f"unknown parameter '{name}' for {owner}; did you mean '{guess}'?"
@@ -88,12 +114,11 @@ def check_params(
 
 def missing_required(info: Any, given: Iterable[str], skip: Iterable[str] = ()) -> list[str]:
     """Required keyword-capable arguments of `info` not in `given`."""
+    required = signature_facts(getattr(info, "params", ())).required
+    if not required:
+        return []
     given = set(given) | set(skip) | NEVER_IN_PARAMS
-    return [
-        p.name
-        for p in getattr(info, "params", [])
-        if _kind(p) in _KEYWORDABLE and not p.has_default and p.name not in given
-    ]
+    return [name for name in required if name not in given]
 
 
 def scalar_key_value(node: YNode | None) -> str | None:

@@ -12,7 +12,15 @@ check reads the current text and is skipped when that version was already checke
 reads stdin on a thread, one message per loop turn, so that alone still checks every edit of
 a burst: the check therefore runs on the check lane, one per document at a time, and edits
 that arrive meanwhile only mark it dirty; when it ends, a dirty or outdated result is dropped
-and one check of the newest text runs. A burst costs about one check after the last edit.
+and one check of the newest text runs. The running check itself asks, between its phases
+(parse, schema, model checks), whether its text is still current, and gives up if not; so a
+burst costs about one check after the last edit, not one and a half.
+
+Stage 2 waits until the document has been left alone for `PROBE_IDLE_S` (a shape probe costs
+the worker a few hundred milliseconds of CPU on a large model, and a newer edit makes it
+stale anyway): while the user types, only stage 1 runs; after the last edit of a burst the
+torch stage runs once, for that version. The worker runs at a lower CPU priority, so a probe
+never starves the next structure check either.
 
 One delivery model per client, never both (VS Code would show push and pull results twice):
 - pull (`textDocument/diagnostic`) when the client offers it (`textDocument.diagnostic`) and
@@ -28,6 +36,7 @@ One delivery model per client, never both (VS Code would show push and pull resu
 from __future__ import annotations
 
 import logging
+import math
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,7 +45,7 @@ from lsprotocol import types
 
 from arcgraph.codes import TORCH_WORKER_FAILED
 from arcgraph.diagnostics import Diagnostic
-from arcgraph.engine import Analysis
+from arcgraph.engine import Analysis, Cancelled
 from arcgraph.kinds import SpecKind, detect_kind
 from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_of
@@ -47,6 +56,10 @@ if TYPE_CHECKING:
     from arcgraph.lsp.server import ArcGraphServer
 
 log = logging.getLogger(__name__)
+
+# Seconds without an edit (or open) of a document before its probes start.
+PROBE_IDLE_S = 0.3
+_LATER = object()  # the torch stage's answer: probes wanted, but the document is not idle
 
 
 @dataclass
@@ -81,6 +94,7 @@ class DiagnosticsFeature:
         # uri -> (key, extra): the torch stage's last answer, reused by a re-check of the
         # same text with the same structure result, worker and options (no second probe)
         self.torch_results: dict[str, tuple[str, list[Diagnostic]]] = {}
+        self.last_edit: dict[str, float] = {}  # uri -> loop time of its last open or change
         self._seq = 0
 
     def choose_model(self, params: types.InitializeParams) -> None:
@@ -112,12 +126,19 @@ class DiagnosticsFeature:
 
     # -- notifications ---------------------------------------------------------------------
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        self._touched(params.text_document.uri)
         self.checked.pop(params.text_document.uri, None)
         self._edited(params.text_document.uri)
 
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         """Cheap: the check runs once the burst of changes already received is applied."""
+        self._touched(params.text_document.uri)
         self.schedule(params.text_document.uri)
+
+    def _touched(self, uri: str) -> None:
+        loop = self.server.loop
+        if loop is not None and not loop.is_closed():
+            self.last_edit[uri] = loop.time()
 
     def schedule(self, uri: str) -> None:
         if uri in self.scheduled:
@@ -144,6 +165,7 @@ class DiagnosticsFeature:
         self.checked.pop(uri, None)
         self.results.pop(uri, None)
         self.torch_results.pop(uri, None)
+        self.last_edit.pop(uri, None)
         path = convert.uri_to_path(uri)
         if path is not None:
             self.server.index.close_text(path)
@@ -218,25 +240,36 @@ class DiagnosticsFeature:
                 return
             self.running.add(uri)
             generation = self._next_generation(uri)
-            future = self.check_lane.submit(self._structure, doc)
+            future = self.check_lane.submit(self._structure, doc, True)
             future.add_done_callback(
                 lambda f: self.server.call_soon(self._structure_done, doc, generation, edited, f)
             )
             return
         generation = self._next_generation(uri)
-        a, structure = self._structure(doc)
-        self._finish(doc, generation, a, structure, edited)
+        done = self._structure(doc)
+        assert done is not None  # never given up when not asked to
+        self._finish(doc, generation, *done, edited)
 
     def _next_generation(self, uri: str) -> int:
         generation = self.generation.get(uri, 0) + 1
         self.generation[uri] = generation
         return generation
 
-    def _structure(self, doc: DocumentView) -> tuple[Analysis, list[Diagnostic]]:
+    def _structure(
+        self, doc: DocumentView, cancellable: bool = False
+    ) -> tuple[Analysis, list[Diagnostic]] | None:
+        """Stage 1 of `doc`; None when `cancellable` and the document changed meanwhile (the
+        caller then checks the newest text)."""
         engine = self.server.index.engine
+
+        def stale() -> bool:
+            return self.server.version_of(doc.uri) != doc.version
+
         a = engine.analyze(doc.path, doc.text)
         try:
-            structure = engine.check_structure(a)
+            structure = engine.check_structure(a, stale=stale if cancellable else None)
+        except Cancelled:
+            return None
         except Exception as exc:  # an engine bug must not take the server down
             log.exception("structure check of %s failed", doc.uri)
             self.server.call_soon(
@@ -267,8 +300,11 @@ class DiagnosticsFeature:
         if exc is not None:
             log.error("structure check of %s failed: %s", uri, exc)
             return
-        a, structure = future.result()
-        self._finish(doc, generation, a, structure, edited)
+        done = future.result()
+        if done is None:  # given up as stale, yet the version is current: check it again
+            self.check(view_of(self.server, uri), edited=edited)
+            return
+        self._finish(doc, generation, *done, edited)
 
     def _finish(
         self,
@@ -289,7 +325,8 @@ class DiagnosticsFeature:
         if not edited:
             self.refresh()
         if torch_checked and not reuse:
-            self._start_torch_stage(_Job(doc.uri, generation, doc.version, key), doc, a, structure)
+            job = _Job(doc.uri, generation, doc.version, key)
+            self._start_torch_stage(job, doc, a, structure)
         if edited and SpecKind.MODEL in (a.kind, previous):
             self.recheck(kind=SpecKind.TRAINER, skip=doc.uri)
 
@@ -297,12 +334,26 @@ class DiagnosticsFeature:
         index = self.server.index
         return repr((doc.text, structure, id(index.worker), index.engine.options))
 
+    def _probe_wait(self, uri: str) -> float:
+        """Seconds until `uri` has been left alone long enough for probes (<= 0: now)."""
+        loop = self.server.loop
+        if loop is None or loop.is_closed():
+            return 0.0
+        return self.last_edit.get(uri, -math.inf) + PROBE_IDLE_S - loop.time()
+
     def _start_torch_stage(
-        self, job: _Job, doc: DocumentView, a: Analysis, structure: list[Diagnostic]
+        self,
+        job: _Job,
+        doc: DocumentView,
+        a: Analysis,
+        structure: list[Diagnostic],
+        idle: bool = False,
     ) -> None:
-        future = self.server.index.torch_lane.submit(self._torch_stage, job, a)
+        if not self.current(job):
+            return  # superseded while it waited
+        future = self.server.index.torch_lane.submit(self._torch_stage, job, a, idle)
         future.add_done_callback(
-            lambda f: self.server.call_soon(self._torch_done, job, doc, structure, f)
+            lambda f: self.server.call_soon(self._torch_done, job, doc, a, structure, f)
         )
 
     def current(self, job: _Job) -> bool:
@@ -311,15 +362,26 @@ class DiagnosticsFeature:
         version = self.server.version_of(job.uri)
         return version is not None and version == job.version
 
-    def _torch_stage(self, job: _Job, a: Analysis) -> list[Diagnostic] | None:
-        """On the torch lane: the torch-off info and the probes, unless already stale."""
+    def _torch_stage(self, job: _Job, a: Analysis, idle: bool) -> list[Diagnostic] | object:
+        """On the torch lane: the torch-off info at once, or else the probes once the
+        document is idle (`_LATER`: not yet); None when already stale."""
         if not self.current(job):
             return None
         engine = self.server.index.engine
-        return engine.torch_info(a) + engine.check_probes(a)
+        info = engine.torch_info(a)
+        if info:  # torch is off: no probes (the info says why, once)
+            return info
+        if not idle and engine.options.probes and self._probe_wait(job.uri) > 0:
+            return _LATER
+        return engine.check_probes(a)
 
     def _torch_done(
-        self, job: _Job, doc: DocumentView, structure: list[Diagnostic], future: Future
+        self,
+        job: _Job,
+        doc: DocumentView,
+        a: Analysis,
+        structure: list[Diagnostic],
+        future: Future,
     ) -> None:
         if future.cancelled():
             return
@@ -328,6 +390,14 @@ class DiagnosticsFeature:
             log.error("torch checks of %s failed: %s", job.uri, exc)
             return
         extra = future.result()
+        if extra is _LATER:
+            wait = self._probe_wait(job.uri)
+            loop = self.server.loop
+            if self.current(job) and loop is not None and not loop.is_closed():
+                args = (job, doc, a, structure, True)
+                loop.call_later(max(wait, 0.0), self.server._guarded, self._start_torch_stage, args)
+            return
+        assert extra is None or isinstance(extra, list)
         if extra is not None and self.current(job):
             if any(d.code == TORCH_WORKER_FAILED for d in extra):
                 self.torch_results.pop(job.uri, None)  # said once; asked again next time

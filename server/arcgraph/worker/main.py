@@ -9,10 +9,14 @@ Ops: ping; catalog {path?} (build; write atomically to path, or return it); prob
 {type, lr, params}; probe_shapes {spec, batch}; sleep {seconds} (tests: a hung request);
 shutdown. Stdout carries replies only: fd 1 is pointed at stderr before torch is imported,
 so stray prints and C-level output from torch cannot corrupt the protocol.
+
+The worker runs at a lower CPU priority (`NICENESS`): its probes are background checks, and on
+a small machine a shape probe must not delay the editor's next structure check.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 Handler = Callable[[dict[str, Any]], Any]
+NICENESS = 10
 
 
 def _protocol_stream() -> TextIO:
@@ -112,7 +117,16 @@ def _hello() -> tuple[dict[str, Any], str | None]:
     return {"id": 0, "ok": True, "result": info}, None
 
 
+def _lower_priority() -> None:
+    """Yield the CPU to the language server and the editor (no-op where unsupported)."""
+    nice = getattr(os, "nice", None)
+    if nice is not None:
+        with contextlib.suppress(OSError):
+            nice(NICENESS)
+
+
 def main() -> int:
+    _lower_priority()
     out = _protocol_stream()
     warnings.showwarning = lambda m, c, f, n, file=None, line=None: print(
         warnings.formatwarning(m, c, f, n, line), file=sys.stderr, end=""
