@@ -95,7 +95,7 @@ def probes(text: str) -> dict[str, types.Position]:
 
 
 async def answers(client: RecordingClient, uri: str, text: str) -> dict[str, Any]:
-    """Completion items, hover and definition ranges at every probe."""
+    """Completion items, hover and definition ranges at every probe; the symbols."""
     ident = types.TextDocumentIdentifier(uri)
     out: dict[str, Any] = {}
     for name, p in probes(text).items():
@@ -109,6 +109,9 @@ async def answers(client: RecordingClient, uri: str, text: str) -> dict[str, Any
             None if hover is None else (hover.contents, hover.range),
             [loc.range for loc in found],
         )
+    out["symbols"] = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(ident)
+    )
     return out
 
 
@@ -163,6 +166,7 @@ async def test_cached_outline_follows_incremental_edits(client: RecordingClient,
     at = line_of(text, "  - name: fc249")
     edit(at, len("  - name: fc249"), len("  - name: fc249"), "9")
     one = await check(client, workspace, uri, text, 1)
+    assert one["symbols"] != before["symbols"]
     assert "fc2499.output" in labels(one, "ref value") and "fc249.output" not in labels(
         one, "ref value"
     )

@@ -8,6 +8,7 @@ types) and the document itself (input names, `<node>.output`, output names).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -68,6 +69,11 @@ class _Completer:
         prefix = c.prefix
         self.namespace = prefix[: prefix.rfind(".") + 1] if "." in prefix else ""
         self.narrowed = False
+        # Every item replaces the same word: one range for all (a catalog list is hundreds
+        # of items; fewer objects per answer, fewer garbage collections in the server).
+        self.word_range = doc.range(c.line, c.start, c.end)
+        line = doc.lines[c.line] if c.line < len(doc.lines) else ""
+        self.after_colon = c.start > 0 and line[c.start - 1] == ":"
 
     def in_namespace(self, name: str) -> bool:
         if not self.namespace or name.startswith(self.namespace):
@@ -102,20 +108,18 @@ class _Completer:
         if label in self.seen:
             return
         self.seen.add(label)
-        c = self.c
         text = insert if insert is not None else label
-        line = self.doc.lines[c.line] if c.line < len(self.doc.lines) else ""
-        if c.start > 0 and line[c.start - 1] == ":":
+        if self.after_colon:
             text = " " + text  # `type:|` -> `type: torch.optim.Adam`
         self.out.append(
             types.CompletionItem(
                 label=label,
                 kind=kind,
                 detail=detail,
-                documentation=types.MarkupContent(types.MarkupKind.Markdown, doc) if doc else None,
+                documentation=_markdown(doc) if doc else None,
                 sort_text=f"{rank}{len(self.out):05d}",
                 filter_text=label,
-                text_edit=types.TextEdit(self.doc.range(c.line, c.start, c.end), text),
+                text_edit=types.TextEdit(self.word_range, text),
             )
         )
 
@@ -319,6 +323,13 @@ class _Completer:
                     detail=ntype or "node output",
                     rank=2,
                 )
+
+
+@lru_cache(maxsize=4096)
+def _markdown(text: str) -> types.MarkupContent:
+    """Item docs (catalog summaries: the same few hundred texts on every request), made once
+    and shared by the answers, which only serialize them."""
+    return types.MarkupContent(types.MarkupKind.Markdown, text)
 
 
 def _in_node_inputs(path: tuple[str, ...], node: tuple[str, ...], on: str) -> bool:

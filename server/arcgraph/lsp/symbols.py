@@ -30,7 +30,14 @@ class SymbolsFeature:
             return []
         if doc.kind == SpecKind.NONE:
             return []
-        return _Symbols(doc).sections()
+        # once per text: editors ask again on every focus change, the outline view and so on
+        memo = doc.state.memo
+        key = ("symbols", doc.encoding)
+        if key not in memo:
+            memo[key] = _Symbols(doc).sections()
+        found = memo[key]
+        assert isinstance(found, list)
+        return list(found)
 
 
 class _Symbols:
