@@ -352,3 +352,21 @@ def test_forward_error_in_a_chain_names_the_node() -> None:
         "a",
         "mat1 and mat2 shapes cannot be multiplied (2x5 and 4x3)",
     )
+
+
+def test_execution_order_is_dependency_order_then_list_order() -> None:
+    """Nodes run once their inputs exist; among ready nodes the one listed first runs first."""
+    graph = [
+        {"name": "late", "type": "torch.neg", "inputs": ["early.output"]},
+        {"name": "other", "type": "torch.abs", "inputs": ["x"]},
+        {"name": "early", "type": "torch.relu", "inputs": ["x"]},
+        {"name": "sum", "type": "torch.add", "inputs": ["late.output", "other.output"]},
+    ]
+    model = build_model(spec(graph, {"y": "sum.output"}))
+    assert [name for name, *_ in model._steps] == ["other", "early", "late", "sum"]
+    long_chain = [
+        {"name": f"n{i}", "type": "torch.relu", "inputs": [f"n{i - 1}.output" if i else "x"]}
+        for i in range(3000)
+    ]
+    built = build_model(spec(long_chain[::-1], {"y": "n2999.output"}), device="meta")
+    assert [name for name, *_ in built._steps] == [f"n{i}" for i in range(3000)]
