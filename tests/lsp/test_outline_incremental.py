@@ -96,3 +96,37 @@ def test_cache_keeps_one_state_per_open_document():
     cache.retain({"file:///c.model.yaml"})
     assert cache.peek("file:///b.model.yaml", a) is None
     assert cache.peek("file:///c.model.yaml", a) is not None
+
+
+def test_lookups_equal_their_plain_definitions():
+    """The indexed lookups against the plain scans over all entries they replace."""
+    rng = random.Random(99)
+    for base in texts():
+        text = base
+        for _ in range(15):
+            text = edit(rng, text)
+            o = outline(text)
+            prefixes = {e.full_path[:k] for e in o.entries for k in range(len(e.full_path) + 1)}
+            for path in prefixes:
+                n = len(path)
+                items: dict[str, None] = {}
+                for e in o.entries:
+                    fp = e.full_path
+                    if len(fp) > n and fp[:n] == path and fp[n].isdigit():
+                        items.setdefault(fp[n], None)
+                assert o.items_at(path) == list(items), path
+                assert o.at(path) == [e for e in o.entries if e.path == path]
+                first = next((e for e in o.entries if e.full_path == path), None)
+                assert o.entry_of(path) == first
+                listed = [e for e in o.entries if e.key is None and e.path[:-1] == path]
+                assert o.values_in(path) == listed
+                for name in {e.value for e in o.entries}:
+                    named = None
+                    for idx in list(items):
+                        e = o.entry_of((*path, idx, "name"))
+                        if e is not None and e.value == name:
+                            named = e
+                            break
+                    assert o.node_named(path, name) == named
+            for line in range(text.count("\n") + 1):
+                assert o.on_line(line) == [e for e in o.entries if e.line == line]

@@ -98,8 +98,9 @@ class _Index:
         by_path: dict[tuple[str, ...], Entry] = {}
         by_container: dict[tuple[str, ...], list[Entry]] = {}
         for e in self.entries:
-            by_path.setdefault(e.full_path, e)
-            by_container.setdefault(e.path, []).append(e)
+            path = e.path
+            by_path.setdefault(path if e.key is None else (*path, e.key), e)
+            by_container.setdefault(path, []).append(e)
         self._by_path, self._by_container = by_path, by_container
 
     def items(self, path: tuple[str, ...]) -> list[str]:
@@ -107,9 +108,10 @@ class _Index:
         if found is None:
             seen: dict[str, None] = {}
             n = len(path)
-            for e in self.entries:
-                fp = e.full_path
-                if len(fp) > n and fp[:n] == path and fp[n].isdigit():
+            # the distinct full paths, in the order they first occur: the same first
+            # occurrences as over all entries, without a tuple made per entry
+            for fp in self.by_path():
+                if len(fp) > n and fp[n].isdigit() and fp[:n] == path:
                     seen.setdefault(fp[n], None)
             found = self._items[path] = list(seen)
         return found
