@@ -26,6 +26,9 @@ Run: `python bench/bench_lsp.py` (from the repo root, venv active). Environment:
                          workspace/configuration section `arcgraph`), e.g. '{"probes": false}'
   BENCH_LSP_NO_PROBES=1  add a third column: our server with {"probes": false} (no torch-worker
                          probes after each check), to see in the same run what the probes cost
+  BENCH_LSP_BASELINE=DIR add a column `arcgraph-base`: our server from another copy of server/
+                         (e.g. `git archive <rev> server schemas | tar -x -C /tmp/base`, then
+                         DIR=/tmp/base/server), to compare two versions in the same run
 """
 
 from __future__ import annotations
@@ -212,6 +215,18 @@ def our_server(cache: Path, name: str = "arcgraph", options: Any = None) -> Serv
         options = json.loads(os.environ.get("BENCH_LSP_OURS_OPTIONS") or "null")
     config = {"arcgraph": options} if isinstance(options, dict) else {}
     return ServerKind(name, cmd, env, configuration=config, init_options=options)
+
+
+def baseline_server(cache: Path, src: str) -> ServerKind:
+    """Our server as it is in another source tree (`BENCH_LSP_BASELINE`), its catalog built."""
+    import subprocess
+
+    kind = our_server(cache, "arcgraph-base")
+    path = os.pathsep.join(p for p in (src, kind.env.get("PYTHONPATH", "")) if p)
+    kind.env = dict(kind.env, PYTHONPATH=path)
+    build = "from arcgraph.worker.client import TorchWorker as W; W().catalog()"
+    subprocess.run([sys.executable, "-c", build], env=kind.env, check=True, timeout=300)
+    return kind
 
 
 def yaml_server() -> ServerKind:
@@ -500,6 +515,8 @@ async def main_async() -> int:
         kinds = [our_server(cache), yaml_server()]
         if os.environ.get("BENCH_LSP_NO_PROBES"):
             kinds.insert(1, our_server(cache, "arcgraph-noprobes", {"probes": False}))
+        if os.environ.get("BENCH_LSP_BASELINE"):
+            kinds.insert(1, baseline_server(cache, os.environ["BENCH_LSP_BASELINE"]))
         results: dict[str, dict[str, Any]] = {k.name: {} for k in kinds}
 
         # spawn -> first diagnostics: fresh processes, nothing else running

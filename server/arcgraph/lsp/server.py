@@ -33,6 +33,12 @@ from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
 
 log = logging.getLogger(__name__)
 
+# How long a thread may hold the GIL while another waits (Python's default: 5 ms). A check
+# runs on a lane thread for tens of milliseconds; each message pygls reads from stdin gives
+# the GIL up and takes it back a few times, so with the default an edit sent meanwhile
+# reaches the server 20-50 ms late, and a burst's last edit cancels the running check late.
+SWITCH_INTERVAL_S = 0.001
+
 
 class ArcGraphServer(LanguageServer):
     def __init__(self) -> None:
@@ -239,6 +245,7 @@ def build_server() -> ArcGraphServer:
 def serve(args: argparse.Namespace | None = None) -> int:
     """`arcgraph lsp [--tcp HOST:PORT]`: serve on stdio (or TCP for debugging)."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     server = build_server()
     tcp = getattr(args, "tcp", None) if args is not None else None
     try:
