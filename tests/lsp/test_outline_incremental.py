@@ -59,6 +59,49 @@ def test_updates_equal_full_scans():
             assert_same(state, text, rng)
 
 
+BLOCKS = [
+    "  - name: new\n    type: torch.nn.ReLU",
+    "  - x",
+    "      - y",
+    "  - name: z\n    inputs: [a, b]",
+    "  -",
+    "- top",
+    "  k: v",
+    "    - deep",
+    "  - - nested",
+]
+
+
+def test_list_moves_equal_full_scans():
+    """Nodes and list items inserted and deleted (the positions of every later item move;
+    the update reuses the old entries with moved positions): still exactly a full scan."""
+    rng = random.Random(5)
+    for n in (60, 150, 300):
+        nodes = [
+            f"  - name: n{i}\n    type: torch.nn.ReLU\n    inputs:\n      - n{i - 1}.output\n      - x"
+            for i in range(n)
+        ]
+        again = [f"  - name: again{i}" for i in range(80)]  # a second `graph`: same paths
+        text = "\n".join(
+            ["inputs:", "  x: {}", "outputs:", "  y: n1.output", "graph:", *nodes, "graph:", *again]
+        )
+        state = OutlineState.scan(text)
+        for _ in range(30):
+            lines = text.split("\n")
+            i = rng.randint(0, len(lines) - 1)
+            op = rng.random()
+            if op < 0.45:
+                lines[i:i] = rng.choice(BLOCKS).split("\n")
+            elif op < 0.7:
+                del lines[i : i + rng.choice([1, 4, 5, 10])]
+            else:  # two nodes far apart
+                lines.insert(i, "  - name: extra")
+                lines.insert(rng.randint(0, len(lines)), "  - name: extra2")
+            text = "\n".join(lines)
+            state = state.update(text)
+            assert_same(state, text, rng)
+
+
 def test_update_of_the_same_text_is_the_same_state():
     text = graph(50)
     state = OutlineState.scan(text)

@@ -14,6 +14,7 @@ rescanned from the first changed line until the reader's state meets the old one
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -196,8 +197,11 @@ class Outline:
         return self._idx().nodes(graph).get(name)
 
 
+_FRAME_IDS = itertools.count()
+
+
 class _Frame:
-    __slots__ = ("indent", "seg", "is_item", "empty", "next_index", "block_scalar")
+    __slots__ = ("indent", "seg", "is_item", "empty", "next_index", "block_scalar", "fid")
 
     def __init__(self, indent: int, seg: str, is_item: bool, empty: bool = True) -> None:
         self.indent = indent
@@ -206,6 +210,9 @@ class _Frame:
         self.empty = empty
         self.next_index = 0
         self.block_scalar = False
+        # which push this is (unique in the process): tells a frame that lives on from an
+        # equal one pushed again later; never read by the scan itself
+        self.fid = next(_FRAME_IDS)
 
 
 @dataclass
@@ -446,8 +453,11 @@ def _step(stack: list[_Frame], n: int, line: str, entries: list[Entry]) -> None:
             )  # fmt: skip
 
 
-# The reader's stack as a value: (indent, seg, is_item, empty, next_index, block_scalar)
+# The reader's stack as a value: (indent, seg, is_item, empty, next_index, block_scalar);
+# equal snapshots read the same lines the same way.
 _Snapshot = tuple[tuple[int, str, bool, bool, int, bool], ...]
+# A checkpoint: (line, the stack before it, entries read before it, the stack's frame ids)
+_Checkpoint = tuple[int, _Snapshot, int, tuple[int, ...]]
 CHECKPOINT_EVERY = 32  # lines between kept stacks: a cursor query re-reads fewer than this
 
 
@@ -455,11 +465,15 @@ def _snapshot(stack: list[_Frame]) -> _Snapshot:
     return tuple((f.indent, f.seg, f.is_item, f.empty, f.next_index, f.block_scalar) for f in stack)
 
 
-def _restore(snap: _Snapshot) -> list[_Frame]:
+def _checkpoint(n: int, stack: list[_Frame], offset: int) -> _Checkpoint:
+    return (n, _snapshot(stack), offset, tuple(f.fid for f in stack))
+
+
+def _restore(snap: _Snapshot, ids: tuple[int, ...]) -> list[_Frame]:
     stack = []
-    for indent, seg, is_item, empty, next_index, block_scalar in snap:
+    for (indent, seg, is_item, empty, next_index, block_scalar), fid in zip(snap, ids, strict=True):
         f = _Frame(indent, seg, is_item, empty)
-        f.next_index, f.block_scalar = next_index, block_scalar
+        f.next_index, f.block_scalar, f.fid = next_index, block_scalar, fid
         stack.append(f)
     return stack
 
@@ -479,6 +493,62 @@ def _shifted(entries: list[Entry], delta: int) -> list[Entry]:
     ]  # fmt: skip
 
 
+# -- list positions moved by an edit ---------------------------------------------------------
+# A node inserted (or deleted) before the cursor moves the position of every later node: the
+# stacks after the edit differ from the old ones only in that list's count (`next_index` of
+# its frame, at stack depth j) and the position of its open item (the frame above it). While
+# that list's frame lives on, every line reads as before with positions moved by k: the old
+# entries are reused with path[j] moved, instead of rereading the rest of the list.
+
+
+def _list_shift(new: _Snapshot, old: _Snapshot) -> tuple[int, int] | None:
+    """(j, k) when `new` is `old` with the list at stack depth j k items longer, else None."""
+    if len(new) != len(old):
+        return None
+    j = next((p for p, (a, b) in enumerate(zip(new, old, strict=True)) if a != b), -1)
+    if j < 0:
+        return None
+    a, b = new[j], old[j]
+    if a[:4] != b[:4] or a[5] != b[5]:
+        return None
+    k = a[4] - b[4]
+    if j + 1 < len(new):
+        x, y = new[j + 1], old[j + 1]
+        if not (x[2] and y[2]) or x[0] != y[0] or x[3:] != y[3:] or not y[1].isdigit():
+            return None  # the open child is not an item of that list
+        if x[1] != str(int(y[1]) + k) or new[j + 2 :] != old[j + 2 :]:
+            return None
+    return j, k
+
+
+def _moved_snapshot(snap: _Snapshot, j: int, k: int) -> _Snapshot:
+    out = list(snap)
+    indent, seg, is_item, empty, next_index, block_scalar = out[j]
+    out[j] = (indent, seg, is_item, empty, next_index + k, block_scalar)
+    if j + 1 < len(out):
+        indent, seg, is_item, empty, next_index, block_scalar = out[j + 1]
+        out[j + 1] = (indent, str(int(seg) + k), is_item, empty, next_index, block_scalar)
+    return tuple(out)
+
+
+def _moved_entries(
+    entries: list[Entry], base: tuple[str, ...], k: int, delta: int
+) -> list[Entry] | None:
+    """The entries with their position in the list at `base` moved by k (lines by delta);
+    None when one is not inside an item of that list (a key beside the items: read again)."""
+    j = len(base)
+    out = []
+    for e in entries:
+        p = e.path
+        if len(p) <= j or not p[j].isdigit() or p[:j] != base:
+            return None
+        out.append(
+            Entry((*base, str(int(p[j]) + k), *p[j + 1 :]), e.key, e.line + delta,
+                  e.key_start, e.key_end, e.value, e.value_start, e.value_end)
+        )  # fmt: skip
+    return out
+
+
 class OutlineState:
     """The outline of one text, kept: the entries, and the reader's stack before every
     `CHECKPOINT_EVERY`-th line (with the number of entries read before it).
@@ -486,20 +556,21 @@ class OutlineState:
     A cursor query restarts the reader at the checkpoint before the cursor's line (not the
     top of the text); `update` rescans a new text from the checkpoint before its first
     changed line and stops at the first old checkpoint past the change where the stack is
-    the same again: from there on, the old entries are the new ones (lines shifted)."""
+    the same again: from there on, the old entries are the new ones (lines shifted). Where
+    the stacks differ only by a list's length (a node added or removed), the old entries
+    are reused with moved positions while that list lasts (see `_list_shift`)."""
 
     __slots__ = ("text", "lines", "entries", "outline", "memo", "_cp_lines", "_cps")
 
     def __init__(
-        self, text: str, lines: list[str], entries: list[Entry],
-        cps: list[tuple[int, _Snapshot, int]],
-    ) -> None:  # fmt: skip
+        self, text: str, lines: list[str], entries: list[Entry], cps: list[_Checkpoint]
+    ) -> None:
         self.text = text
         self.lines = lines  # shared with readers: never mutated
         self.entries = entries
         self.outline = Outline(entries)  # no cursor; its lookups are shared by `at`
         self.memo: dict[object, object] = {}  # values derived from this text, by callers
-        self._cps = cps  # (line, stack before it, entries before it), by line
+        self._cps = cps  # by line
         self._cp_lines = [c[0] for c in cps]
 
     @classmethod
@@ -507,8 +578,8 @@ class OutlineState:
         """A full scan."""
         lines = split_lines(text)
         entries: list[Entry] = []
-        cps: list[tuple[int, _Snapshot, int]] = []
-        _run(lines, 0, [_Frame(-1, "", False)], entries, cps, [], 0)
+        cps: list[_Checkpoint] = []
+        _run(lines, 0, [_Frame(-1, "", False)], entries, cps)
         return cls(text, lines, entries, cps)
 
     def at(self, cursor: tuple[int, int] | None) -> Outline:
@@ -519,8 +590,8 @@ class OutlineState:
         if not 0 <= line < len(self.lines):
             return None
         i = bisect_right(self._cp_lines, line) - 1
-        start, snap, _ = self._cps[i]
-        stack = _restore(snap)
+        start, snap, _, ids = self._cps[i]
+        stack = _restore(snap, ids)
         sink: list[Entry] = []
         for n in range(start, line):
             _step(stack, n, self.lines[n], sink)
@@ -537,47 +608,86 @@ class OutlineState:
         s = 0
         while s < limit - a and old[-1 - s] == new[-1 - s]:
             s += 1
-        delta = len(new) - len(old)
         i = bisect_right(self._cp_lines, a) - 1
-        start, snap, offset = self._cps[i]
+        start, snap, offset, ids = self._cps[i]
         entries = self.entries[:offset]
         cps = self._cps[:i]  # `_run` records the restart checkpoint again
         # old checkpoints in the unchanged tail: where the rescan may meet the old state
         tail = self._cps[bisect_right(self._cp_lines, len(old) - s - 1) :]
-        _run(new, start, _restore(snap), entries, cps, tail, delta, self.entries)
+        old_tail = _Tail(tail, len(new) - len(old), self.entries)
+        _run(new, start, _restore(snap, ids), entries, cps, old_tail)
         return OutlineState(text, new, entries, cps)
+
+
+class _Tail:
+    """The old state after the edit: its checkpoints (old lines + delta = new lines) and
+    entries, to meet again."""
+
+    __slots__ = ("cps", "delta", "entries")
+
+    def __init__(self, cps: list[_Checkpoint], delta: int, entries: list[Entry]) -> None:
+        self.cps, self.delta, self.entries = cps, delta, entries
 
 
 def _run(
     lines: list[str],
-    start: int,
+    n: int,
     stack: list[_Frame],
     entries: list[Entry],
-    cps: list[tuple[int, _Snapshot, int]],
-    tail: list[tuple[int, _Snapshot, int]],
-    delta: int,
-    old_entries: list[Entry] | None = None,
+    cps: list[_Checkpoint],
+    tail: _Tail | None = None,
 ) -> None:
-    """Read `lines` from `start` with `stack`, recording checkpoints; at an old checkpoint of
-    `tail` (old line + `delta` = this line) with the same stack, take the old entries and
-    checkpoints from there (shifted by `delta`) and stop."""
+    """Read `lines` from line n with `stack`, recording checkpoints. At an old checkpoint of
+    `tail` with the same stack: take the old entries and checkpoints from there and stop;
+    with the stack of a list moved by k items: take the old entries while that list lasts
+    (positions moved), and read on from its last checkpoint."""
+    old = tail.cps if tail is not None else []
+    delta = tail.delta if tail is not None else 0
     t = 0
     last = -CHECKPOINT_EVERY
-    for n in range(start, len(lines)):
-        while t < len(tail) and tail[t][0] + delta < n:
+    moved_to = -1  # the line a list move jumped to: no second move there
+    while n < len(lines):
+        while t < len(old) and old[t][0] + delta < n:
             t += 1
-        if t < len(tail) and tail[t][0] + delta == n and old_entries is not None:
+        if tail is not None and t < len(old) and old[t][0] + delta == n:
             snap = _snapshot(stack)
-            if snap == tail[t][1]:
-                base = tail[t][2]
-                entries.extend(_shifted(old_entries[base:], delta))
-                shift = len(entries) - len(old_entries)  # entries before: new count - old
-                cps.extend((ln + delta, sn, off + shift) for ln, sn, off in tail[t:])
+            ln, osnap, ooff, oids = old[t]
+            if snap == osnap:
+                entries.extend(_shifted(tail.entries[ooff:], delta))
+                shift = len(entries) - len(tail.entries)  # entries before: new - old
+                cps.extend((ln + delta, sn, off + shift, ids) for ln, sn, off, ids in old[t:])
                 return
+            move = _list_shift(snap, osnap) if n != moved_to else None
+            if move is not None:
+                j, k = move
+                # the last old checkpoint where that list's frame (same push) still lives;
+                # `_moved_entries` refuses entries outside it anyway, this finds the most
+                # that it can take
+                t1 = t
+                while (
+                    t1 + 1 < len(old) and len(old[t1 + 1][3]) > j and old[t1 + 1][3][j] == oids[j]
+                ):
+                    t1 += 1
+                base = tuple(f[1] for f in osnap[1 : j + 1])
+                end = old[t1][2]
+                reused = _moved_entries(tail.entries[ooff:end], base, k, delta) if t1 > t else None
+                if reused is not None:
+                    first = len(entries)
+                    entries.extend(reused)
+                    for ln2, sn2, off2, ids2 in old[t:t1]:
+                        cps.append(
+                            (ln2 + delta, _moved_snapshot(sn2, j, k), first + off2 - ooff, ids2)
+                        )
+                    ln1, sn1, _, ids1 = old[t1]
+                    stack = _restore(_moved_snapshot(sn1, j, k), ids1)
+                    n = moved_to = ln1 + delta
+                    last = cps[-1][0]
+                    continue
         if n - last >= CHECKPOINT_EVERY:
-            cps.append((n, _snapshot(stack), len(entries)))
+            cps.append(_checkpoint(n, stack, len(entries)))
             last = n
         _step(stack, n, lines[n], entries)
+        n += 1
 
 
 def outline(text: str, cursor: tuple[int, int] | None = None) -> Outline:
