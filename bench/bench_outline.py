@@ -8,10 +8,10 @@ request, over the shared outline cache) in the situations an editor produces:
   cache; also the cost of the first request on a document)
 - first request: a document the cache has not seen
 - repeat: another request on the same text
-- after an edit: one character typed mid-file, a new line (Enter), a new graph node (a `-`
-  line: the node indices after it change, so the rest of the graph is reread)
+- after an edit: one character typed mid-file, a new line (Enter: the lines after it
+  move), a new graph node before the cursor (the positions of all later nodes move)
 - "+ lookups": the same, plus the lookups completion makes there (a node's type, the keys
-  of its params, the graph's node names), whose index is rebuilt once per text
+  of its params, the graph's node names), whose index is built once per text
 
 Median and p95 in ms over N runs, and the ratio of the median to the full scan's median,
 all measured in this one process (the machine is shared: compare ratios, not runs).
