@@ -4,6 +4,7 @@ Prints, for one generated spec: parse, structure checks (schema, graph, catalog)
 probe (meta-device shape check), and `arcgraph check` end to end as a subprocess with a cold
 catalog (fresh cache dir: worker start, torch import, introspection) and a warm one (catalog
 from disk, no torch import in the checker). Run: python bench/bench_check.py
+To compare with another version, run it again with PYTHONPATH=<a copy of that server/>.
 """
 
 from __future__ import annotations
@@ -75,13 +76,13 @@ def main() -> None:
 
     print(f"model spec: {lines} lines ({len(text) / 1024:.0f} KiB)")
     print(
-        f"parse (libyaml compose + located tree):   best {p_best * 1e3:7.1f} ms  median {p_med * 1e3:7.1f} ms"
+        f"parse (libyaml compose + located tree):    best {p_best * 1e3:7.1f} ms  median {p_med * 1e3:7.1f} ms"
     )
     print(
-        f"structure checks (schema+graph+catalog):  best {s_best * 1e3:7.1f} ms  median {s_med * 1e3:7.1f} ms"
+        f"parse + structure checks (schema, graph): best {s_best * 1e3:7.1f} ms  median {s_med * 1e3:7.1f} ms"
     )
     print(
-        f"shape probe in a running worker:          best {pr_best * 1e3:7.1f} ms  median {pr_med * 1e3:7.1f} ms"
+        f"shape probe in a running worker:           best {pr_best * 1e3:7.1f} ms  median {pr_med * 1e3:7.1f} ms"
     )
     print(f"`arcgraph check` cold catalog (end to end): {cold:6.2f} s")
     print(f"`arcgraph check` warm catalog (end to end): {min(warm_runs):6.2f} s best of 3")

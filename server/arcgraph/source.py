@@ -1,8 +1,9 @@
 """A YAML document as a tree of located nodes, parsed on libyaml's fast path.
 
 Every key and value keeps its exact span so that every check can point at the text.
-`yaml.CSafeLoader` composes the document (about 24 ms for 5,000 lines); ruamel.yaml is ~25x
-slower and is kept for comment-preserving edits only. Problems of the text itself (syntax,
+`yaml.CSafeLoader` composes the document and `_Builder` turns it into located nodes (about
+10 + 7 ms for 5,000 lines, with tag resolution memoized and no garbage collection during the
+build); ruamel.yaml is ~25x slower and is kept for comment-preserving edits only. Problems of the text itself (syntax,
 duplicate keys, several documents, no mapping, binary data) become diagnostics here, one
 each, never an exception.
 """
