@@ -20,7 +20,7 @@ Stage 2 waits until the document has been left alone for `PROBE_IDLE_S` (a shape
 the worker a few hundred milliseconds of CPU on a large model, and a newer edit makes it
 stale anyway): while the user types, only stage 1 runs; after the last edit of a burst the
 torch stage runs once, for that version. The worker runs at a lower CPU priority, so a probe
-never starves the next structure check either.
+still in flight yields the CPU to the next structure check.
 
 One delivery model per client, never both (VS Code would show push and pull results twice):
 - pull (`textDocument/diagnostic`) when the client offers it (`textDocument.diagnostic`) and
