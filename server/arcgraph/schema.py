@@ -38,6 +38,9 @@ def load_schema(kind: str) -> dict[str, Any]:
     return json.loads((SCHEMA_DIR / f"{kind}.schema.json").read_text(encoding="utf-8"))
 
 
+_regex = lru_cache(maxsize=256)(re.compile)  # the schemas' patterns, compiled once
+
+
 def resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     """Follow local `$ref`s (`#/definitions/x`)."""
     seen = 0
@@ -67,7 +70,7 @@ def _child_schema(schema: dict[str, Any], part: str, root: dict[str, Any]) -> di
         if part in props:
             return resolve(props[part], root)
         for pattern, sub in branch.get("patternProperties", {}).items():
-            if re.search(pattern, part):
+            if _regex(pattern).search(part):
                 return resolve(sub, root)
         if part.isdigit() and isinstance(branch.get("items"), dict):
             return resolve(branch["items"], root)
@@ -332,7 +335,7 @@ class Validator:
                 )
             )
             return False
-        if isinstance(v, str) and "pattern" in schema and not re.search(schema["pattern"], v):
+        if isinstance(v, str) and "pattern" in schema and not _regex(schema["pattern"]).search(v):
             hint = schema.get("x-format-hint") or schema.get("description", "").split(". ")[0]
             where = _fmt_path(path) or "the spec"
             self.out.append(
@@ -407,7 +410,7 @@ class Validator:
             present.add(name)
             sub = props.get(name)
             if sub is None:
-                sub = next((s for p, s in patterns.items() if re.search(p, name)), None)
+                sub = next((s for p, s in patterns.items() if _regex(p).search(name)), None)
             if sub is None and patterns and extra is False:
                 names = schema.get("propertyNames", {})
                 where = _fmt_path(path) or "the spec"
