@@ -8,7 +8,9 @@ yaml-language-server, for each phase), with pygls's LanguageClient over stdio:
   From sending didChange to the arrival of the publishDiagnostics for that version (servers
   that publish without a version: the first publish after the edit with the expected content).
 - burst: 10 edits 30 ms apart; from the last edit to the diagnostics of its version.
-- completion and hover p95 at a key and a value position, on both files.
+- completion and hover p95 at a key and a value position, on both files (each series starts
+  once every server is idle: yaml-language-server goes on working after its last replies,
+  which showed as ~30 ms on the completion p95 of the server measured right after it).
 - spawn -> first correct diagnostics of a broken trainer opened right after initialize (warm
   torch catalog for ours), median of 3 fresh processes.
 - peak RSS (VmHWM) of each server process after all that, and of our torch worker child.
@@ -631,6 +633,8 @@ async def main_async() -> int:
             ]
             for pos in positions:
                 for k in kinds:
+                    for other, _ in sessions.values():  # the previous one's work done
+                        await settle_process_tree(other.pid or 0, 5.0)
                     client, docs = sessions[k.name]
                     results[k.name][f"req {pos.label}"] = await requests(
                         client, docs[pos.doc_name], pos, N_REQUESTS
