@@ -45,6 +45,7 @@ class RecordingClient(LanguageClient):
         super().__init__(*args, **kwargs)
         self.published: list[types.PublishDiagnosticsParams] = []
         self.pull = False  # the server answers textDocument/diagnostic (and never pushes)
+        self.versioned_edits = False  # the client takes versioned `documentChanges` edits
         self.tracked: list[str] = []  # documents opened through `open`
         self.pulled: dict[str, str] = {}  # uri -> the last resultId recorded
         self.pushed_in_pull_mode = 0
@@ -231,11 +232,12 @@ async def start_client(
     assert isinstance(client, RecordingClient)
     if configuration is not None:
         client.set_configuration(configuration)
+    caps = client_capabilities(capabilities) if isinstance(capabilities, str) else capabilities
+    ws_edit = caps.workspace.workspace_edit if caps.workspace else None
+    client.versioned_edits = bool(ws_edit and ws_edit.document_changes)
     result = await client.initialize_session(
         types.InitializeParams(
-            capabilities=(
-                client_capabilities(capabilities) if isinstance(capabilities, str) else capabilities
-            ),
+            capabilities=caps,
             root_uri=uri_of(workspace),
             workspace_folders=[types.WorkspaceFolder(uri=uri_of(workspace), name="ws")],
             initialization_options=options if options is not None else {"probes": False},
@@ -262,3 +264,20 @@ async def client(
     yield c
     assert c.pushed_in_pull_mode == 0, "a client in pull mode got pushed diagnostics"
     await stop_client(c)
+
+
+def text_edits(
+    client: RecordingClient, edit: types.WorkspaceEdit | None, uri: str, version: int
+) -> list[types.TextEdit]:
+    """The edits of one document in a WorkspaceEdit: one versioned `documentChanges` entry for
+    clients that support it (VS Code), plain `changes` otherwise (Neovim)."""
+    assert edit is not None
+    if client.versioned_edits:
+        assert edit.changes is None and edit.document_changes is not None
+        (only,) = edit.document_changes
+        assert isinstance(only, types.TextDocumentEdit)
+        assert (only.text_document.uri, only.text_document.version) == (uri, version)
+        return list(only.edits)
+    assert edit.document_changes is None and edit.changes is not None
+    assert list(edit.changes) == [uri]
+    return list(edit.changes[uri])

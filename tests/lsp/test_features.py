@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
-from .conftest import RecordingClient, uri_of
+from .conftest import RecordingClient, text_edits, uri_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -503,9 +503,9 @@ async def test_quick_fixes(client: RecordingClient, workspace: Path):
         ("Remove 'devise'", types.CodeActionKind.QuickFix, False),
     ]
     assert [a.title for a in actions[2:]] == ["Train this model (arcgraph)"]
-    rename = actions[0].edit.changes[uri]
+    rename = text_edits(client, actions[0].edit, uri, 1)
     assert apply(text, rename) == text.replace("devise", "device")
-    removed = apply(text, actions[1].edit.changes[uri])
+    removed = apply(text, text_edits(client, actions[1].edit, uri, 1))
     assert "devise" not in removed and removed.endswith("  shuffle: true\n")
 
 

@@ -47,6 +47,7 @@ class CodeActionsFeature:
             train = TrainFeature.code_action(doc.uri, doc.text)
         if only and not any(k.startswith(types.CodeActionKind.QuickFix) for k in only):
             return [train] if train is not None else []
+        caps = self.server.client_capabilities
         for lsp_diag in params.context.diagnostics:
             if lsp_diag.source != convert.SOURCE or not isinstance(lsp_diag.data, dict):
                 continue
@@ -67,7 +68,7 @@ class CodeActionsFeature:
                         kind=types.CodeActionKind.QuickFix,
                         diagnostics=[lsp_diag],
                         is_preferred=fix.preferred,
-                        edit=types.WorkspaceEdit(changes={doc.uri: edits}),
+                        edit=convert.workspace_edit(caps, doc.uri, doc.version, edits),
                     )
                 )
         if train is not None:  # after the fixes: the lightbulb's first entry stays a fix

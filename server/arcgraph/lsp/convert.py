@@ -136,3 +136,22 @@ def _read_lines(path: str) -> list[str]:
         return split_lines(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return []
+
+
+def workspace_edit(
+    capabilities: types.ClientCapabilities,
+    uri: str,
+    version: int | None,
+    edits: list[types.TextEdit],
+) -> types.WorkspaceEdit:
+    """Edits of one open document: as a versioned `documentChanges` entry where the client
+    supports it (it then refuses to apply them to a newer version of the document), else as
+    plain `changes`."""
+    ws = capabilities.workspace
+    versioned = bool(ws and ws.workspace_edit and ws.workspace_edit.document_changes)
+    if not versioned:
+        return types.WorkspaceEdit(changes={uri: edits})
+    ident = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+    return types.WorkspaceEdit(
+        document_changes=[types.TextDocumentEdit(text_document=ident, edits=list(edits))]
+    )

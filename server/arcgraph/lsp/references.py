@@ -282,7 +282,8 @@ class RenameFeature:
         for e in [entry, *uses_of(o, (entry, True))]:
             s, t = name_columns(doc.lines[e.line], e, old)
             edits.append(types.TextEdit(doc.range(e.line, s, t), new))
-        return types.WorkspaceEdit(changes={doc.uri: edits})
+        caps = self.server.client_capabilities
+        return convert.workspace_edit(caps, doc.uri, doc.version, edits)
 
 
 __all__ = ["ReferencesFeature", "RenameFeature"]
