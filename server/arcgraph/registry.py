@@ -36,6 +36,10 @@ DEFAULT_EXCLUDE = (
     ".cache",
 )
 _MODEL_LINE = re.compile(r"^graph\s*:", re.MULTILINE)
+# A top-level `model_ref: value` (plain or quoted): which trainers use which model.
+_MODEL_REF_LINE = re.compile(
+    r"^model_ref[ \t]*:[ \t]*(?:\"([^\"\n]*)\"|'([^'\n]*)'|([^\s#]+))", re.MULTILINE
+)
 _MAX_SCAN_BYTES = 4 * 1024 * 1024
 
 
@@ -75,6 +79,7 @@ class Registry:
         self._models: dict[Path, str] = {}  # path -> model id
         self._overlay: dict[Path, str] = {}  # unsaved editor text wins over the disk
         self._parsed: dict[Path, tuple[str, ParsedYaml]] = {}
+        self._trainers: dict[Path, str] = {}  # YAML file under a root -> its `model_ref`
         self._lock = threading.RLock()
 
     @classmethod
@@ -88,9 +93,28 @@ class Registry:
         for path in self.candidate_files():
             if looks_like_model_file(path, self._overlay.get(path)):
                 found[path] = model_id_of(path)
+        trainers: dict[Path, str] = {}
+        for path in self.yaml_files():
+            ref = model_ref_of(self._overlay.get(path) or _read_capped(path))
+            if ref is not None:
+                trainers[path] = ref
         with self._lock:
             self._models = found
+            self._trainers = trainers
             self._parsed = {p: v for p, v in self._parsed.items() if p in found}
+
+    def yaml_files(self) -> Iterable[Path]:
+        """Every .yaml/.yml file under the roots (trainers may live outside the registry's
+        folders), minus the excluded and hidden folders."""
+        exclude = set(self.settings.exclude)
+        for root in self.roots:
+            if not root.is_dir():
+                continue
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = [d for d in dirnames if d not in exclude and not d.startswith(".")]
+                for fname in filenames:
+                    if fname.endswith(YAML_SUFFIXES):
+                        yield Path(dirpath, fname).resolve()
 
     def candidate_files(self) -> Iterable[Path]:
         exclude = set(self.settings.exclude)
@@ -138,6 +162,13 @@ class Registry:
                 self._models[path] = model_id_of(path)
             else:
                 self._models.pop(path, None)
+            current = text if text is not None else self._overlay.get(path)
+            if path.name.endswith(YAML_SUFFIXES) and self.contains(path):
+                ref = model_ref_of(current if current is not None else _read_capped(path))
+                if ref is not None:
+                    self._trainers[path] = ref
+                else:
+                    self._trainers.pop(path, None)
 
     def close_overlay(self, path: Path) -> None:
         """The editor closed the file: the disk is the truth again."""
@@ -152,6 +183,7 @@ class Registry:
             self._models.pop(path, None)
             self._parsed.pop(path, None)
             self._overlay.pop(path, None)
+            self._trainers.pop(path, None)
 
     def ids(self) -> list[str]:
         with self._lock:
@@ -160,6 +192,11 @@ class Registry:
     def paths_of(self, model_id: str) -> list[Path]:
         with self._lock:
             return sorted(p for p, i in self._models.items() if i == model_id)
+
+    def trainers_of(self, model_id: str) -> list[Path]:
+        """The YAML files under the roots whose top-level `model_ref` is `model_id`."""
+        with self._lock:
+            return sorted(p for p, ref in self._trainers.items() if ref == model_id)
 
     def path_of(self, model_id: str) -> Path | None:
         paths = self.paths_of(model_id)
@@ -189,6 +226,25 @@ class Registry:
         with self._lock:
             self._parsed[path] = (text, parsed)
         return parsed
+
+
+def model_ref_of(text: str | None) -> str | None:
+    """The top-level `model_ref` value of a YAML text, read without parsing (None: none)."""
+    if not text or "model_ref" not in text:
+        return None
+    m = _MODEL_REF_LINE.search(text)
+    if m is None:
+        return None
+    return next(g for g in m.groups() if g is not None)
+
+
+def _read_capped(path: Path) -> str | None:
+    try:
+        if path.stat().st_size > _MAX_SCAN_BYTES:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def workspace_root_for(path: Path) -> Path:

@@ -126,6 +126,7 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
     iris = uri_of(workspace / "trainers" / "iris.trainer.yaml")
     copy = workspace / "trainers" / "iris-copy.trainer.yaml"
     copy.write_text('# a copy\nmodel_ref: "iris-classifier-v1"\n')
+    watched(client, (uri_of(copy), types.FileChangeType.Created))  # as the editor's watcher
     unsaved = uri_of(workspace / "trainers" / "zz-unsaved.trainer.yaml")
     client.open(model_uri, model.read_text())
     client.open(unsaved, "model_ref: iris-classifier-v1\n")
@@ -159,6 +160,50 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
                 types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
             )
         copy.unlink()
+        watched(client, (uri_of(copy), types.FileChangeType.Deleted))
+
+
+async def test_model_references_follow_the_file_watcher(client: RecordingClient, workspace: Path):
+    """The index of which file uses which model follows created, changed and deleted files
+    (files are never re-read per request)."""
+    model = workspace / "models" / "iris-classifier-v1.model.yaml"
+    model_uri = uri_of(model)
+    other = workspace / "trainers" / "other.trainer.yaml"
+    other_uri = uri_of(other)
+    iris = (uri_of(workspace / "trainers" / "iris.trainer.yaml"), rng(2, 11, 2, 29))
+    client.open(model_uri, model.read_text())
+    try:
+        other.write_text(
+            "optimizer: {type: torch.optim.SGD, lr: 0.1}\nmodel_ref: iris-classifier-v1\n"
+        )
+        watched(client, (other_uri, types.FileChangeType.Created))
+        assert await refs(client, model_uri, pos(0, 3), include=False) == [
+            iris,
+            (other_uri, rng(1, 11, 1, 29)),
+        ]
+        other.write_text("model_ref: deep-mlp-v2\n")
+        watched(client, (other_uri, types.FileChangeType.Changed))
+        assert await refs(client, model_uri, pos(0, 3), include=False) == [iris]
+        other.write_text("model_ref: 'iris-classifier-v1'  # back\n")
+        watched(client, (other_uri, types.FileChangeType.Changed))
+        assert await refs(client, model_uri, pos(0, 3), include=False) == [
+            iris,
+            (other_uri, rng(0, 12, 0, 30)),
+        ]
+        other.unlink()
+        watched(client, (other_uri, types.FileChangeType.Deleted))
+        assert await refs(client, model_uri, pos(0, 3), include=False) == [iris]
+    finally:
+        other.unlink(missing_ok=True)
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(model_uri))
+        )
+
+
+def watched(client: RecordingClient, *events: tuple[str, types.FileChangeType]) -> None:
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(changes=[types.FileEvent(u, t) for u, t in events])
+    )
 
 
 async def test_rename_node(client: RecordingClient, model_uri: str):

@@ -14,10 +14,7 @@ input of the same graph; otherwise the request fails with an error the editor sh
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +27,6 @@ from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Entry, Outline, outline
-from arcgraph.registry import RegistrySettings
 
 if TYPE_CHECKING:
     from arcgraph.lsp.server import ArcGraphServer
@@ -41,7 +37,6 @@ class RequestFailed(JsonRpcException):
 
 
 NAME = re.compile(r"^[a-zA-Z0-9_]+$")
-_MAX_FILE = 2_000_000
 
 
 # -- within one model spec -------------------------------------------------------------------
@@ -123,17 +118,6 @@ def decl_range(doc: DocumentView, e: Entry, on_value: bool, name: str) -> types.
 
 
 # -- trainers ------------------------------------------------------------------------------
-def _yaml_files(roots: list[Path], exclude: list[str]) -> Iterator[Path]:
-    for root in roots:
-        if not root.is_dir():
-            continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if d not in exclude and not d.startswith(".")]
-            for fname in filenames:
-                if fnmatch.fnmatch(fname, "*.yaml") or fnmatch.fnmatch(fname, "*.yml"):
-                    yield Path(dirpath, fname).resolve()
-
-
 class ReferencesFeature:
     def __init__(self, server: ArcGraphServer) -> None:
         self.server = server
@@ -173,14 +157,8 @@ class ReferencesFeature:
         index = server.index
         texts: dict[Path, tuple[str, str]] = {}  # path -> (uri, text)
         reg = index.registry
-        if reg is not None:
-            exclude = list(reg.settings.exclude) if reg.settings else RegistrySettings().exclude
-            for path in _yaml_files(list(reg.roots), exclude):
-                try:
-                    if path.stat().st_size > _MAX_FILE:
-                        continue
-                except OSError:
-                    continue
+        if reg is not None:  # the index knows each file's model_ref: read only those files
+            for path in reg.trainers_of(model_id):
                 text = reg.text_of(path)
                 if text is not None:
                     texts[path] = (convert.path_to_uri(path), text)
