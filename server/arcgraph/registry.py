@@ -72,10 +72,17 @@ class Registry:
     """Model IDs -> files. Thread-safe: the LSP updates it from watcher events."""
 
     def __init__(
-        self, roots: Iterable[Path] = (), settings: RegistrySettings | None = None
+        self,
+        roots: Iterable[Path] = (),
+        settings: RegistrySettings | None = None,
+        *,
+        index_trainers: bool = False,
     ) -> None:
         self.roots = [Path(r).resolve() for r in roots]
         self.settings = settings or RegistrySettings()
+        # The language server's find-references needs which file names which model; the
+        # checker and the trainer do not, and skip reading every YAML file for it.
+        self.index_trainers = index_trainers
         self._models: dict[Path, str] = {}  # path -> model id
         self._overlay: dict[Path, str] = {}  # unsaved editor text wins over the disk
         self._parsed: dict[Path, tuple[str, ParsedYaml]] = {}
@@ -83,8 +90,14 @@ class Registry:
         self._lock = threading.RLock()
 
     @classmethod
-    def scan(cls, roots: Iterable[Path], settings: RegistrySettings | None = None) -> Registry:
-        reg = cls(roots, settings)
+    def scan(
+        cls,
+        roots: Iterable[Path],
+        settings: RegistrySettings | None = None,
+        *,
+        index_trainers: bool = False,
+    ) -> Registry:
+        reg = cls(roots, settings, index_trainers=index_trainers)
         reg.rescan()
         return reg
 
@@ -94,7 +107,7 @@ class Registry:
             if looks_like_model_file(path, self._overlay.get(path)):
                 found[path] = model_id_of(path)
         trainers: dict[Path, str] = {}
-        for path in self.yaml_files():
+        for path in self.yaml_files() if self.index_trainers else ():
             ref = model_ref_of(self._overlay.get(path) or _read_capped(path))
             if ref is not None:
                 trainers[path] = ref
@@ -163,7 +176,7 @@ class Registry:
             else:
                 self._models.pop(path, None)
             current = text if text is not None else self._overlay.get(path)
-            if path.name.endswith(YAML_SUFFIXES) and self.contains(path):
+            if self.index_trainers and path.name.endswith(YAML_SUFFIXES) and self.contains(path):
                 ref = model_ref_of(current if current is not None else _read_capped(path))
                 if ref is not None:
                     self._trainers[path] = ref

@@ -37,7 +37,8 @@ def test_trainers_of_follows_updates(tmp_path: Path) -> None:
     b.write_text("model_ref: iris-v1\n")
     (tmp_path / "node_modules").mkdir()
     (tmp_path / "node_modules" / "c.yaml").write_text("model_ref: iris-v1\n")  # excluded
-    reg = Registry.scan([tmp_path])
+    assert Registry.scan([tmp_path]).trainers_of("iris-v1") == []  # the checker's: no index
+    reg = Registry.scan([tmp_path], index_trainers=True)
     assert reg.trainers_of("iris-v1") == [a.resolve(), b.resolve()]
     reg.update(a, "model_ref: other-v1\n")  # unsaved editor text
     assert reg.trainers_of("iris-v1") == [b.resolve()]

@@ -196,7 +196,9 @@ class WorkspaceIndex:
         roots = [Path(r) for r in roots]
         with self._lock:
             if self.registry is None:
-                self.registry = Registry(roots, self.settings.registry_settings())
+                self.registry = Registry(
+                    roots, self.settings.registry_settings(), index_trainers=True
+                )
             else:
                 known = set(self.registry.roots)
                 self.registry.roots += [r.resolve() for r in roots if r.resolve() not in known]
