@@ -266,6 +266,7 @@ class DiagnosticsFeature:
             return self.server.version_of(doc.uri) != doc.version
 
         a = engine.analyze(doc.path, doc.text)
+        self.server.idle_gc.settle()
         try:
             structure = engine.check_structure(a, stale=stale if cancellable else None)
         except Cancelled:

@@ -17,7 +17,11 @@ def on(server: Any, method: str, fn: Callable[[Any], Any], options: Any = None) 
     A feature that fails on some odd text logs the error and answers "nothing" (None), so one
     bad document never turns into error popups or a dead server."""
 
+    idle = getattr(server, "idle_gc", None)
+
     def handler(params: Any) -> Any:
+        if idle is not None:
+            idle.touch(server.loop)
         try:
             return fn(params)
         except JsonRpcException:

@@ -26,6 +26,7 @@ from arcgraph.lsp.definition import DefinitionFeature
 from arcgraph.lsp.diagnostics import DiagnosticsFeature
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.hover import HoverFeature
+from arcgraph.lsp.idle_gc import IdleCollector
 from arcgraph.lsp.references import ReferencesFeature, RenameFeature
 from arcgraph.lsp.symbols import SymbolsFeature
 from arcgraph.lsp.train import TrainFeature
@@ -47,7 +48,7 @@ class ArcGraphServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.init_options: Any = None
         self.initialized_done = False
-        self.init_options: Any = None
+        self.idle_gc = IdleCollector()  # before the features register: their handlers touch it
         self.diagnostics = DiagnosticsFeature(self)
         self.training = TrainFeature(self)
         self.features: list[Any] = [
@@ -95,7 +96,6 @@ class ArcGraphServer(LanguageServer):
     # -- lifecycle -------------------------------------------------------------------------
     def _initialize(self, params: types.InitializeParams) -> None:
         self.loop = _running_loop()
-        self.init_options = params.initialization_options
         self.init_options = params.initialization_options
         self.index.configure(Settings.from_options(params.initialization_options))
         self.diagnostics.choose_model(params)  # pull or push, before capabilities are sent
@@ -247,6 +247,7 @@ def serve(args: argparse.Namespace | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     server = build_server()
+    server.idle_gc.install()
     tcp = getattr(args, "tcp", None) if args is not None else None
     try:
         if tcp:
