@@ -17,12 +17,15 @@ yaml-language-server, for each phase), with pygls's LanguageClient over stdio:
 
 Where the time goes now (5,000-line model, one edit -> diagnostics ~40 ms on a 2-CPU box;
 CPU per check): parse ~20 ms (libyaml compose ~9 ms, building located nodes ~8 ms, the
-young-generation collection of those ~100k objects afterwards ~3 ms), schema validation
+young-generation collections of those ~100k objects: avoided, the server freezes a parse's
+objects, see lsp/idle_gc.py), schema validation
 ~10 ms, model checks ~9 ms, pygls applying the change and publishing ~2 ms. A burst: edits
 arrive promptly while a check runs (1 ms GIL switch interval), the running check gives up
 at its next phase boundary (parse | schema | model checks), then one check of the newest text
 runs; the shape probe (~250 ms CPU in the worker, at lower priority) starts only once the
-document has been idle for 0.3 s, so neither single edits nor bursts wait behind it.
+document has been idle for 0.3 s, so neither single edits nor bursts wait behind it. Full
+garbage collections (25-50 ms with the catalog and a big outline alive) run when the server
+has been idle for 1 s, not inside a completion or a check.
 
 yaml-language-server gets our JSON Schemas (schemas/*.schema.json) through `yaml.schemas`
 (pulled with workspace/configuration and pushed with workspace/didChangeConfiguration).
