@@ -30,6 +30,8 @@ from typing import Any
 
 import torch
 
+from arcgraph.training.optim import clip_and_step
+
 WARMUP_STEPS = 3
 
 # Optimizers whose step is graph-safe without a `capturable` flag.
@@ -106,20 +108,13 @@ class CudaGraphStep:
             return
         self.stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(self.stream):
-            self._clip_and_step()
+            clip_and_step(self.optimizer, self.params, self.clip_val, self.clip_norm)
             self.optimizer.zero_grad(set_to_none=True)
         torch.cuda.current_stream().wait_stream(self.stream)
         self.eager_steps += 1
 
-    def _clip_and_step(self) -> None:
-        if self.clip_val is not None:
-            torch.nn.utils.clip_grad_value_(self.params, self.clip_val)
-        if self.clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.params, self.clip_norm)
-        self.optimizer.step()
-
     def _step_and_zero(self) -> None:
-        self._clip_and_step()
+        clip_and_step(self.optimizer, self.params, self.clip_val, self.clip_norm)
         for p in self.params:
             p.grad.zero_()  # type: ignore[union-attr]
 

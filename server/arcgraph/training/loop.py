@@ -38,6 +38,7 @@ from arcgraph.training.early_stopping import EarlyStopping
 from arcgraph.training.errors import NonFiniteLossError, ResumeError, TrainingInterrupted
 from arcgraph.training.events import Reporter
 from arcgraph.training.losses import LossSpec, abs_error, correct_count
+from arcgraph.training.optim import clip_and_step
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import epoch_order
 
@@ -284,11 +285,8 @@ class Loop:
         return plan
 
     def _step(self) -> None:
-        if self.cfg.gradient_clip_val is not None:
-            torch.nn.utils.clip_grad_value_(self.params, self.cfg.gradient_clip_val)
-        if self.cfg.gradient_clip_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.gradient_clip_norm)
-        self.optimizer.step()
+        cfg = self.cfg
+        clip_and_step(self.optimizer, self.params, cfg.gradient_clip_val, cfg.gradient_clip_norm)
         self.optimizer.zero_grad(set_to_none=True)
 
     def train_epoch(self, epoch: int) -> float:
