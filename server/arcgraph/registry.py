@@ -59,13 +59,8 @@ def looks_like_model_file(path: Path, text: str | None = None) -> bool:
     if name.endswith(TRAINER_SUFFIXES) or not name.endswith(YAML_SUFFIXES):
         return False
     if text is None:
-        try:
-            if path.stat().st_size > _MAX_SCAN_BYTES:
-                return False
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-    return bool(_MODEL_LINE.search(text))
+        text = _read_capped(path)
+    return text is not None and bool(_MODEL_LINE.search(text))
 
 
 class Registry:
@@ -102,15 +97,17 @@ class Registry:
         return reg
 
     def rescan(self) -> None:
-        found: dict[Path, str] = {}
-        for path in self.candidate_files():
-            if looks_like_model_file(path, self._overlay.get(path)):
-                found[path] = model_id_of(path)
+        texts: dict[Path, str | None] = {}  # read for the trainer index, reused for models
         trainers: dict[Path, str] = {}
         for path in self.yaml_files() if self.index_trainers else ():
-            ref = model_ref_of(self._overlay.get(path) or _read_capped(path))
+            texts[path] = text = self._text(path)
+            ref = model_ref_of(text)
             if ref is not None:
                 trainers[path] = ref
+        found: dict[Path, str] = {}
+        for path in self.candidate_files():
+            if looks_like_model_file(path, texts.get(path, self._overlay.get(path))):
+                found[path] = model_id_of(path)
         with self._lock:
             self._models = found
             self._trainers = trainers
@@ -119,31 +116,28 @@ class Registry:
     def yaml_files(self) -> Iterable[Path]:
         """Every .yaml/.yml file under the roots (trainers may live outside the registry's
         folders), minus the excluded and hidden folders."""
-        exclude = set(self.settings.exclude)
         for root in self.roots:
-            if not root.is_dir():
-                continue
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = [d for d in dirnames if d not in exclude and not d.startswith(".")]
-                for fname in filenames:
-                    if fname.endswith(YAML_SUFFIXES):
-                        yield Path(dirpath, fname).resolve()
+            for path in self._walk(root):
+                if path.name.endswith(YAML_SUFFIXES):
+                    yield path.resolve()
 
     def candidate_files(self) -> Iterable[Path]:
-        exclude = set(self.settings.exclude)
         for root in self.roots:
             for folder in self.settings.folders:
                 base = (root / folder).resolve()
-                if not base.is_dir():
-                    continue
-                for dirpath, dirnames, filenames in os.walk(base):
-                    dirnames[:] = [
-                        d for d in dirnames if d not in exclude and not d.startswith(".")
-                    ]
-                    for fname in filenames:
-                        path = Path(dirpath, fname)
-                        if self.included(path.relative_to(base).as_posix()):
-                            yield path
+                for path in self._walk(base):
+                    if self.included(path.relative_to(base).as_posix()):
+                        yield path
+
+    def _walk(self, base: Path) -> Iterable[Path]:
+        """The files below `base`, skipping excluded and hidden folders."""
+        if not base.is_dir():
+            return
+        exclude = set(self.settings.exclude)
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = [d for d in dirnames if d not in exclude and not d.startswith(".")]
+            for fname in filenames:
+                yield Path(dirpath, fname)
 
     def included(self, rel: str) -> bool:
         """Does a path (relative to a registry folder) match an include pattern? Patterns
@@ -171,13 +165,17 @@ class Registry:
             if text is not None:
                 self._overlay[path] = text
             self._parsed.pop(path, None)
-            if looks_like_model_file(path, text if text is not None else self._overlay.get(path)):
+            trainer_indexed = (
+                self.index_trainers and path.name.endswith(YAML_SUFFIXES) and self.contains(path)
+            )
+            # read the disk at most once, for both indexes
+            current = self._text(path) if trainer_indexed else self._overlay.get(path)
+            if looks_like_model_file(path, current):
                 self._models[path] = model_id_of(path)
             else:
                 self._models.pop(path, None)
-            current = text if text is not None else self._overlay.get(path)
-            if self.index_trainers and path.name.endswith(YAML_SUFFIXES) and self.contains(path):
-                ref = model_ref_of(current if current is not None else _read_capped(path))
+            if trainer_indexed:
+                ref = model_ref_of(current)
                 if ref is not None:
                     self._trainers[path] = ref
                 else:
@@ -197,6 +195,13 @@ class Registry:
             self._parsed.pop(path, None)
             self._overlay.pop(path, None)
             self._trainers.pop(path, None)
+
+    def _text(self, path: Path) -> str | None:
+        """The editor's unsaved text, else the file's (None: unreadable or too large)."""
+        with self._lock:
+            if path in self._overlay:
+                return self._overlay[path]
+        return _read_capped(path)
 
     def ids(self) -> list[str]:
         with self._lock:
