@@ -209,6 +209,10 @@ def uri_of(path: Path) -> str:
     return path.resolve().as_uri()
 
 
+def rng(l1: int, c1: int, l2: int, c2: int) -> types.Range:
+    return types.Range(types.Position(l1, c1), types.Position(l2, c2))
+
+
 async def start_client(
     cache_dir: Path,
     workspace: Path,

@@ -11,7 +11,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import client_capabilities
 
-from .conftest import REPO, start_client, stop_client, uri_of
+from .conftest import REPO, rng, start_client, stop_client, uri_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -29,10 +29,6 @@ config:
 """
 
 TYPO = ("AG111", "unknown key 'devise' in config; did you mean 'device'?")
-
-
-def rng(l1: int, c1: int, l2: int, c2: int) -> types.Range:
-    return types.Range(types.Position(l1, c1), types.Position(l2, c2))
 
 
 def big_model_spec(lines: int) -> str:

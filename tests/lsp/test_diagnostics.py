@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from .conftest import RecordingClient, start_client, stop_client, uri_of
+from .conftest import RecordingClient, rng, start_client, stop_client, uri_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -25,10 +25,6 @@ config:
   validation_split: 0.2
   shuffle: true
 """
-
-
-def rng(l1: int, c1: int, l2: int, c2: int) -> types.Range:
-    return types.Range(types.Position(l1, c1), types.Position(l2, c2))
 
 
 def summary(diags: list[types.Diagnostic]) -> list[tuple]:

@@ -8,7 +8,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from .conftest import RecordingClient, text_edits, uri_of
+from .conftest import RecordingClient, rng, text_edits, uri_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -48,10 +48,6 @@ loss:
     input: logits
     target: y
 """
-
-
-def rng(l1: int, c1: int, l2: int, c2: int) -> types.Range:
-    return types.Range(types.Position(l1, c1), types.Position(l2, c2))
 
 
 def pos(line: int, col: int) -> types.Position:

@@ -16,7 +16,7 @@ from lsprotocol import types
 
 from arcgraph.worker.client import TorchWorker
 
-from .conftest import RecordingClient, start_client, stop_client, uri_of
+from .conftest import RecordingClient, rng, start_client, stop_client, uri_of
 
 TRAINER = """\
 model_ref: iris-classifier-v1
@@ -38,10 +38,6 @@ AG213 = (
     "torch.optim.SGD rejects these values: "
     "Nesterov momentum requires a momentum and zero dampening",
 )
-
-
-def rng(l1: int, c1: int, l2: int, c2: int) -> types.Range:
-    return types.Range(types.Position(l1, c1), types.Position(l2, c2))
 
 
 def close(client: RecordingClient, uri: str) -> None:
