@@ -124,52 +124,15 @@ def _remove_entry(text: str, key_span: Span, title: str) -> Fix | None:
     if mapping.flow:
         # `{a: 1, b: 2}`: remove "b: 2" with the comma before it (or after, for the first).
         idx = next(i for i, (k, _) in enumerate(mapping.pairs) if k is key)
-        if len(mapping.pairs) == 1:
-            return Fix(
-                title,
-                (
-                    TextEdit(
-                        Span(
-                            key.span.start_line,
-                            key.span.start_col,
-                            value.span.end_line,
-                            value.span.end_col,
-                        ),
-                        "",
-                    ),
-                ),
-            )
-        if idx > 0:
+        first = (key.span.start_line, key.span.start_col)
+        last = (value.span.end_line, value.span.end_col)
+        if len(mapping.pairs) > 1 and idx > 0:  # from the end of the value before it
             prev = mapping.pairs[idx - 1][1]
-            return Fix(
-                title,
-                (
-                    TextEdit(
-                        Span(
-                            prev.span.end_line,
-                            prev.span.end_col,
-                            value.span.end_line,
-                            value.span.end_col,
-                        ),
-                        "",
-                    ),
-                ),
-            )
-        nxt = mapping.pairs[1][0]
-        return Fix(
-            title,
-            (
-                TextEdit(
-                    Span(
-                        key.span.start_line,
-                        key.span.start_col,
-                        nxt.span.start_line,
-                        nxt.span.start_col,
-                    ),
-                    "",
-                ),
-            ),
-        )
+            first = (prev.span.end_line, prev.span.end_col)
+        elif len(mapping.pairs) > 1:  # the first of several: up to the next key
+            nxt = mapping.pairs[1][0]
+            last = (nxt.span.start_line, nxt.span.start_col)
+        return Fix(title, (TextEdit(Span(*first, *last), ""),))
     # Block style: whole lines, from the key's line to the value's last line (comments kept
     # when they stand on their own lines after it).
     start = key.span.start_line

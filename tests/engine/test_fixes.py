@@ -42,6 +42,14 @@ def test_remove_key_in_flow_mapping(check_text) -> None:
     assert check_text(fixed) == []
 
 
+def test_remove_first_and_only_key_in_flow_mapping(check_text) -> None:
+    block = "config:\n  epochs: 3\n  batch_size: 8\n  validation_split: 0.2\n  shuffle: true\n"
+    first = TRAINER.replace(block, "config: {turbo: 9, epochs: 3, batch_size: 8}\n")
+    assert _fix(check_text(first), "AG111", first).endswith("config: {epochs: 3, batch_size: 8}\n")
+    only = TRAINER.replace(block, "config: {turbo: 9}\n")
+    assert _fix(check_text(only), "AG111", only).endswith("config: {}\n")
+
+
 def test_replace_value_keeps_quotes(check_text) -> None:
     text = TRAINER + '  device: "cpuu"\n'
     fixed = _fix(check_text(text), "AG114", text)
