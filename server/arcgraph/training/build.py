@@ -94,10 +94,8 @@ class GraphModule(nn.Module):
             k = {n: (env[r] if i is None else env[r][i]) for n, (r, i) in kw}
             try:
                 env[name] = fn(a, **k) if pack else fn(*a, **k)
-            except NodeRuntimeError as err:
-                raise NodeRuntimeError(name, err.message, path=(err.node, *err.path)) from err
             except Exception as err:
-                raise NodeRuntimeError(name, str(err)) from err
+                raise _failed(name, err) from err
         if self._main:
             return {n: (env[k] if i is None else env[k][i]) for n, (k, i) in self._outputs}
         if len(self._outputs) == 1:
@@ -114,15 +112,19 @@ class GraphModule(nn.Module):
             for fn in self._chain:  # type: ignore[union-attr]
                 x = fn(x)
                 done += 1
-        except NodeRuntimeError as err:
-            name = self._steps[done][0]
-            raise NodeRuntimeError(name, err.message, path=(err.node, *err.path)) from err
         except Exception as err:
-            raise NodeRuntimeError(self._steps[done][0], str(err)) from err
+            raise _failed(self._steps[done][0], err) from err
         keys = self._output_keys
         if self._main:
             return {key: x for key in keys}
         return x if len(keys) == 1 else tuple(x for _ in keys)
+
+
+def _failed(node: str, err: Exception) -> NodeRuntimeError:
+    """`err` raised while running `node`: a nested node's error keeps its path below it."""
+    if isinstance(err, NodeRuntimeError):
+        return NodeRuntimeError(node, err.message, path=(err.node, *err.path))
+    return NodeRuntimeError(node, str(err))
 
 
 def _straight_chain(
@@ -180,7 +182,7 @@ class StackModule(nn.ModuleList):
             try:
                 x = block(x)
             except NodeRuntimeError as err:
-                raise NodeRuntimeError(str(index), err.message, path=(err.node, *err.path)) from err
+                raise _failed(str(index), err) from err
         return x
 
 
