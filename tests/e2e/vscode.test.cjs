@@ -101,12 +101,47 @@ async function quickInputText(text) {
   await input.fill(text);
 }
 
+/** Waits until the quick input no longer shows `text` in its box: closed, or another pick. */
+async function quickInputLeft(text) {
+  await page.waitForFunction(
+    (t) => {
+      const w = document.querySelector('.quick-input-widget');
+      if (!w || w.style.display === 'none' || w.offsetParent === null) return true;
+      const input = w.querySelector('input.input, .quick-input-box input');
+      return !input || input.value !== t;
+    },
+    text,
+    { timeout: 15_000 },
+  );
+}
+
+/** Waits for a quick pick with this title whose rows include one matching `row` (the list
+ * is filled after the title shows: reading it earlier reads the previous pick's rows). */
+async function quickPick(title, row) {
+  await quickInput().locator('.quick-input-title', { hasText: title }).waitFor({ timeout: 30_000 });
+  await quickRows().filter({ hasText: row }).first().waitFor({ timeout: 30_000 });
+}
+
+/** Waits until the active editor tab has no unsaved changes. */
+async function activeTabClean() {
+  await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: 15_000 });
+}
+
+/** Waits for the Settings editor's search box to have the keyboard focus. */
+async function settingsSearchFocused() {
+  await page.locator('.settings-editor').first().waitFor({ timeout: 30_000 });
+  await page.waitForFunction(() => !!document.activeElement?.closest('.settings-editor .settings-header'), null, {
+    timeout: 30_000,
+  });
+}
+
 /** Runs a command from the command palette by its title. */
 async function command(title) {
   await page.keyboard.press('F1');
   await quickInputText(`>${title}`);
   await quickRows().filter({ hasText: title }).first().waitFor({ timeout: 15_000 });
   await page.keyboard.press('Enter');
+  await quickInputLeft(`>${title}`); // the palette has run it (its rows are not the next pick's)
 }
 
 /** Closes the (modal) Settings editor. */
@@ -115,7 +150,7 @@ async function closeSettings() {
   await editor.locator('.settings-header .monaco-editor, .search-container').first().click().catch(() => undefined);
   for (let i = 0; i < 5 && (await editor.isVisible()); i++) {
     await page.keyboard.press('Escape');
-    await page.waitForTimeout(300);
+    await editor.waitFor({ state: 'hidden', timeout: 2_000 }).catch(() => undefined);
   }
 }
 
@@ -126,9 +161,9 @@ async function openFile(relPath) {
   await quickInputText(relPath);
   await quickRows().filter({ hasText: base }).first().waitFor({ timeout: 15_000 });
   await page.keyboard.press('Enter');
+  await quickInputLeft(relPath);
   await page.locator('.tabs-container .tab.active', { hasText: base }).waitFor({ timeout: 15_000 });
   await page.locator('.editor-instance .monaco-editor').first().waitFor();
-  await page.waitForTimeout(300);
 }
 
 /** Moves the cursor with Go to Line (1-based line and column). */
@@ -136,7 +171,11 @@ async function gotoLine(line, column) {
   await page.keyboard.press('Control+G');
   await quickInputText(`:${line}:${column}`);
   await page.keyboard.press('Enter');
-  await page.waitForTimeout(200);
+  await quickInputLeft(`:${line}:${column}`);
+  await page
+    .locator('.editor-instance .monaco-editor .cursors-layer .cursor')
+    .first()
+    .waitFor({ state: 'visible', timeout: 10_000 });
 }
 
 async function activeEditorText() {
@@ -211,8 +250,9 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await page.keyboard.press('Enter'); // a new line, indented like `momentun`
     await page.keyboard.press('Control+Space');
     const rows = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
-    await rows.first().waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(500);
+    for (const name of ['nesterov', 'weight_decay', 'dampening']) {
+      await rows.filter({ hasText: name }).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+    }
     const labels = await rows.allInnerTexts();
     await shot('completion-optimizer-params');
     const joined = labels.join('\n');
@@ -221,7 +261,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     }
     await page.keyboard.press('Escape');
     await command('File: Revert File');
-    await page.waitForTimeout(300);
+    await activeTabClean();
   });
 
   it('(c) hover on the optimizer type shows its docs', async () => {
@@ -253,9 +293,13 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
       return;
     }
     await fix.first().click();
-    await page.waitForTimeout(500);
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('.editor-instance .view-line')].some((l) => /^\s*momentum: 0\.9/.test(l.textContent.replace(/\u00a0/g, ' '))),
+      null,
+      { timeout: 30_000 },
+    );
     await page.keyboard.press('Control+S');
-    await page.waitForTimeout(500);
+    await activeTabClean();
     await shot('quick-fix-applied');
     const onDisk = fs.readFileSync(path.join(WS, 'trainers', 'broken.trainer.yaml'), 'utf8');
     assert.match(onDisk, /^ {4}momentum: 0\.9$/m);
@@ -275,22 +319,20 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await quickInput().locator('.quick-input-title', { hasText: 'data (CSV or Parquet)' }).waitFor({ timeout: 30_000 });
     await shot('code-lens-train');
     await page.keyboard.press('Escape');
-    await page.waitForTimeout(300);
+    await quickInput().waitFor({ state: 'hidden', timeout: 15_000 });
   });
 
   it('(d) Train Model on the breast-cancer example ends with the success message and a run folder', async (t) => {
     await openFile('trainers/breast-cancer.trainer.yaml');
     await command('Arc-Graph: Train Model');
     // 1. the data file: the one sharing the trainer's name comes first
-    await quickRows().first().waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(300);
+    await quickPick('data (CSV or Parquet)', /\.(csv|parquet)/);
     const dataRows = await quickRowTexts();
     await shot('train-pick-data');
     assert.match(dataRows[0] ?? '', /breast_cancer\.csv/);
     await page.keyboard.press('Enter');
     // 2. the target column: the model's loss target first
-    await quickInput().locator('.quick-input-title', { hasText: 'target column' }).waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(300);
+    await quickPick('target column', 'loss target');
     const targetRows = await quickRowTexts();
     await shot('train-pick-target');
     assert.match(targetRows[0] ?? '', /^diagnosis/);
@@ -323,28 +365,36 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     // Show curves opens the loss plot
     await toast.first().locator('.monaco-button', { hasText: 'Show curves' }).click();
     await page.locator('.tabs-container .tab.active', { hasText: 'loss.png' }).waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(1000);
+    await page.locator('.editor-instance img').first().waitFor({ timeout: 30_000 }).catch(() => undefined);
     await shot('train-curves');
   });
 
   it('a training run is cancellable from its progress notification', async () => {
     await openFile('trainers/long.trainer.yaml');
     await command('Arc-Graph: Train Model');
-    await quickRows().first().waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(300);
-    const files = await quickRowTexts();
-    const i = files.findIndex((r) => r.startsWith('breast_cancer.csv'));
-    assert.ok(i >= 0, files.join(' | '));
+    await quickPick('data (CSV or Parquet)', 'breast_cancer.csv');
     await quickInputText('breast_cancer.csv');
-    await page.waitForTimeout(300);
+    // the filter has applied: the first row shown is the file
+    await page.waitForFunction(
+      () => {
+        const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row')];
+        rows.sort((a, b) => Number(a.getAttribute('data-index')) - Number(b.getAttribute('data-index')));
+        return rows.length > 0 && rows[0].innerText.startsWith('breast_cancer.csv');
+      },
+      null,
+      { timeout: 15_000 },
+    );
     await page.keyboard.press('Enter');
-    await quickInput().locator('.quick-input-title', { hasText: 'target column' }).waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(300);
+    await quickPick('target column', 'loss target');
     await page.keyboard.press('Enter'); // diagnosis, the loss target
     const progress = page.locator('.notification-toast', { hasText: /Arc-Graph: Training breast-cancer-mlp-v1/ });
     await progress.first().waitFor({ timeout: 60_000 });
     await page.locator('.statusbar-item', { hasText: /Training breast-cancer-mlp-v1/ }).first().waitFor({ timeout: 10_000 });
-    await page.waitForTimeout(3000); // a few epochs
+    // a few epochs: the progress names epoch 2 or later
+    await page
+      .locator('.notification-toast', { hasText: /epoch ([2-9]|\d{2,})\/100000/ })
+      .first()
+      .waitFor({ timeout: 120_000 });
     await shot('train-long-progress');
     await progress.first().hover();
     await progress.first().locator('.monaco-button', { hasText: 'Cancel' }).first().click();
@@ -360,7 +410,10 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await command('Arc-Graph: Check Workspace');
     const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'arcgraph check' });
     await row.first().waitFor({ timeout: 120_000 });
-    await page.waitForTimeout(500);
+    await page
+      .locator('.markers-panel .monaco-list-row', { hasText: /got 10\.5\s+arcgraph check\s+AG112/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
     const texts = (await page.locator('.markers-panel .monaco-list-row').allInnerTexts()).join('\n');
     await shot('check-workspace');
     assert.match(texts, /unopened\.trainer\.yaml/);
@@ -371,8 +424,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
 
   it('a settings change reaches the server without a reload (arcgraph.registry.folders)', async () => {
     await command('Preferences: Open User Settings');
-    await page.locator('.settings-editor').first().waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(1000); // the search box has the focus
+    await settingsSearchFocused();
     await page.keyboard.type('arcgraph.registry.folders');
     const item = page.locator('.settings-editor .setting-item-contents', { hasText: 'Folders' }).first();
     await item.waitFor({ timeout: 30_000 });
@@ -381,7 +433,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await edit.waitFor({ timeout: 10_000 });
     await edit.fill('no-models-here');
     await page.keyboard.press('Enter');
-    await page.waitForTimeout(500);
+    await item.locator('.setting-list-row', { hasText: 'no-models-here' }).first().waitFor({ timeout: 15_000 });
     await shot('settings-registry-folders');
     await closeSettings();
     // the registry no longer has iris-classifier-v1: the open broken trainer says so
@@ -397,8 +449,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     }
     // set arcgraph.interpreter in the Settings editor: a new interpreter restarts the server, no reload
     await command('Preferences: Open User Settings');
-    await page.locator('.settings-editor').first().waitFor({ timeout: 30_000 });
-    await page.waitForTimeout(1000); // the search box has the focus
+    await settingsSearchFocused();
     await page.keyboard.type('arcgraph.interpreter');
     const input = page.locator('.settings-editor .setting-item-contents', { hasText: 'Interpreter' }).locator('input.input').first();
     await input.waitFor({ timeout: 30_000 });
@@ -439,7 +490,6 @@ describe('Restricted Mode (an untrusted workspace)', { timeout: 300_000, skip: !
   it('runs the server with the user interpreter, never the one workspace settings name', async () => {
     await openFile('trainers/sgd-momentum.trainer.yaml');
     await page.locator('.statusbar-item', { hasText: /Arc-Graph: torch \d/ }).first().waitFor({ timeout: 90_000 });
-    await page.waitForTimeout(1000);
     await shot('restricted-mode');
     assert.ok(!fs.existsSync(path.join(UNTRUSTED_WS, 'EVIL_RAN')), 'the workspace interpreter was started');
   });
@@ -449,8 +499,8 @@ describe('Restricted Mode (an untrusted workspace)', { timeout: 300_000, skip: !
     assert.equal(await page.locator('.codelens-decoration', { hasText: 'Train' }).count(), 0, 'a Train code lens in Restricted Mode');
     assert.equal(await page.locator('.editor-actions [aria-label*="Train Model"]').count(), 0, 'a Train button in Restricted Mode');
     await page.keyboard.press('F1');
-    await quickInputText('>Arc-Graph: Train Model');
-    await page.waitForTimeout(1000);
+    await quickInputText('>Arc-Graph:');
+    await quickRows().filter({ hasText: 'Arc-Graph: Restart Server' }).first().waitFor({ timeout: 15_000 });
     await shot('restricted-train-command');
     const rows = await quickRowTexts();
     assert.ok(!rows.some((r) => r.startsWith('Arc-Graph: Train Model')), `Train Model offered: ${rows.join(' | ')}`);
