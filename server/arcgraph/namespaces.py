@@ -1,6 +1,6 @@
 """Which torch namespace a spec name belongs to, and which names are refused: no torch needed.
 
-Shared by the checks (torch-free) and `torchnames` (the torch-side resolver), so the rules
+Shared by the checks (torch-free) and `builder.torchnames` (the torch-side resolver), so the rules
 are written once.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-torchnames = pytest.importorskip("arcgraph.torchnames")
+torchnames = pytest.importorskip("arcgraph.builder.torchnames")
 
 HOSTILE = [
     "os.system",

@@ -9,8 +9,8 @@ import pytest
 import torch
 import yaml
 
-from arcgraph.training.build import build_model, example_inputs
-from arcgraph.training.errors import NodeRuntimeError, SpecBuildError
+from arcgraph.builder.build import build_model, example_inputs
+from arcgraph.builder.errors import NodeRuntimeError, SpecBuildError
 
 from .conftest import FIXTURES
 

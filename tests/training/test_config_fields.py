@@ -13,9 +13,9 @@ import pytest
 import torch
 import yaml
 
+from arcgraph.builder.build import build_model
 from arcgraph.training import SpecError, train
 from arcgraph.training import loop as loop_module
-from arcgraph.training.build import build_model
 from arcgraph.training.checkpoint import load
 from arcgraph.training.split import epoch_order
 

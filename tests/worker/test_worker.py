@@ -75,7 +75,6 @@ def test_probe_learning_rate_and_ok(worker: TorchWorker) -> None:
 
 
 def test_probe_shapes(worker: TorchWorker) -> None:
-    pytest.importorskip("arcgraph.training.build")
     r = worker.probe_shapes(MLP)
     assert r.ok is False
     assert r.node == "fc2"

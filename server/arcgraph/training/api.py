@@ -19,9 +19,9 @@ import numpy as np
 import torch
 import yaml
 
+from arcgraph.builder.build import build_model
 from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
-from arcgraph.training.build import build_model
 from arcgraph.training.config import TrainerConfig, parse_trainer
 from arcgraph.training.cudagraph import CudaGraphStep, capture_blocker
 from arcgraph.training.data import fingerprint, load_dataset

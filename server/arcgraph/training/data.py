@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
-from arcgraph import torchnames
+from arcgraph.builder import torchnames
 from arcgraph.training.errors import DataError
 from arcgraph.training.losses import LossSpec
 

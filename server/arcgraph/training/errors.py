@@ -2,41 +2,10 @@
 
 from __future__ import annotations
 
-
-class TrainError(Exception):
-    """Base of every error the trainer reports to a user (CLI exit code 1)."""
-
-
-class SpecBuildError(TrainError):
-    """A model spec that cannot be turned into a torch module.
-
-    `node` is the graph node at fault (None for spec-level problems); `module` is the
-    `modules` entry whose inner graph holds that node, when it is not the main graph.
-    """
-
-    def __init__(self, node: str | None, message: str, *, module: str | None = None) -> None:
-        self.node = node
-        self.message = message
-        self.module = module
-        where = ""
-        if node is not None:
-            where = f"node '{node}'" + (f" in module '{module}'" if module else "") + ": "
-        super().__init__(where + message)
-
-
-class NodeRuntimeError(TrainError):
-    """A torch exception raised by one node during forward, with the node that raised it.
-
-    `node` is the node in the main graph; `path` the nested node names below it when the
-    failure happened inside a `module.X` or `arc.stack` node; `message` is torch's message.
-    """
-
-    def __init__(self, node: str, message: str, *, path: tuple[str, ...] = ()) -> None:
-        self.node = node
-        self.message = message
-        self.path = path
-        where = ".".join((node, *path))
-        super().__init__(f"node '{where}': {message}")
+# The builder's errors and their base live with the model builder (torch only); re-exported.
+from arcgraph.builder.errors import NodeRuntimeError as NodeRuntimeError
+from arcgraph.builder.errors import SpecBuildError as SpecBuildError
+from arcgraph.builder.errors import TrainError as TrainError
 
 
 class SpecError(TrainError):

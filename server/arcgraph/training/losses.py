@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from arcgraph import torchnames
+from arcgraph.builder import torchnames
 from arcgraph.training.errors import SpecError
 
 # Short names (functional `x` or module class `X`) -> task.

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import torch
 
-from arcgraph import torchnames
+from arcgraph.builder import torchnames
 from arcgraph.training.config import OptimizerSpec
 from arcgraph.training.errors import SpecError
 

@@ -86,7 +86,7 @@ def builder_fingerprint() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for f in sorted(here.glob("*.py")) + [
-        here.parent / "torchnames.py",
+        here.parent / "builder" / "torchnames.py",
         here.parent / "namespaces.py",
     ]:
         with contextlib.suppress(OSError):

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from arcgraph import torchnames
+from arcgraph.builder import torchnames
 from arcgraph.worker import accepts as acc
 from arcgraph.worker.rst import ParsedDoc, parse_docstring
 from arcgraph.worker.signatures import (

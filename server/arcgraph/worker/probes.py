@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from arcgraph import torchnames
+from arcgraph.builder import torchnames
 
 # Ordered: the first pattern found in torch's message names the params key it is about.
 _PARAM_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -112,10 +112,8 @@ def _shapes(value: Any) -> Any:
 
 def probe_shapes(spec: dict[str, Any], batch: int = 2) -> dict[str, Any]:
     """Build the model on `meta` and run a forward pass; name the node whose call failed."""
-    try:
-        from arcgraph.training import build
-    except ImportError as exc:
-        return {"ok": None, "node": None, "message": f"model builder unavailable: {exc}"}
+    from arcgraph.builder import build  # torch only; imported on the first probe
+
     try:
         model = build.build_model(spec, device="meta")
         inputs = build.example_inputs(spec, batch=batch, device="meta")

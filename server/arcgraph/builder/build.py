@@ -1,6 +1,6 @@
 """Build a torch.nn.Module from an Arc-Graph model spec (a dict loaded with yaml.safe_load).
 
-Every spec name goes through `arcgraph.torchnames` (never import/eval). Layers are registered
+Every spec name goes through `arcgraph.builder.torchnames` (never import/eval). Layers are registered
 under their node names, so state_dict keys are stable (`hidden_1.weight`, `encoder.0.mha.
 in_proj_weight`). The forward pass is precompiled into a flat list of steps in dependency
 order: per node it does one argument gather and one call, so a spec-built model costs about
@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from arcgraph import torchnames
-from arcgraph.training.errors import NodeRuntimeError, SpecBuildError
+from arcgraph.builder import torchnames
+from arcgraph.builder.errors import NodeRuntimeError, SpecBuildError
 
 __all__ = ["GraphModule", "NodeRuntimeError", "SpecBuildError", "build_model", "example_inputs"]
 
