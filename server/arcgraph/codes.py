@@ -45,6 +45,12 @@ YAML_NOT_TEXT = _code("AG105", "not a text file", "The file is binary or not UTF
 YAML_RECURSIVE_ALIAS = _code(
     "AG106", "recursive alias", "An alias refers to a node that contains it."
 )
+YAML_ALIAS_EXPANSION = _code(
+    "AG107",
+    "aliases expand too far",
+    "Aliases may repeat anchored values, but the document they expand to stays under"
+    " 100,000 nodes (nested anchors multiply: an alias bomb).",
+)
 
 # --- structure (from the JSON Schemas) ---------------------------------------------------
 MISSING_KEY = _code("AG110", "missing required key", "A key the spec requires is absent.")

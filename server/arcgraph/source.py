@@ -149,22 +149,34 @@ def _span(node: yaml.Node) -> Span:
 
 
 _ACTIVE: Any = object()  # in the memo while a collection is being built
+# Nodes the aliases of one document may add when expanded (each use counts its anchor's whole
+# subtree): nine nested anchors of nine items expand to 387 million, which every walk of the
+# tree (plain data for the worker, the schema, an editor's outline) would visit.
+MAX_ALIAS_EXPANSION = 100_000
 
 
 class _Builder:
     """Turns libyaml's composed nodes into located nodes (the hot loop of every parse).
 
     Aliased nodes are built once and shared, and an alias inside its own anchor is reported
-    (a text without aliases skips that bookkeeping: `_TreeBuilder`)."""
+    (a text without aliases skips that bookkeeping: `_TreeBuilder`). The nodes the aliases
+    expand to are counted, and past `MAX_ALIAS_EXPANSION` an alias becomes a null.
+    """
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.memo: dict[int, YNode] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.alias_uses = 0  # in document order: the n-th use is the text's n-th alias
+        self.expanded = 0
+        self.sizes: dict[int, int] = {}  # id(YNode) -> nodes it expands to
+        self.refused: list[tuple[int, YScalar]] = []  # (alias use, its placeholder)
 
     def build(self, node: yaml.Node) -> YNode:
         key = id(node)
         hit = self.memo.get(key)
+        if hit is not None:
+            self.alias_uses += 1
         if hit is _ACTIVE:  # an alias inside its own anchor: `&a [*a]`
             self.diagnostics.append(
                 Diagnostic(
@@ -175,7 +187,7 @@ class _Builder:
             )
             return YScalar(_span(node), None, "")
         if hit is not None:
-            return hit
+            return self._expand(hit)
         self.memo[key] = _ACTIVE
         try:
             out = self._build(node)
@@ -227,6 +239,59 @@ class _Builder:
                 pairs.append((kn, vn))
         return YMap(span, pairs, bool(node.flow_style), list(seen))
 
+    def _expand(self, hit: YNode) -> YNode:
+        """An alias's use of an anchored node, or a null where it would expand too far."""
+        self.expanded += self._size(hit)
+        if self.expanded <= MAX_ALIAS_EXPANSION:
+            return hit
+        self.expanded -= self._size(hit)
+        placeholder = YScalar(hit.span, None, "")  # moved onto the alias by `locate_refused`
+        self.refused.append((self.alias_uses - 1, placeholder))
+        return placeholder
+
+    def _size(self, node: YNode) -> int:
+        """How many nodes `node` expands to (each subtree counted once: shared ones too)."""
+        key = id(node)
+        size = self.sizes.get(key)
+        if size is None:
+            if isinstance(node, YSeq):
+                size = 1 + sum(self._size(i) for i in node.items)
+            elif isinstance(node, YMap):
+                size = 1 + sum(self._size(k) + self._size(v) for k, v in node.pairs)
+            else:
+                size = 1
+            self.sizes[key] = size
+        return size
+
+    def locate_refused(self, text: str) -> None:
+        """Place the refused aliases where their `*name` is, and report the first one."""
+        if not self.refused:
+            return
+        _, first = self.refused[0]
+        name = _anchor_name(text, first.span)
+        wanted = dict(self.refused)
+        use = 0
+        try:
+            for event in yaml.parse(text, Loader=_BaseLoader):
+                if isinstance(event, yaml.AliasEvent):
+                    placeholder = wanted.get(use)
+                    if placeholder is not None:
+                        placeholder.span = _span(event)
+                    use += 1
+                    if use > max(wanted):
+                        break
+        except yaml.YAMLError:  # composed once already: not expected, spans stay the anchor's
+            pass
+        self.diagnostics.append(
+            Diagnostic(
+                codes.YAML_ALIAS_EXPANSION,
+                f"this alias{name} would expand the document past {MAX_ALIAS_EXPANSION:,} "
+                "nodes (nested anchors multiply); it and any later ones like it are left "
+                "out: write the values out, or nest fewer aliases",
+                first.span,
+            )
+        )
+
     def _construct(self, node: yaml.ScalarNode) -> Any:
         try:
             value = self.loader.construct_object(node, deep=True)
@@ -237,10 +302,11 @@ class _Builder:
         return value
 
     def _merge_pairs(self, node: yaml.Node) -> list[tuple[YNode, YNode]]:
-        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        # Built as a whole, so an alias to a list of mappings counts as the one alias it is.
+        merge = self.build(node)
+        sources = merge.items if isinstance(merge, YSeq) else [merge]
         pairs: list[tuple[YNode, YNode]] = []
-        for src in sources:
-            built = self.build(src)
+        for built in sources:
             if isinstance(built, YMap):
                 pairs.extend(built.pairs)
             else:
@@ -248,6 +314,17 @@ class _Builder:
                     Diagnostic(codes.YAML_SYNTAX, "'<<' merges only mappings", built.span)
                 )
         return pairs
+
+
+_ANCHOR = re.compile(r"(?:![^\s,\[\]{}]*\s+)?&([^\s,\[\]{}]+)")
+
+
+def _anchor_name(text: str, anchored: Span) -> str:
+    """` '*name'` for the anchor at the start of a node (its range includes `&name`), or ''."""
+    lines = text.split("\n")
+    line = lines[anchored.start_line] if anchored.start_line < len(lines) else ""
+    m = _ANCHOR.match(line, anchored.start_col)
+    return f" '*{m.group(1)}'" if m else ""
 
 
 class _TreeBuilder(_Builder):
@@ -347,6 +424,7 @@ def _parse(text: str) -> ParsedYaml:
             aliases = "&" in text and "*" in text
             builder = (_Builder if aliases else _TreeBuilder)(loader)
             root = builder.build(node)
+            builder.locate_refused(text)
             diags = builder.diagnostics
             if loader.check_node():
                 extra = loader.get_node()

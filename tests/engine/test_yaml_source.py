@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from arcgraph.engine import Engine
 from arcgraph.kinds import SpecKind
-from arcgraph.source import YMap, YScalar, parse_yaml
+from arcgraph.source import YMap, YScalar, YSeq, parse_yaml, to_python
 
 from .conftest import TRAINER, rows
 
@@ -145,3 +145,52 @@ def test_registry_include_patterns_accept_path_globs(tmp_path) -> None:
     assert reg.ids() == ["c-v1"]
     reg = Registry.scan([tmp_path])
     assert reg.ids() == ["a-v1", "b-v1", "c-v1"]
+
+
+def _nested_anchors(levels: int) -> str:
+    """`a: &a [x × 9]`, `b: &b [*a × 9]`, …: each level multiplies the expansion by nine."""
+    names = "abcdefghi"[:levels]
+    lines = ["a: &a [" + ", ".join(["x"] * 9) + "]"]
+    lines += [
+        f"{n}: &{n} [" + ", ".join([f"*{p}"] * 9) + "]"
+        for p, n in zip(names, names[1:], strict=False)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _count(data: object) -> int:
+    return 1 + sum(_count(i) for i in data) if isinstance(data, list) else 1
+
+
+def test_an_alias_bomb_is_one_diagnostic_on_the_alias_and_stays_small() -> None:
+    parsed = parse_yaml(_nested_anchors(9))
+    # a..e expand to 74,718 nodes; f's first `*e` would add 66,430 more
+    assert rows(parsed.diagnostics) == [
+        (
+            "AG107",
+            "this alias '*e' would expand the document past 100,000 nodes (nested anchors "
+            "multiply); it and any later ones like it are left out: write the values out, "
+            "or nest fewer aliases",
+            (5, 7, 5, 9),
+        )
+    ]
+    data = to_python(parsed.root)
+    assert isinstance(data, dict)
+    assert data["f"] == [None] * 9  # every `*e` of f left out, each a null where it stands
+    assert _count(data) < 100_000 + len(_nested_anchors(9))
+    f = parsed.root.get("f") if isinstance(parsed.root, YMap) else None
+    assert isinstance(f, YSeq)
+    assert [i.span.start_col for i in f.items] == [7 + 4 * k for k in range(9)]
+
+
+def test_aliases_under_the_limit_expand_in_full() -> None:
+    parsed = parse_yaml(_nested_anchors(5))  # 74,718 nodes through aliases
+    assert parsed.diagnostics == []
+    data = to_python(parsed.root)
+    assert isinstance(data, dict) and _count(data["e"]) == 66_430
+
+
+def test_a_merge_of_an_aliased_list_of_mappings() -> None:
+    parsed = parse_yaml("bases: &bs [{lr: 0.1}, {eps: 1}]\nopt:\n  <<: *bs\n  x: 2\n")
+    assert parsed.diagnostics == []
+    assert to_python(parsed.root)["opt"] == {"x": 2, "lr": 0.1, "eps": 1}
