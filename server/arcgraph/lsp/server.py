@@ -27,6 +27,7 @@ from arcgraph.lsp.diagnostics import DiagnosticsFeature
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.hover import HoverFeature
 from arcgraph.lsp.idle_gc import IdleCollector
+from arcgraph.lsp.protocol import ArcGraphProtocol
 from arcgraph.lsp.references import ReferencesFeature, RenameFeature
 from arcgraph.lsp.symbols import SymbolsFeature
 from arcgraph.lsp.train import TrainFeature
@@ -43,7 +44,7 @@ SWITCH_INTERVAL_S = 0.001
 
 class ArcGraphServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("arcgraph", __version__)
+        super().__init__("arcgraph", __version__, protocol_cls=ArcGraphProtocol)
         self.index = WorkspaceIndex()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.init_options: Any = None
