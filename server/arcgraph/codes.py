@@ -51,6 +51,12 @@ YAML_ALIAS_EXPANSION = _code(
     "Aliases may repeat anchored values, but the document they expand to stays under"
     " 100,000 nodes (nested anchors multiply: an alias bomb).",
 )
+NOT_REGULAR_FILE = _code(
+    "AG108",
+    "not a regular file",
+    "A path named like a spec that is a FIFO, socket, device or folder is skipped, never read"
+    " (reading a FIFO would wait for a writer for ever).",
+)
 
 # --- structure (from the JSON Schemas) ---------------------------------------------------
 MISSING_KEY = _code("AG110", "missing required key", "A key the spec requires is absent.")

@@ -24,8 +24,16 @@ from arcgraph.checks.trainer import (
     unknown_key_hook,
 )
 from arcgraph.diagnostics import Diagnostic, Severity, Span
-from arcgraph.kinds import YAML_SUFFIXES, SpecKind, detect_kind, kind_from_name
-from arcgraph.registry import Registry, workspace_root_for
+from arcgraph.files import NotRegularFile, read_regular
+from arcgraph.kinds import (
+    MODEL_SUFFIXES,
+    TRAINER_SUFFIXES,
+    YAML_SUFFIXES,
+    SpecKind,
+    detect_kind,
+    kind_from_name,
+)
+from arcgraph.registry import DEFAULT_EXCLUDE, Registry, workspace_root_for
 from arcgraph.schema import validate
 from arcgraph.source import ParsedYaml, YMap, decode, normalize_newlines, parse_yaml, to_python
 
@@ -327,18 +335,31 @@ def _node_span(root: YMap, node: str | None) -> Span:
     return key.span if key is not None else Span(0, 0, 0, 0)
 
 
-def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
-    """Files named on the command line, and the YAML files under folders (recursive)."""
-    from arcgraph.registry import DEFAULT_EXCLUDE
+_SPEC_SUFFIXES = MODEL_SUFFIXES + TRAINER_SUFFIXES
 
+
+def _skipped_folder(name: str) -> bool:
+    """Excluded, hidden, or named like a spec (a spec-named folder is reported, not walked)."""
+    return name in DEFAULT_EXCLUDE or name.startswith(".") or name.lower().endswith(_SPEC_SUFFIXES)
+
+
+def collect_spec_files(paths: Sequence[Path]) -> list[Path]:
+    """Files named on the command line, and the YAML files under folders (recursive).
+
+    A FIFO, socket or device named `*.yaml`, and a folder named like a spec (never walked),
+    are listed too: `check_files` says why it skips them instead of passing over them in
+    silence. Listing a list again gives the same list."""
     out: list[Path] = []
     for p in paths:
-        if p.is_dir():
+        if p.is_dir() and not p.name.lower().endswith(_SPEC_SUFFIXES):
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p).parts
-                if any(part in DEFAULT_EXCLUDE or part.startswith(".") for part in rel[:-1]):
+                if any(_skipped_folder(part) for part in rel[:-1]):
                     continue
-                if f.is_file() and f.suffix.lower() in YAML_SUFFIXES:
+                if f.is_dir():
+                    if f.name.lower().endswith(_SPEC_SUFFIXES):
+                        out.append(f)
+                elif f.suffix.lower() in YAML_SUFFIXES:
                     out.append(f)
         else:
             out.append(p)
@@ -366,7 +387,14 @@ def check_files(
     out: list[Diagnostic] = []
     for f in files:
         try:
-            data = f.read_bytes()
+            data = read_regular(f) or b""  # no size cap: None never comes back
+        except NotRegularFile as err:
+            out.append(
+                Diagnostic(
+                    codes.NOT_REGULAR_FILE, err.reason, Span(0, 0, 0, 0), Severity.WARNING, str(f)
+                )
+            )
+            continue
         except OSError as err:
             out.append(
                 Diagnostic(

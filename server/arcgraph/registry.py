@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arcgraph.files import not_regular, read_regular, read_regular_text
 from arcgraph.kinds import (
     MODEL_SUFFIXES,
     TRAINER_SUFFIXES,
@@ -82,6 +83,8 @@ class Registry:
         self._overlay: dict[Path, str] = {}  # unsaved editor text wins over the disk
         self._parsed: dict[Path, tuple[str, ParsedYaml]] = {}
         self._trainers: dict[Path, str] = {}  # YAML file under a root -> its `model_ref`
+        # YAML-named paths that are no regular file (a FIFO, a device): skipped, never read
+        self._skipped: dict[Path, str] = {}  # path -> what it is ("FIFO")
         self._lock = threading.RLock()
 
     @classmethod
@@ -105,11 +108,18 @@ class Registry:
             if ref is not None:
                 trainers[path] = ref
         found: dict[Path, str] = {}
+        skipped: dict[Path, str] = {}
         for path in self.candidate_files():
+            kind = None if path in self._overlay else not_regular(path)
+            if kind is not None:
+                if path.name.lower().endswith(YAML_SUFFIXES):
+                    skipped[path] = kind
+                continue
             if looks_like_model_file(path, texts.get(path, self._overlay.get(path))):
                 found[path] = model_id_of(path)
         with self._lock:
             self._models = found
+            self._skipped = skipped
             self._trainers = trainers
             self._parsed = {p: v for p, v in self._parsed.items() if p in found}
 
@@ -170,7 +180,14 @@ class Registry:
             )
             # read the disk at most once, for both indexes
             current = self._text(path) if trainer_indexed else self._overlay.get(path)
-            if looks_like_model_file(path, current):
+            kind = None if path in self._overlay else not_regular(path)
+            if kind is None:
+                self._skipped.pop(path, None)
+            elif path.name.lower().endswith(YAML_SUFFIXES):
+                self._skipped[path] = kind
+            if kind is not None:
+                self._models.pop(path, None)
+            elif looks_like_model_file(path, current):
                 self._models[path] = model_id_of(path)
             else:
                 self._models.pop(path, None)
@@ -195,6 +212,7 @@ class Registry:
             self._parsed.pop(path, None)
             self._overlay.pop(path, None)
             self._trainers.pop(path, None)
+            self._skipped.pop(path, None)
 
     def _text(self, path: Path) -> str | None:
         """The editor's unsaved text, else the file's (None: unreadable or too large)."""
@@ -211,6 +229,11 @@ class Registry:
         with self._lock:
             return sorted(p for p, i in self._models.items() if i == model_id)
 
+    def skipped_of(self, model_id: str) -> list[tuple[Path, str]]:
+        """Files that would be `model_id` but are no regular file: (path, what it is)."""
+        with self._lock:
+            return sorted((p, k) for p, k in self._skipped.items() if model_id_of(p) == model_id)
+
     def trainers_of(self, model_id: str) -> list[Path]:
         """The YAML files under the roots whose top-level `model_ref` is `model_id`."""
         with self._lock:
@@ -225,8 +248,9 @@ class Registry:
         with self._lock:
             if path in self._overlay:
                 return self._overlay[path]
-        try:
-            return path.read_text(encoding="utf-8")
+        try:  # a FIFO or device is never opened for reading (NotRegularFile)
+            data = read_regular(path)
+            return None if data is None else data.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             return None
 
@@ -257,10 +281,8 @@ def model_ref_of(text: str | None) -> str | None:
 
 
 def _read_capped(path: Path) -> str | None:
-    try:
-        if path.stat().st_size > _MAX_SCAN_BYTES:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
+    try:  # a FIFO or device is never opened for reading (NotRegularFile)
+        return read_regular_text(path, _MAX_SCAN_BYTES)
     except OSError:
         return None
 

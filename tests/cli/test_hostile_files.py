@@ -79,3 +79,48 @@ def test_alias_bomb_in_optimizer_params_is_one_diagnostic_in_bounded_memory(
     ], res.stdout + res.stderr
     assert res.stdout.endswith("in 1 file checked\n"), res.stdout + res.stderr
     assert res.returncode == 1
+
+
+TRAINER = (
+    "model_ref: {ref}\noptimizer:\n  type: torch.optim.Adam\n  lr: 0.01\n"
+    "config:\n  epochs: 1\n  batch_size: 2\n  validation_split: 0.2\n  shuffle: true\n"
+)
+NO_TORCH = (
+    "info AG400 torch checks are off: no torch worker is configured; structure checks still run"
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_named_as_a_model_is_skipped_with_a_warning(ws: Path, env: dict[str, str]) -> None:
+    os.mkfifo(ws / "models" / "piped-v1.model.yaml")
+    res = check(["--no-torch", "models/piped-v1.model.yaml"], ws, env)
+    assert res.stdout.splitlines() == [
+        "models/piped-v1.model.yaml:1:1: warning AG108 not a regular file (FIFO); skipped",
+        "0 errors, 1 warning, 0 info in 1 file checked",
+    ]
+    assert res.returncode == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_folder_walk_and_a_trainer_name_what_is_not_a_regular_file(
+    ws: Path, env: dict[str, str]
+) -> None:
+    os.mkfifo(ws / "models" / "piped-v1.model.yaml")
+    (ws / "notes").mkdir()
+    os.mkfifo(ws / "notes" / "log.yaml")
+    (ws / "old.model.yaml").mkdir()  # a folder named like a spec: reported, not walked
+    (ws / "old.model.yaml" / "inner.yaml").write_text("a: [1\n")
+    (ws / "t.trainer.yaml").write_text(TRAINER.format(ref="piped-v1"))
+    res = check(["--no-torch", "."], ws, env)
+    assert res.stdout.splitlines() == [
+        f"models/breast-cancer-mlp-v1.model.yaml:1:1: {NO_TORCH}",
+        "models/piped-v1.model.yaml:1:1: warning AG108 not a regular file (FIFO); skipped",
+        "notes/log.yaml:1:1: warning AG108 not a regular file (FIFO); skipped",
+        "old.model.yaml:1:1: warning AG108 not a regular file (folder); skipped",
+        f"t.trainer.yaml:1:1: {NO_TORCH}",
+        "t.trainer.yaml:1:12: error AG201 model_ref 'piped-v1' names "
+        "models/piped-v1.model.yaml, which is not a regular file (FIFO); it is skipped, never "
+        "read: make it a YAML file",
+        "1 error, 3 warnings, 2 info in 5 files checked",
+    ]
+    assert res.returncode == 1

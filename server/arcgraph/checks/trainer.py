@@ -6,6 +6,8 @@ files (the model registry), the installed torch (the catalog) and several keys a
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from arcgraph import codes
@@ -70,6 +72,16 @@ def _check_model_ref(ctx: CheckContext, root: YMap) -> ModelSummary | None:
     if ctx.registry is None:
         return None
     paths = ctx.registry.paths_of(ref)
+    skipped = ctx.registry.skipped_of(ref) if not paths else []
+    if skipped:
+        where, kind = skipped[0]
+        ctx.report(
+            codes.MODEL_REF_UNKNOWN,
+            f"model_ref '{ref}' names {_shown(where, ctx.path)}, which is not a regular file "
+            f"({kind}); it is skipped, never read: make it a YAML file",
+            node.span,
+        )
+        return None
     if not paths:
         ids = ctx.registry.ids()
         guess = did_you_mean(ref, ids)
@@ -98,6 +110,14 @@ def _check_model_ref(ctx: CheckContext, root: YMap) -> ModelSummary | None:
             related=(Related(str(paths[0]), summary.loss_span, summary.loss_problem),),
         )
     return summary
+
+
+def _shown(path: Path, near: Path) -> str:
+    """A path as the user would write it: relative to the trainer's folder."""
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path(near).resolve().parent)).as_posix()
+    except ValueError:  # another drive
+        return str(path)
 
 
 def _suggest_id(ref: str) -> str:
