@@ -127,8 +127,8 @@ class _Completer:
     def keys(self, path: tuple[str, ...]) -> None:
         c = self.c
         present = set(self.o.keys_at(path))
-        if c.key is not None and c.on == "key":
-            present.discard(c.key)
+        if c.key is not None and c.on == "key" and c.prefix:
+            present.discard(c.key)  # being typed (at its first column it is an existing key)
         owner = specpaths.callable_for(self.o, path, self.catalog)
         if owner is not None and owner[0] is not None:
             self.param_keys(path, owner[0], owner[1], present)

@@ -700,8 +700,9 @@ def _cursor_on(line: str, n: int, col: int, real: list[_Frame]) -> Cursor:
     stack = list(real)
     tok = _tokens(line)
     first = tok.dashes[0] if tok.dashes else tok.content
-    if not line.strip() or col <= first:
-        # a blank line (or the indentation before the text): a new key at the cursor column
+    if not line.strip() or col < first or (col == first and tok.dashes):
+        # a blank line, the indentation before the text or a dash: a new key at the cursor
+        # column (at the first character of a key, the cursor is on that key)
         indent = col if not line.strip() else first
         _pop(stack, indent, False)
         end = col if not line.strip() else _word_at(line, first)[1]
