@@ -31,6 +31,30 @@ from arcgraph.worker.client import TorchWorker  # noqa: E402
 
 CLIENTS = ("visual-studio-code", "neovim")
 
+# The recorded capability sets of the clients tested (pytest-lsp's), plus VS Code as the
+# extension runs it: vscode-languageclient 9 offers pull diagnostics with refresh, which the
+# recorded 1.65.2 set predates.
+EDITORS = (
+    "neovim@v0.7.0",
+    "neovim@v0.10.0",
+    "neovim@v0.11.0",
+    "visual-studio-code@v1.65.2",
+    "vscode-languageclient-9",
+)
+
+
+def capabilities_of(name: str) -> types.ClientCapabilities:
+    """A recorded capability set by pytest-lsp's name, or `vscode-languageclient-9`."""
+    if name != "vscode-languageclient-9":
+        return client_capabilities(name)
+    caps = client_capabilities("visual-studio-code@v1.65.2")
+    assert caps.text_document is not None and caps.workspace is not None
+    caps.text_document.diagnostic = types.DiagnosticClientCapabilities(
+        dynamic_registration=True, related_document_support=False
+    )
+    caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
+    return caps
+
 
 class RecordingClient(LanguageClient):
     """Keeps every publishDiagnostics, in order, with its version.
@@ -39,7 +63,11 @@ class RecordingClient(LanguageClient):
     offered `textDocument.diagnostic`), `sync` pulls `textDocument/diagnostic` for every
     document opened here and records each new report as if it had been published, with the
     version from its `resultId` (`<version>#<n>`); `wait_for` syncs before each look, so the
-    tests read both models the same way."""
+    tests read both models the same way.
+
+    With `pull_on_events` it pulls as editors do instead: once after each open or change of a
+    document, and all of them again after `workspace/diagnostic/refresh`, never on its own;
+    results that change without an edit then reach it only if the server asks."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +76,12 @@ class RecordingClient(LanguageClient):
         self.versioned_edits = False  # the client takes versioned `documentChanges` edits
         self.tracked: list[str] = []  # documents opened through `open`
         self.pulled: dict[str, str] = {}  # uri -> the last resultId recorded
+        self.pull_on_events = False  # pull like an editor (see the class docstring)
+        self.to_pull: set[str] = set()  # pull_on_events: opened or changed since the last pull
+        self.refreshes_pulled = 0  # pull_on_events: refresh requests already acted on
+        self.code_lens_refresh_count = 0
+        # answer workspace/configuration only once this is set (None: at once)
+        self.configuration_gate: asyncio.Event | None = None
         self.pushed_in_pull_mode = 0
         self.server_caps: types.ServerCapabilities | None = None  # from initialize
         self.position_encoding = "utf-16"  # as negotiated at initialize
@@ -73,7 +107,14 @@ class RecordingClient(LanguageClient):
         """Pull mode: record the current report of every tracked document when it changed."""
         if not self.pull:
             return
-        for uri in list(self.tracked):
+        uris = list(self.tracked)
+        if self.pull_on_events:
+            if self.diagnostic_refresh_count > self.refreshes_pulled:
+                self.refreshes_pulled = self.diagnostic_refresh_count
+            else:
+                uris = [u for u in uris if u in self.to_pull]
+            self.to_pull.clear()
+        for uri in uris:
             params = await self.pull_report(uri)
             key = repr((params.version, params.diagnostics))
             if self.pulled.get(uri) != key:
@@ -124,6 +165,7 @@ class RecordingClient(LanguageClient):
     def open(self, uri: str, text: str, version: int = 1) -> None:
         if uri not in self.tracked:
             self.tracked.append(uri)
+        self.to_pull.add(uri)
         self.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 types.TextDocumentItem(uri=uri, language_id="yaml", version=version, text=text)
@@ -132,6 +174,7 @@ class RecordingClient(LanguageClient):
 
     def replace(self, uri: str, text: str, version: int) -> None:
         """A full-text change (the server must accept those as well as ranges)."""
+        self.to_pull.add(uri)
         self.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 types.VersionedTextDocumentIdentifier(uri=uri, version=version),
@@ -141,6 +184,7 @@ class RecordingClient(LanguageClient):
 
     def edit(self, uri: str, version: int, line: int, start: int, end: int, text: str) -> None:
         """An incremental change on one line (UTF-16 columns)."""
+        self.to_pull.add(uri)
         self.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 types.VersionedTextDocumentIdentifier(uri=uri, version=version),
@@ -176,6 +220,18 @@ def _recording_client() -> RecordingClient:
         return c.answer_message_request(params)
 
     features[types.WINDOW_SHOW_MESSAGE_REQUEST] = show_message_request
+
+    def code_lens_refresh(c: RecordingClient, params: None) -> None:
+        c.code_lens_refresh_count += 1
+
+    features[types.WORKSPACE_CODE_LENS_REFRESH] = code_lens_refresh
+
+    async def configuration(c: RecordingClient, params: types.ConfigurationParams) -> list[Any]:
+        if c.configuration_gate is not None:
+            await c.configuration_gate.wait()
+        return [c.get_configuration(section=i.section, scope_uri=i.scope_uri) for i in params.items]
+
+    features[types.WORKSPACE_CONFIGURATION] = configuration
     register_lsp_features(client, features)
     return client
 
@@ -219,9 +275,11 @@ async def start_client(
     capabilities: str | types.ClientCapabilities = "visual-studio-code",
     options: dict[str, Any] | None = None,
     configuration: dict[str, Any] | None = None,
+    configuration_gate: asyncio.Event | None = None,
 ) -> RecordingClient:
     """A server started and initialized; `configuration` is what the client answers to
-    `workspace/configuration` (pytest-lsp's `set_configuration`), set before `initialized`."""
+    `workspace/configuration` (pytest-lsp's `set_configuration`), set before `initialized`,
+    and only once `configuration_gate` is set if one is given."""
     env = dict(os.environ)
     env["ARCGRAPH_CACHE_DIR"] = str(cache_dir)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -236,7 +294,8 @@ async def start_client(
     assert isinstance(client, RecordingClient)
     if configuration is not None:
         client.set_configuration(configuration)
-    caps = client_capabilities(capabilities) if isinstance(capabilities, str) else capabilities
+    client.configuration_gate = configuration_gate
+    caps = capabilities_of(capabilities) if isinstance(capabilities, str) else capabilities
     ws_edit = caps.workspace.workspace_edit if caps.workspace else None
     client.versioned_edits = bool(ws_edit and ws_edit.document_changes)
     result = await client.initialize_session(

@@ -40,8 +40,9 @@ def big_model_spec(lines: int) -> str:
 
 
 async def test_pull_client_gets_pull_only(cache_dir: Path, workspace: Path):
-    """Neovim's capabilities offer textDocument.diagnostic: full reports, no pushes."""
-    c = await start_client(cache_dir, workspace, "neovim")
+    """VS Code (languageclient 9) offers textDocument.diagnostic with refresh: full reports,
+    no pushes."""
+    c = await start_client(cache_dir, workspace, "vscode-languageclient-9")
     try:
         assert c.pull
         assert c.server_caps is not None
@@ -74,7 +75,9 @@ async def test_pull_client_gets_pull_only(cache_dir: Path, workspace: Path):
 async def test_pull_report_has_the_torch_stage(cache_dir: Path, workspace: Path):
     """The torch stage's result (here the AG400 info) is part of the report of its version."""
     nopy = workspace / "no-such-python"
-    c = await start_client(cache_dir, workspace, "neovim", options={"python": str(nopy)})
+    c = await start_client(
+        cache_dir, workspace, "vscode-languageclient-9", options={"python": str(nopy)}
+    )
     try:
         uri = uri_of(workspace / "trainers" / "pull-torch.trainer.yaml")
         c.open(uri, TRAINER)
@@ -109,10 +112,15 @@ async def test_pull_refresh_when_results_change_without_an_edit(cache_dir: Path,
 
 @pytest.mark.parametrize(
     "profile, options",
-    [("visual-studio-code", {"probes": False}), ("neovim", {"pullDiagnostics": False})],
+    [
+        ("visual-studio-code", {"probes": False}),
+        ("neovim", {"probes": False}),
+        ("vscode-languageclient-9", {"pullDiagnostics": False}),
+    ],
 )
 async def test_push_clients(cache_dir: Path, workspace: Path, profile: str, options: dict):
-    """No textDocument.diagnostic (or pull refused): pushed, versioned, no provider."""
+    """No textDocument.diagnostic, pull without `workspace/diagnostic/refresh` (Neovim 0.10+:
+    it would never hear of later results), or pull refused: pushed, versioned, no provider."""
     c = await start_client(cache_dir, workspace, profile, options=options)
     try:
         assert not c.pull

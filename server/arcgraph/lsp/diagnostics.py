@@ -23,14 +23,20 @@ torch stage runs once, for that version. The worker runs at a lower CPU priority
 still in flight yields the CPU to the next structure check.
 
 One delivery model per client, never both (VS Code would show push and pull results twice):
-- pull (`textDocument/diagnostic`) when the client offers it (`textDocument.diagnostic`) and
-  `pullDiagnostics` is not false in the initialization options: the server registers
+- pull (`textDocument/diagnostic`) when the client offers it (`textDocument.diagnostic`) with
+  `workspace.diagnostics.refreshSupport`, and `pullDiagnostics` is not false in the
+  initialization options: the server registers
   `DiagnosticOptions(identifier="arcgraph", inter_file_dependencies=True)` and answers with a
   full report (the structure check of the current version plus the torch stage's last result
   for that version); `resultId` is `<version>#<n>`. When results change without an edit of
-  the document (the torch stage finished, a model or the catalog changed), it asks the client
-  to pull again with `workspace/diagnostic/refresh` where the client supports it.
-- push (`textDocument/publishDiagnostics` with the version) for every other client.
+  the document (the torch stage finished, the registry scan or the catalog arrived, a model
+  changed on disk), it asks the client to pull again with `workspace/diagnostic/refresh`.
+- push (`textDocument/publishDiagnostics` with the version) for every other client, including
+  those that offer pull without refresh (Neovim 0.10/0.11). Such a client pulls on open and
+  on edits only, so a result that changes later never reached it: its first pull came before
+  the registry and the catalog were loaded. Holding that first pull until they are would
+  fix the start, but not a model created on disk or a probe finishing later; pushing
+  delivers every change, and every client handles pushed diagnostics.
 """
 
 from __future__ import annotations
@@ -98,9 +104,13 @@ class DiagnosticsFeature:
         self._seq = 0
 
     def choose_model(self, params: types.InitializeParams) -> None:
-        """Pull when the client offers it (unless `pullDiagnostics: false`), else push."""
+        """Pull when the client offers it with refresh (unless `pullDiagnostics: false`), else
+        push: without refresh a pulling client never hears of later results (module doc)."""
         caps = params.capabilities.text_document
-        offered = caps is not None and caps.diagnostic is not None
+        workspace = params.capabilities.workspace
+        diags = workspace.diagnostics if workspace is not None else None
+        refresh = diags is not None and bool(diags.refresh_support)
+        offered = caps is not None and caps.diagnostic is not None and refresh
         opts = params.initialization_options
         if isinstance(opts, dict):
             opts = opts.get("arcgraph", opts)

@@ -25,6 +25,7 @@ from arcgraph.lsp.completion import CompletionFeature
 from arcgraph.lsp.definition import DefinitionFeature
 from arcgraph.lsp.diagnostics import DiagnosticsFeature
 from arcgraph.lsp.feature import on
+from arcgraph.lsp.file_watch import FileWatcher
 from arcgraph.lsp.hover import HoverFeature
 from arcgraph.lsp.idle_gc import IdleCollector
 from arcgraph.lsp.protocol import ArcGraphProtocol
@@ -49,6 +50,7 @@ class ArcGraphServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.init_options: Any = None
         self.initialized_done = False
+        self.file_watcher: FileWatcher | None = None  # for clients that cannot watch files
         self.idle_gc = IdleCollector()  # before the features register: their handlers touch it
         self.diagnostics = DiagnosticsFeature(self)
         self.training = TrainFeature(self)
@@ -186,10 +188,12 @@ class ArcGraphServer(LanguageServer):
         self.diagnostics.recheck()
 
     def _watch_files(self) -> None:
-        """Ask the client to tell us about YAML files changed outside the editor."""
+        """Ask the client to tell us about YAML files changed outside the editor; a client that
+        cannot (no dynamic registration: Neovim on Linux, 0.7) gets the server's own watcher."""
         caps = self.client_capabilities.workspace
         watched = caps.did_change_watched_files if caps is not None else None
         if watched is None or not watched.dynamic_registration:
+            self._watch_files_here()
             return
         options = types.DidChangeWatchedFilesRegistrationOptions(
             watchers=[types.FileSystemWatcher(glob_pattern="**/*.{yaml,yml}")]
@@ -203,6 +207,32 @@ class ArcGraphServer(LanguageServer):
             self.client_register_capability(types.RegistrationParams([registration]))
         except Exception:
             log.exception("registering the file watcher failed")
+
+    def _watch_files_here(self) -> None:
+        """Poll the registry's YAML files; changes take the `didChangeWatchedFiles` path."""
+
+        def files() -> Any:
+            registry = self.index.registry
+            return registry.yaml_files() if registry is not None else ()
+
+        def changed(events: list[types.FileEvent]) -> None:
+            params = types.DidChangeWatchedFilesParams(changes=events)
+            self.call_soon(self.diagnostics.did_change_watched_files, params)
+
+        self.file_watcher = FileWatcher(files, changed)
+        self.file_watcher.start()
+
+    def refresh_code_lenses(self) -> None:
+        """`workspace/codeLens/refresh`, only to clients that advertised `refreshSupport` (the
+        others answer "method not found", which Neovim logs as an error)."""
+        caps = self.client_capabilities.workspace
+        lens = caps.code_lens if caps is not None else None
+        if lens is None or not lens.refresh_support:
+            return
+        try:
+            self.workspace_code_lens_refresh(None)
+        except Exception:
+            log.exception("workspace/codeLens/refresh failed")
 
     def _catalog_built(self, future: Any) -> None:
         self.diagnostics.recheck()  # with the catalog, or with the torch-off info
@@ -228,6 +258,8 @@ class ArcGraphServer(LanguageServer):
             self.start_scan()
 
     def _shutdown(self, params: Any = None) -> None:
+        if self.file_watcher is not None:
+            self.file_watcher.stop()
         self.diagnostics.check_lane.shutdown(wait=False, cancel_futures=True)
         self.index.shutdown()
 

@@ -172,8 +172,7 @@ class TrainFeature:
             return await self._run(run, data_path, arg.get("target"), arg.get("model"))
         finally:
             self.runs.pop(trainer, None)
-            with contextlib.suppress(Exception):
-                self.server.workspace_code_lens_refresh(None)
+            self.server.refresh_code_lenses()
 
     def _refuse(self, message: str) -> dict[str, Any]:
         self._show(types.MessageType.Warning, message)
