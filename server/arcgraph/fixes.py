@@ -8,8 +8,11 @@ The LSP's code actions and any command-line fixer use the same functions.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
+
+import yaml
 
 from arcgraph.diagnostics import Diagnostic, Span
 from arcgraph.source import YMap, YNode, YScalar, YSeq, parse_yaml
@@ -29,23 +32,50 @@ class Fix:
 
 
 def yaml_scalar(value: Any) -> str:
-    """A value as YAML text for a plain spot: flow style for lists and maps."""
+    """A value as YAML text for a plain spot (flow style for lists and maps) that reads back
+    as the same value: floats in YAML 1.1 form (`1.0e-08`, not `1e-08`, which is a string),
+    strings that would read as numbers, booleans or null quoted."""
     if isinstance(value, str):
         plain = (
-            value and value.strip() == value and not any(c in value for c in ":#{}[],&*!|>'\"%@`")
-        )
-        return (
             value
-            if plain and value.lower() not in ("true", "false", "null", "yes", "no", "~")
-            else json.dumps(value)
+            and value.strip() == value
+            and not any(c in value for c in ":#{}[],&*!|>'\"%@`")
+            and not (value[0] in "-?" and value[1:2] in ("", " "))
         )
+        return value if plain and _reads_as_string(value) else json.dumps(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
-    if isinstance(value, list | dict):
-        return json.dumps(value)  # JSON is YAML flow style
-    return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return yaml_float(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(yaml_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{yaml_scalar(str(k))}: {yaml_scalar(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    return str(value)
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _reads_as_string(text: str) -> bool:
+    """`text` as a plain scalar is a string (not a number, bool, null or date), as the
+    specs' loader (PyYAML, YAML 1.1) reads it."""
+    return _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str"
+
+
+def yaml_float(value: float) -> str:
+    """A float as YAML 1.1 reads it back: a dot in the mantissa, `.inf`, `.nan`."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    mantissa, e, exponent = repr(value).partition("e")
+    if e and "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + e + exponent
 
 
 def _lines(text: str) -> list[str]:

@@ -103,3 +103,32 @@ def test_loss_in_trainer_fix_removes_the_block(check_text) -> None:
         TRAINER + "loss:\n  type: torch.nn.functional.mse_loss\n  inputs: {input: p, target: y}\n"
     )
     assert _fix(check_text(text), "AG200", text) == TRAINER
+
+
+def test_yaml_scalar_reads_back_as_the_same_value() -> None:
+    """Inserted values (fixes, completion defaults) parse back to what was meant: YAML 1.1
+    floats need a dot (`1e-08` is a string), strings that look like numbers are quoted."""
+    from arcgraph.fixes import yaml_scalar
+    from arcgraph.source import parse_yaml
+
+    cases = {
+        1e-08: "1.0e-08",
+        1e16: "1.0e+16",
+        0.001: "0.001",
+        (0.9, 0.999): "[0.9, 0.999]",
+        (None, 0.001): "[null, 0.001]",
+        "1": '"1"',
+        "yes": '"yes"',
+        "- x": '"- x"',
+        "mean": "mean",
+        True: "true",
+        3: "3",
+    }
+    for value, text in cases.items():
+        assert yaml_scalar(value) == text, value
+        root = parse_yaml(f"k: {text}\n").root
+        got = root.get("k").value if not isinstance(value, tuple) else None
+        if got is not None:
+            assert got == value and type(got) is type(value), (value, got)
+        else:
+            assert [i.value for i in root.get("k").items] == list(value)

@@ -4,6 +4,7 @@ omnifunc keeps and whose inserted values the checker accepts."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -68,3 +69,165 @@ async def test_hover_at_the_first_column_of_a_key(client: RecordingClient, works
         inside = await hover(client, uri, line, col + 1)
         assert inside is not None and inside.range == rng(line, col, line, col + len(key))
         assert first == inside, (key, first)
+
+
+# -- completion: what Neovim 0.7's omnifunc keeps ---------------------------------------------
+def omnifunc_07(line: str, cursor: int, items: list[types.CompletionItem], encoding: str) -> list:
+    """The words Neovim 0.7.2's `vim.lsp.omnifunc` offers (runtime/lua/vim/lsp.lua,
+    `adjust_start_col`, and util.lua `remove_unmatch_completion_items`): the completion starts
+    where the items' edits start, but only if no item has a `filterText`; else at the start of
+    the 'iskeyword' word before the cursor (`\\k*$`: letters, digits, `_`; not `-` or `.`).
+    Items whose `textEdit.newText` does not start with the text from there are dropped."""
+    data = line.encode("utf-8")
+    starts = {
+        i.text_edit.range.start.character
+        for i in items
+        if i.filter_text is None and isinstance(i.text_edit, types.TextEdit)
+    }
+    if len(starts) == 1:
+        units = starts.pop()
+        text = line.encode("utf-16-le")[: 2 * units].decode("utf-16-le")
+        if encoding == "utf-8":
+            text = data[:units].decode("utf-8")
+        start = len(text.encode("utf-8"))
+    else:
+        start = cursor
+        while start > 0 and (chr(data[start - 1]).isalnum() or data[start - 1] == ord("_")):
+            start -= 1
+    prefix = data[start:cursor].decode("utf-8")
+    return [
+        i.label
+        for i in items
+        if (i.text_edit.new_text if i.text_edit is not None else i.label).startswith(prefix)
+    ]
+
+
+async def test_omnifunc_finds_a_model_id_with_dashes(client: RecordingClient, workspace: Path):
+    text = "model_ref: iris-cl\noptimizer:\n  type: torch.optim.Adam\n  lr: 0.01\n"
+    uri = uri_of(workspace / "trainers" / "omnifunc.trainer.yaml")
+    client.open(uri, text)
+    position = types.Position(0, units(client, "model_ref: iris-cl"))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while True:  # the registry is scanned in the background: ask until the IDs are there
+        result = await client.text_document_completion_async(
+            types.CompletionParams(types.TextDocumentIdentifier(uri), position)
+        )
+        items = list(result.items)
+        if any(i.label == "iris-classifier-v1" for i in items) or loop.time() > deadline:
+            break
+    assert [i.filter_text for i in items if i.filter_text is not None] == []
+    words = omnifunc_07(
+        "model_ref: iris-cl", len("model_ref: iris-cl"), items, client.position_encoding
+    )
+    assert words == ["iris-classifier-v1"]
+
+
+# -- completion: inserted defaults are YAML the checker accepts --------------------------------
+OPTIMIZER_DOC = """\
+model_ref: iris-classifier-v1
+optimizer:
+  type: {type}
+  lr: 0.01
+  params:
+    $
+config:
+  epochs: 3
+""".replace("$", "")
+
+NODE_DOC = """\
+inputs:
+  x:
+    dtype: float32
+    shape: [null, 4]
+    columns: [a, b, c, d]
+graph:
+  - name: n
+    type: {type}
+    inputs: {{ input: x }}
+    params:
+      $
+outputs:
+  y: n.output
+""".replace("$", "")
+
+
+def _apply(text: str, edit: types.TextEdit) -> str:
+    """One edit on ASCII text (columns are the same in every encoding)."""
+    lines = text.split("\n")
+    r = edit.range
+    assert r.start.line == r.end.line
+    ln = lines[r.start.line]
+    lines[r.start.line] = ln[: r.start.character] + edit.new_text + ln[r.end.character :]
+    return "\n".join(lines)
+
+
+async def test_every_inserted_default_is_accepted_by_the_checker(
+    cache_dir: Path, workspace: Path, has_catalog: bool
+):
+    """For every optimizer and node type of the catalog: the server's completion items for its
+    params, each applied at the cursor, then the document re-checked by the engine: no
+    diagnostic on any inserted value."""
+    if not has_catalog:
+        pytest.skip("torch is not installed: no catalog")
+    from arcgraph.catalog import Catalog
+    from arcgraph.engine import Engine
+    from arcgraph.registry import Registry
+
+    catalog = Catalog.load(next(cache_dir.glob("catalog-*.json")))
+    engine = Engine(Registry.scan([workspace]), None, None, catalog)
+    cases = [(OPTIMIZER_DOC, n, "trainers/values.trainer.yaml") for n in catalog.optimizer_names()]
+    cases += [
+        (NODE_DOC, n, "models/values.model.yaml")
+        for n in (*catalog.module_names(), *catalog.function_names())
+    ]
+    client = await start_client(cache_dir, workspace, "neovim@v0.7.0")
+    versions: dict[str, int] = {}
+    failures: list[str] = []
+    inserted = 0
+    try:
+        for template, type_name, rel in cases:
+            uri = uri_of(workspace / rel)
+            text = template.format(type=type_name)
+            cursor = next(i for i, ln in enumerate(text.split("\n")) if ln.endswith("params:")) + 1
+            col = len(text.split("\n")[cursor])
+            if uri not in versions:
+                versions[uri] = 1
+                client.open(uri, text)
+            else:
+                versions[uri] += 1
+                client.replace(uri, text, versions[uri])
+            result = await client.text_document_completion_async(
+                types.CompletionParams(
+                    types.TextDocumentIdentifier(uri), types.Position(cursor, col)
+                )
+            )
+            values = [
+                item
+                for item in result.items
+                if item.text_edit is not None and ": " in item.text_edit.new_text
+            ]
+            if not values:
+                continue
+            # every value on a line of its own, in one document: one re-check per type
+            lines = text.split("\n")
+            added = [
+                _apply(text, item.text_edit).split("\n")[cursor]
+                for item in values  # type: ignore[arg-type]
+            ]
+            doc = "\n".join(lines[:cursor] + added + lines[cursor + 1 :])
+            diags = engine.check_structure(engine.analyze(workspace / rel, doc))
+            for k, line in enumerate(added):
+                n = cursor + k
+                value_col = line.index(": ") + 2
+                inserted += 1
+                for d in diags:
+                    on_value = d.span.start_line <= n <= d.span.end_line and (
+                        d.span.end_line > n or d.span.end_col > value_col
+                    )
+                    if on_value:
+                        failures.append(f"{type_name}: `{line.strip()}`: {d.code} {d.message}")
+    finally:
+        await stop_client(client)
+    assert not failures, "\n".join(failures)
+    assert inserted > 500  # the catalog's defaults were tried, not nothing

@@ -118,7 +118,8 @@ class _Completer:
                 detail=detail,
                 documentation=_markdown(doc) if doc else None,
                 sort_text=f"{rank}{len(self.out):05d}",
-                filter_text=label,
+                # no filterText: clients then match the label, and Neovim's omnifunc (0.7)
+                # takes the word to complete from the edit's range, not from 'iskeyword'
                 text_edit=types.TextEdit(self.word_range, text),
             )
         )
@@ -200,8 +201,10 @@ class _Completer:
             if p.has_default:
                 detail = f"{detail} = {p.default_repr}".strip()
             insert = p.name if self.c.has_colon else f"{p.name}: "
-            if p.has_default and not self.c.has_colon and p.default_repr not in ("", "None"):
-                insert = f"{p.name}: {p.default_repr}"
+            if p.has_default and not self.c.has_colon and p.default is not None:
+                # the default as YAML (`[0.9, 0.999]`, `1.0e-08`), never Python's repr; a
+                # default with no JSON form (None, `torch.float32`, inf) is left to the user
+                insert = f"{p.name}: {specpaths.yaml_scalar(p.default)}"
             self.add(
                 p.name,
                 types.CompletionItemKind.Field,

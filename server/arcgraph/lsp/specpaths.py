@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from arcgraph import fixes
 from arcgraph.kinds import SpecKind, detect_kind
 from arcgraph.lsp.outline import Outline
 from arcgraph.schema import alternatives, load_schema, resolve, subschema_at
@@ -142,8 +143,5 @@ def schema_markdown(schema: dict[str, Any]) -> str | None:
 
 
 def yaml_scalar(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
+    """A value as the YAML text that reads back as it (inserted by completion, shown in docs)."""
+    return fixes.yaml_scalar(v)

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from arcgraph.builder import torchnames
+from arcgraph.catalog import accepts_value
 from arcgraph.worker import accepts as acc
 from arcgraph.worker.rst import ParsedDoc, parse_docstring
 from arcgraph.worker.signatures import (
@@ -127,6 +128,12 @@ def _param(raw: RawParam, parsed: ParsedDoc, resolve: Any) -> dict[str, Any]:
         accepts = acc.from_doc_type(parsed.types[raw.name])
     if accepts is None and not raw.annotation and raw.default is not MISSING:
         accepts = acc.from_default(raw.default)
+    default = json_value(raw.default)
+    if raw.default is not None and default is not None and not accepts_value(accepts, default):
+        # torch's own default is always a valid value: an annotation that reads as `None` at
+        # run time (TorchScript's `BroadcastingList2[int]`) or a doc type narrower than the
+        # code (`padding=0` documented as a list) says nothing reliable
+        accepts = None
     if raw.default is None:
         accepts = acc.with_null(accepts)
     if raw.kind in {"var_positional", "var_keyword"}:
@@ -138,7 +145,7 @@ def _param(raw: RawParam, parsed: ParsedDoc, resolve: Any) -> dict[str, Any]:
         "name": raw.name,
         "kind": raw.kind,
         "has_default": raw.has_default,
-        "default": json_value(raw.default),
+        "default": default,
         "default_repr": raw.default_repr if raw.has_default else "",
         "annotation": raw.annotation,
         "accepts": accepts,
