@@ -236,6 +236,8 @@ def fixes_for(text: str, d: Diagnostic) -> list[Fix]:
     data = d.data or {}
     kind = data.get("fix")
     out: list[Fix] = []
+    if not _span_holds(text, d, kind, data):
+        return out  # the text under the span is not what the diagnostic was about
     if kind == "replace_value" and isinstance(data.get("with"), str):
         out.append(_replace_value(text, d, data["with"]))
     elif kind == "rename_key" and isinstance(data.get("with"), str):
@@ -258,6 +260,18 @@ def fixes_for(text: str, d: Diagnostic) -> list[Fix]:
         if removed:
             out.append(removed)
     return out
+
+
+def _span_holds(text: str, d: Diagnostic, kind: Any, data: dict[str, Any]) -> bool:
+    """A fix that edits at the span needs the span to be what it was reported on: a key of
+    the current text (the key named in `data`, if any) or, for a value, a node of it."""
+    if kind in ("rename_key", "remove_key", "move_lr"):
+        hit = _find_entry(parse_yaml(text).root, d.span)
+        expected = data.get("key")
+        return hit is not None and (not isinstance(expected, str) or str(hit[1].value) == expected)
+    if kind == "replace_value":
+        return _node_at(parse_yaml(text).root, d.span) is not None
+    return True
 
 
 def _span_text(text: str, span: Span) -> str:

@@ -132,3 +132,24 @@ def test_yaml_scalar_reads_back_as_the_same_value() -> None:
             assert got == value and type(got) is type(value), (value, got)
         else:
             assert [i.value for i in root.get("k").items] == list(value)
+
+
+def test_no_fix_when_the_span_is_not_what_the_diagnostic_was_about(check_text) -> None:
+    """A diagnostic whose span no longer sits on its key (an edit moved the text, a client
+    echoed other columns) gets no edit rather than a corrupting one."""
+    from dataclasses import replace
+
+    from arcgraph.diagnostics import Span
+
+    text = TRAINER.replace("  batch_size: 8\n", "  batchsize: 8\n")
+    d = next(d for d in check_text(text) if d.code == "AG111")
+    assert [f.title for f in fixes_for(text, d)][0] == "Rename to 'batch_size'"
+    line = d.span.start_line
+    for span in (
+        Span(line, d.span.start_col + 2, line, d.span.end_col + 2),  # shifted by two
+        Span(line, d.span.start_col, line, d.span.end_col - 1),  # part of the key
+        Span(line, 0, line, 2),  # the indentation
+    ):
+        assert fixes_for(text, replace(d, span=span)) == [], span
+    removed = replace(d, data={"fix": "remove_key", "key": "seed"})
+    assert fixes_for(text, removed) == []  # the key there is not the one named

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from attrs import evolve as attrs_evolve
 from lsprotocol import types
 
-from .conftest import RecordingClient, rng, start_client, stop_client, uri_of
+from .conftest import RecordingClient, rng, start_client, stop_client, text_edits, uri_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -69,6 +70,75 @@ async def test_hover_at_the_first_column_of_a_key(client: RecordingClient, works
         inside = await hover(client, uri, line, col + 1)
         assert inside is not None and inside.range == rng(line, col, line, col + len(key))
         assert first == inside, (key, first)
+
+
+# -- quick fixes: built from the server's own ranges ------------------------------------------
+FIX_TRAINER = """\
+model_ref: iris-classifier-v1
+optimizer:
+  type: torch.optim.SGD
+  lr: 0.01
+  params: { größe🙂: 1, momentun: 0.9 }
+config:
+  epochs: 3
+  batch_size: 8
+  validation_split: 0.2
+  shuffle: true
+"""
+
+
+def byte_range(text: str, r: types.Range, encoding: str) -> types.Range:
+    """`r` (in the client's units) with byte columns, as Neovim 0.7 echoes diagnostics."""
+    lines = text.split("\n")
+
+    def to_bytes(p: types.Position) -> types.Position:
+        line = lines[p.line]
+        if encoding == "utf-8":
+            return p
+        code_units = line.encode("utf-16-le")[: 2 * p.character].decode("utf-16-le")
+        return types.Position(p.line, len(code_units.encode("utf-8")))
+
+    return types.Range(to_bytes(r.start), to_bytes(r.end))
+
+
+async def rename_fixes(
+    client: RecordingClient, uri: str, version: int, diag: types.Diagnostic
+) -> list[list[types.TextEdit]]:
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri),
+            diag.range,
+            types.CodeActionContext(diagnostics=[diag], only=[types.CodeActionKind.QuickFix]),
+        )
+    )
+    return [
+        text_edits(client, a.edit, uri, version)
+        for a in actions or []
+        if isinstance(a, types.CodeAction) and a.title == "Rename to 'momentum'"
+    ]
+
+
+async def test_quick_fix_ranges_come_from_the_server(client: RecordingClient, workspace: Path):
+    uri = uri_of(workspace / "trainers" / "fix-bytes.trainer.yaml")
+    client.open(uri, FIX_TRAINER)
+    diags = await client.wait_for_diagnostics(
+        uri, 1, lambda ds: any(d.code == "AG211" and "momentun" in d.message for d in ds)
+    )
+    published = next(d for d in diags if d.code == "AG211" and "momentun" in d.message)
+    line = FIX_TRAINER.split("\n")[4]
+    start = units(client, line[: line.index("momentun")])
+    assert published.range == rng(4, start, 4, start + len("momentun"))
+    as_bytes = attrs_evolve(
+        published, range=byte_range(FIX_TRAINER, published.range, client.position_encoding)
+    )
+    if client.position_encoding != "utf-8":
+        assert as_bytes.range != published.range  # the line has multi-byte text before
+    for echoed in (published, as_bytes):
+        (edits,) = await rename_fixes(client, uri, 1, echoed)
+        assert edits == [types.TextEdit(published.range, "momentum")]
+    # a diagnostic the text no longer has (echoed for another line): no edit at all
+    stale = attrs_evolve(published, range=rng(3, 2, 3, 4))
+    assert await rename_fixes(client, uri, 1, stale) == []
 
 
 # -- completion: what Neovim 0.7's omnifunc keeps ---------------------------------------------

@@ -1,17 +1,20 @@
 """Quick fixes: the engine's `fixes_for` on a diagnostic's `data`, as LSP code actions.
 
-The diagnostic comes back from the client with its range in the client's units and the
-`data` the engine attached; it is turned back into an engine diagnostic on the current text,
-and each fix's edits into LSP text edits.
+The diagnostic comes back from the client with the `data` the engine attached, but its range
+cannot be trusted (Neovim 0.7 echoes byte columns; a client may echo a diagnostic of an older
+version): it is matched to the server's own diagnostic of the current text (same code, data
+and line) and the fix is built from that one's span; `fixes_for` then checks the text under
+it. No match, no fix.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from arcgraph.diagnostics import Diagnostic, Span
+from arcgraph.diagnostics import Diagnostic
 from arcgraph.fixes import fixes_for
 from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_or_none
@@ -48,10 +51,16 @@ class CodeActionsFeature:
         if only and not any(k.startswith(types.CodeActionKind.QuickFix) for k in only):
             return [train] if train is not None else []
         caps = self.server.client_capabilities
-        for lsp_diag in params.context.diagnostics:
-            if lsp_diag.source != convert.SOURCE or not isinstance(lsp_diag.data, dict):
-                continue
-            d = self._engine_diagnostic(doc, lsp_diag)
+        echoed = [
+            d
+            for d in params.context.diagnostics
+            if d.source == convert.SOURCE and isinstance(d.data, dict) and d.data.get("fix")
+        ]
+        own = self._fixable(doc) if echoed else []
+        for lsp_diag in echoed:
+            d = _match(doc, lsp_diag, own)
+            if d is None:
+                continue  # not (or no longer) a diagnostic of this text
             for fix in fixes_for(doc.text, d):
                 edits = [
                     types.TextEdit(
@@ -75,10 +84,34 @@ class CodeActionsFeature:
             out.append(train)
         return out
 
-    @staticmethod
-    def _engine_diagnostic(doc: DocumentView, d: types.Diagnostic) -> Diagnostic:
-        l1, c1 = doc.position(d.range.start)
-        l2, c2 = doc.position(d.range.end)
-        return Diagnostic(
-            str(d.code), d.message, Span(l1, c1, l2, c2), path=str(doc.path), data=dict(d.data)
-        )
+    def _fixable(self, doc: DocumentView) -> list[Diagnostic]:
+        """The structure check's diagnostics of the current text that carry a fix (the torch
+        stage's carry none)."""
+        engine = self.server.index.engine
+        found = engine.check_structure(engine.analyze(doc.path, doc.text))
+        return [d for d in found if isinstance(d.data, dict) and d.data.get("fix")]
+
+
+def _plain(data: Any) -> Any:
+    """`data` as JSON gives it back (tuples are lists), to compare the client's echo."""
+    return json.loads(json.dumps(data, sort_keys=True, default=str))
+
+
+def _match(doc: DocumentView, echoed: types.Diagnostic, own: list[Diagnostic]) -> Diagnostic | None:
+    """The server's diagnostic the client echoed: same code, data and first line; where a
+    line has several, the one whose range (in the negotiated units) is the echoed one."""
+    data = _plain(echoed.data)
+    line = echoed.range.start.line
+    found = [
+        d
+        for d in own
+        if d.code == str(echoed.code) and d.span.start_line == line and _plain(d.data) == data
+    ]
+    if len(found) > 1:
+        found = [
+            d
+            for d in found
+            if doc.range(d.span.start_line, d.span.start_col, d.span.end_col, d.span.end_line)
+            == echoed.range
+        ]
+    return found[0] if len(found) == 1 else None
