@@ -127,7 +127,7 @@ class Engine:
     def analyze(self, path: str | Path, text: str | bytes) -> Analysis:
         path = Path(path)
         if isinstance(text, bytes):
-            decoded, problem = decode(text)
+            decoded, problem = decode(text, path.name)
             if decoded is None:
                 return Analysis(path, "", kind_from_name(path), ParsedYaml(None, []), problem)
             text = decoded
@@ -212,7 +212,12 @@ class Engine:
             check_model(ctx)
         # One diagnostic per place: where a semantic check speaks, its words replace the schema's.
         spoken = {d.span for d in ctx.out}
-        out += [d for d in schema_out if d.span not in spoken or d.severity != Severity.ERROR]
+        out += [
+            d
+            for d in schema_out
+            if (d.span not in spoken or d.severity != Severity.ERROR)
+            and not _settled(d, ctx.settled)
+        ]
         out += ctx.out
         return out
 
@@ -287,6 +292,13 @@ class Engine:
         out += self.torch_info(a)
         out += self.check_probes(a)
         return sorted(out, key=Diagnostic.sort_key)
+
+
+def _settled(d: Diagnostic, settled: set[tuple[str, ...]]) -> bool:
+    """A schema's missing-key diagnostic for a key a check has spoken about already."""
+    if not settled or d.code != codes.MISSING_KEY or not d.data:
+        return False
+    return (*d.data.get("path", ()), d.data.get("key")) in settled
 
 
 def _with_path(d: Diagnostic, path: Path) -> Diagnostic:

@@ -29,6 +29,42 @@ REJECTED: dict[str, str] = {
 }
 
 
+# torch functions that make a new tensor from sizes or values, with no tensor input: a graph
+# node computes from its inputs, and torch's table of tensor functions leaves these out.
+FACTORY_FUNCTIONS = frozenset(
+    {
+        "arange", "as_tensor", "asarray", "bartlett_window", "blackman_window", "empty",
+        "empty_permuted", "empty_strided", "eye", "from_numpy", "frombuffer", "full",
+        "hamming_window", "hann_window", "kaiser_window", "linspace", "logspace", "normal",
+        "ones", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like",
+        "randperm", "range", "scalar_tensor", "sparse_coo_tensor", "tensor", "tril_indices",
+        "triu_indices", "zeros",
+    }
+)  # fmt: skip
+
+
+def refused_function_reason(name: str) -> tuple[str, str | None] | None:
+    """Why an existing torch function is no graph node, and what to write instead (a name
+    to check against the catalog), or None: factory functions and in-place variants."""
+    attr = name.removeprefix("torch.")
+    if not name.startswith("torch.") or "." in attr:
+        return None
+    if attr in FACTORY_FUNCTIONS:
+        random = attr.startswith(("rand", "normal"))
+        made = "a random tensor" if random else "a new tensor"
+        return (
+            f"{name} is a factory function: it makes {made} from sizes or values alone, not "
+            "from the node's inputs, so a graph node cannot call it",
+            None if attr.endswith("_like") else f"{name}_like",
+        )
+    if attr.endswith("_") and not attr.endswith("__"):
+        return (
+            f"{name} changes its input in place, which a graph node may not do",
+            name[:-1],
+        )
+    return None
+
+
 def rejection_reason(name: str) -> str | None:
     """Why `name` (or its namespace) is refused outright, or None."""
     parts = name.split(".")

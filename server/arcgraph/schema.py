@@ -479,6 +479,8 @@ class Validator:
     ) -> None:
         sub = resolve(sub, self.root_schema)
         default = sub.get("default", _placeholder(sub))
+        if "default" not in sub and sub.get("type") == "number" and sub.get("examples"):
+            default = sub["examples"][0]  # the spec's own example: no one number fits every key
         value = json.dumps(default) if not isinstance(default, str) else default
         where = _fmt_path(path) or "the spec"
         msg = f"missing required key '{req}' in {where}; add `{req}: {value}`"
@@ -534,6 +536,9 @@ def _descend(own: _Owned, part: str) -> _Owned:
 
 def _placeholder(schema: dict[str, Any]) -> Any:
     """A value to suggest for a missing key without a default."""
+    alternatives = schema.get("oneOf") or schema.get("anyOf")
+    if "type" not in schema and alternatives:  # `inputs`: a map or a list -> `{}`, not null
+        return _placeholder(alternatives[0])
     t = schema.get("type")
     t = t[0] if isinstance(t, list) else t
     if "enum" in schema:

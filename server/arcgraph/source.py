@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -354,7 +355,13 @@ def _syntax_diagnostic(text: str, err: yaml.YAMLError) -> Diagnostic:
     context = getattr(err, "context", None)
     msg = f"YAML syntax error: {problem}"
     cmark = getattr(err, "context_mark", None)
-    if context and cmark is not None and (cmark.line, cmark.column) != (line, col):
+    if context == "while scanning a simple key" and cmark is not None:
+        # libyaml notices the missing ':' on a later line; the mistake is the key's line
+        line, col = cmark.line, cmark.column
+        key = text.split("\n")[line][col:].split(" #", 1)[0].rstrip()
+        msg += f" after {key!r} (a key and its value are written `key: value`)"
+        return Diagnostic(codes.YAML_SYNTAX, msg, Span(line, col, line, col + max(len(key), 1)))
+    elif context and cmark is not None and (cmark.line, cmark.column) != (line, col):
         msg += f" ({context} started on line {cmark.line + 1})"
     # Highlight from the error to the end of its line, inside the text (an error at the end
     # of the file sits on the last line, possibly as an empty range).
@@ -466,8 +473,47 @@ def top_level_keys_of_text(text: str) -> set[str]:
     return {m.group(1) for m in _TOP_KEY.finditer(text)}
 
 
-def decode(data: bytes) -> tuple[str | None, Diagnostic | None]:
-    """Bytes of a file -> text, or a diagnostic saying it is not UTF-8 text."""
+_BOMS = (  # longest first: a UTF-32 LE BOM starts like a UTF-16 LE one
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """'UTF-16', 'UTF-16LE', ... when the bytes are text in a UTF-16/32 encoding (by its byte
+    order mark, or by NULs at the places ASCII text in it has them), else None."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    sample = data[: 8192 - 8192 % 4]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    for width, name in ((4, "UTF-32"), (2, "UTF-16")):
+        # a lane: the bytes at one place of each character; ASCII leaves all but one at 0
+        mostly_zero = [
+            sample[i::width].count(0) * 10 >= len(sample) // width * 9 for i in range(width)
+        ]
+        if mostly_zero == [False] + [True] * (width - 1):
+            return name + "LE"
+        if mostly_zero == [True] * (width - 1) + [False]:
+            return name + "BE"
+    return None
+
+
+def decode(data: bytes, name: str = "FILE") -> tuple[str | None, Diagnostic | None]:
+    """Bytes of a file (called `name` in the advice) -> text, or a diagnostic saying it is
+    not UTF-8 text (and how to convert it, for UTF-16/32)."""
+    wide = wide_encoding(data)
+    if wide is not None:
+        src, dst = shlex.quote(name), shlex.quote(name + ".utf8")
+        return None, Diagnostic(
+            codes.YAML_NOT_TEXT,
+            f"the file is {wide} text; a spec must be UTF-8: convert it with "
+            f"`iconv -f {wide} -t UTF-8 {src} > {dst}` and move that over the file",
+            Span(0, 0, 0, 1),
+        )
     if b"\x00" in data[:8192]:
         return None, Diagnostic(
             codes.YAML_NOT_TEXT,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from arcgraph.diagnostics import Severity
+
 from .conftest import TRAINER, rows
 
 
@@ -295,15 +297,32 @@ def test_torch_beta_check(check_full) -> None:
     ]
 
 
-def test_lr_inside_params_warns(check_text) -> None:
-    text = TRAINER.replace("  lr: 0.01\n", "  lr: 0.01\n  params:\n    lr: 0.1\n")
-    assert rows(check_text(text)) == [
+def test_lr_inside_params_is_one_error_that_says_move_it(check_text, catalog) -> None:
+    """The trainer refuses optimizer.params.lr; with torch's catalog it is not also an unknown
+    parameter, and optimizer.lr is not also reported missing."""
+    text = TRAINER.replace("  lr: 0.01\n", "  params: {lr: 0.1}\n")
+    got = check_text(text, catalog=catalog)
+    assert rows(got) == [
         (
             "AG214",
             "'lr' belongs in optimizer.lr, not optimizer.params; move it up one level",
+            (3, 11, 3, 13),
+        )
+    ]
+    assert got[0].severity == Severity.ERROR
+
+
+def test_lr_given_twice_is_one_error(check_text, catalog) -> None:
+    text = TRAINER.replace("  lr: 0.01\n", "  lr: 0.01\n  params:\n    lr: 0.1\n")
+    got = check_text(text, catalog=catalog)
+    assert rows(got) == [
+        (
+            "AG214",
+            "'lr' is given twice: the learning rate is optimizer.lr; remove this one",
             (5, 4, 5, 6),
         )
     ]
+    assert got[0].severity == Severity.ERROR
 
 
 def test_validation_needed_for_early_stopping_and_best(check_text) -> None:

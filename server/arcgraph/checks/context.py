@@ -56,6 +56,9 @@ class CheckContext:
     registry: Registry | None
     options: CheckOptions = field(default_factory=CheckOptions)
     out: list[Diagnostic] = field(default_factory=list)
+    # Required keys (path..., key) whose absence a check reported in its own words: the
+    # schema's "missing required key" for them is dropped.
+    settled: set[tuple[str, ...]] = field(default_factory=set)
 
     def report(
         self,

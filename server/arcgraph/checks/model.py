@@ -16,7 +16,12 @@ from arcgraph.checks.context import CheckContext
 from arcgraph.checks.params import check_params, missing_required, signature_facts
 from arcgraph.diagnostics import Related, Severity, Span
 from arcgraph.kinds import is_valid_model_id, model_id_of
-from arcgraph.namespaces import NODE_TYPE_RE, classify_type, rejection_reason
+from arcgraph.namespaces import (
+    NODE_TYPE_RE,
+    classify_type,
+    refused_function_reason,
+    rejection_reason,
+)
 from arcgraph.schema import did_you_mean
 from arcgraph.source import YMap, YNode, YScalar, YSeq
 
@@ -416,6 +421,8 @@ def _check_node_type(
             _check_input_keywords(ctx, n, fwd, f"{n.type}.forward")
         return
     info = cat.function(n.type)
+    if info is None and _refused_function(ctx, n, cat):
+        return
     if info is None:
         _unknown_type(
             ctx,
@@ -494,6 +501,23 @@ def _check_input_keywords(ctx: CheckContext, n: Node, params: list[Any], owner: 
             otherwise=f"; it takes: {', '.join(allowed) or 'none'}",
             fix="rename_key",
         )
+
+
+def _refused_function(ctx: CheckContext, n: Node, cat: Any) -> bool:
+    """A torch function that exists but is no graph node (a factory like torch.randn, an
+    in-place variant, a settings getter): say why, rather than guess a similar name."""
+    assert n.type is not None and n.type_node is not None
+    found = refused_function_reason(n.type)
+    if found is not None:
+        reason, instead = found
+    else:
+        rejected = getattr(cat, "rejected_reason", None)
+        reason, instead = (rejected(n.type) if rejected else None), None
+        if reason is None:
+            return False
+    guess = instead if instead is not None and cat.function(instead) is not None else None
+    ctx.suggest(codes.REJECTED_NAME, reason, n.type_node.span, guess)
+    return True
 
 
 def _unknown_type(

@@ -14,7 +14,7 @@ from arcgraph import codes
 from arcgraph.catalog import accepts_value, describe_accepts
 from arcgraph.checks.context import CheckContext
 from arcgraph.schema import did_you_mean, show
-from arcgraph.source import YMap, YNode, YScalar, to_python
+from arcgraph.source import YMap, YNode, YScalar, YSeq, to_python
 
 # Arguments a spec never gives through params: the optimizer's parameter list, `self`.
 NEVER_IN_PARAMS = {"self", "params"}
@@ -72,15 +72,19 @@ def check_params(
     owner: str,
     *,
     skip: Iterable[str] = (),
+    ignore: Iterable[str] = (),
     unknown_code: str = codes.UNKNOWN_PARAM,
     type_code: str = codes.PARAM_TYPE,
     nested: Callable[[YMap, str], None] | None = None,
 ) -> None:
-    """Report unknown names and ill-typed values in `params` for the callable `info`."""
+    """Report unknown names and ill-typed values in `params` for the callable `info`.
+
+    `skip`: names given elsewhere, so unknown here; `ignore`: names another check reports."""
     facts = signature_facts(getattr(info, "params", ()))
     skipped = set(skip) | NEVER_IN_PARAMS
+    passed = {"_target_", *ignore}
     for name, knode, vnode in params.items():
-        if name == "_target_":
+        if name in passed:
             continue
         p = None if name in skipped else facts.named.get(name)
         if p is None:
@@ -105,11 +109,44 @@ def check_params(
             ann = (getattr(p, "annotation", "") or "").replace("torch.", "")
             expect = describe_accepts(accepts)
             extra = f" (annotation: {ann})" if ann else ""
+            got, where = _misfit(accepts, vnode)
             ctx.report(
                 type_code,
-                f"parameter '{name}' of {owner} must be {expect}; got {show(vnode)}{extra}",
-                vnode.span,
+                f"parameter '{name}' of {owner} must be {expect}; got {got}{extra}",
+                where.span,
             )
+
+
+def _misfit(accepts: Any, node: YNode) -> tuple[str, YNode]:
+    """What is wrong with a refused value, and where: in a list that a list form would take,
+    its first wrong item (index and value); else the value as a whole."""
+    if isinstance(node, YSeq):
+        for alt in accepts or ():
+            item_accepts = _item_accepts(alt, len(node.items))
+            if item_accepts is None:
+                continue
+            for i, (want, item) in enumerate(zip(item_accepts, node.items, strict=True)):
+                if not accepts_value(want, to_python(item)):
+                    return f"a list whose item at index {i} is {show(item)}", item
+        if any(_is_tuple(a) for a in accepts or ()):  # a list of the wrong length
+            n = len(node.items)
+            return f"a list of {n} item{'s' if n != 1 else ''}", node
+    return show(node), node
+
+
+def _is_tuple(alt: Any) -> bool:
+    return isinstance(alt, dict) and isinstance(alt.get("tuple"), list)
+
+
+def _item_accepts(alt: Any, n: int) -> list[Any] | None:
+    """What each of `n` items must be under one alternative, if it is a list form that fits."""
+    if isinstance(alt, dict) and "seq" in alt:
+        return [alt["seq"]] * n
+    if _is_tuple(alt) and len(alt["tuple"]) == n:
+        return list(alt["tuple"])
+    if alt == "tensor":
+        return [["tensor"]] * n
+    return None
 
 
 def missing_required(info: Any, given: Iterable[str], skip: Iterable[str] = ()) -> list[str]:

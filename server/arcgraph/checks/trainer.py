@@ -131,14 +131,13 @@ def _check_optimizer(ctx: CheckContext, opt: YMap) -> None:
     params = opt.get("params")
     if isinstance(params, YMap):
         lr_key = params.key_node("lr")
-        if lr_key is not None:
-            ctx.report(
-                codes.LR_IN_PARAMS,
-                "'lr' belongs in optimizer.lr, not optimizer.params; move it up one level",
-                lr_key.span,
-                Severity.WARNING,
-                data={"fix": "move_lr"},
-            )
+        if lr_key is not None:  # the trainer refuses it: an error, and the only one about it
+            if opt.key_node("lr") is None:
+                msg = "'lr' belongs in optimizer.lr, not optimizer.params; move it up one level"
+                ctx.settled.add(("optimizer", "lr"))  # said here, not as a missing key
+            else:
+                msg = "'lr' is given twice: the learning rate is optimizer.lr; remove this one"
+            ctx.report(codes.LR_IN_PARAMS, msg, lr_key.span, data={"fix": "move_lr"})
     if ctx.catalog is None or not isinstance(qual, str) or type_node is None:
         return
     info = ctx.catalog.optimizer(qual)
@@ -152,6 +151,7 @@ def _check_optimizer(ctx: CheckContext, opt: YMap) -> None:
             info,
             qual,
             skip=("lr",),
+            ignore=("lr",),
             unknown_code=codes.OPTIMIZER_PARAM_UNKNOWN,
             type_code=codes.OPTIMIZER_PARAM_TYPE,
         )
