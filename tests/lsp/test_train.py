@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from .conftest import RecordingClient, start_client, stop_client, uri_of
 
@@ -138,6 +139,54 @@ async def test_cancel_checkpoints_and_stops_and_a_second_run_is_refused(
         run_dir = Path(result["run_dir"])
         assert list((run_dir / "checkpoints").glob("*.pt"))
         assert client.messages[-1].message.startswith("Training stopped: ")
+    finally:
+        await stop_client(client)
+
+
+async def test_cancelling_the_request_stops_the_run(cache_dir: Path, workspace: Path):
+    """`$/cancelRequest` of the Train command is the progress' Cancel: the trainer checkpoints
+    and stops, and the next Train of the same trainer runs (not "already training")."""
+    trainer = _trainer(workspace, "lsp-cancel-request", epochs=2000)
+    client = await start_client(cache_dir, workspace, "neovim@v0.7.0")
+    try:
+        args = {"trainer": uri_of(trainer), "data": str(workspace / "data" / "iris.csv")}
+        params = types.ExecuteCommandParams(command="arcgraph.train", arguments=[args])
+        request = asyncio.wrap_future(
+            client.protocol.send_request(
+                types.WORKSPACE_EXECUTE_COMMAND, params, msg_id="train-to-cancel"
+            )
+        )
+        await client.wait_for(
+            lambda: any(
+                isinstance(v, types.WorkDoneProgressReport)
+                and (v.message or "").startswith("epoch 2/")
+                for v in _reports(client)
+            ),
+            timeout=60,
+            what="two epochs",
+        )
+        client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="train-to-cancel"))
+        with pytest.raises(JsonRpcException) as answer:
+            await asyncio.wait_for(request, 30)
+        assert answer.value.code == -32800  # RequestCancelled
+        await client.wait_for(
+            lambda: any(isinstance(v, types.WorkDoneProgressEnd) for v in _reports(client)),
+            timeout=60,
+            what="the run to stop",
+        )
+        stopped = client.messages[-1]
+        assert stopped.type == types.MessageType.Warning
+        assert stopped.message.startswith("Training stopped: ")
+        start = next(
+            v.message
+            for v in _reports(client)
+            if isinstance(v, types.WorkDoneProgressReport) and " run " in (v.message or "")
+        )
+        run_dir = Path(start.split(": run ", 1)[1])
+        assert list((run_dir / "checkpoints").glob("*.pt"))
+        _trainer(workspace, "lsp-cancel-request", epochs=1)
+        again = await client.workspace_execute_command_async(params)
+        assert again["status"] == "completed"
     finally:
         await stop_client(client)
 

@@ -101,8 +101,9 @@ class TrainFeature:
     def register(self, server: ArcGraphServer) -> None:
         @server.command(COMMAND)
         async def train(ls: Any, *args: Any) -> dict[str, Any]:
+            request_id = server.protocol.msg_id  # its `$/cancelRequest` stops the run
             try:
-                return await self.train(args[0] if args else None)
+                return await self.train(args[0] if args else None, request_id)
             except Exception as exc:  # never let a failure reach the client as a crash
                 log.exception("arcgraph.train failed")
                 self._show(types.MessageType.Error, f"Training could not start: {exc}")
@@ -147,7 +148,7 @@ class TrainFeature:
         )
 
     # -- the command -------------------------------------------------------------------------
-    async def train(self, arg: Any) -> dict[str, Any]:
+    async def train(self, arg: Any, request_id: Any = None) -> dict[str, Any]:
         arg = arg if isinstance(arg, dict) else {}
         trainer_uri = arg.get("trainer") or arg.get("uri")
         trainer = convert.uri_to_path(trainer_uri) if isinstance(trainer_uri, str) else None
@@ -158,6 +159,12 @@ class TrainFeature:
         trainer = trainer.resolve()
         if trainer in self.runs:
             return self._refuse(f"{trainer.name} is already training; cancel that run first")
+        run = Run(trainer)
+        # cancelling the request is the progress' Cancel: the trainer checkpoints and stops
+        # (pygls only drops the answer; the run would go on and block the next Train)
+        on_cancel = getattr(self.server.protocol, "on_cancel", None)
+        if on_cancel is not None:
+            on_cancel(request_id, lambda: self._cancel(run))
         data = arg.get("data")
         if not data:
             data = await self._ask_for_data(trainer)
@@ -166,7 +173,8 @@ class TrainFeature:
         data_path = Path(data)
         if not data_path.is_absolute():
             data_path = (trainer.parent / data_path).resolve()
-        run = Run(trainer)
+        if run.cancelled:  # while the data table was asked for
+            return {"status": "cancelled", "error": "the request was cancelled"}
         self.runs[trainer] = run
         try:
             return await self._run(run, data_path, arg.get("target"), arg.get("model"))
@@ -247,6 +255,8 @@ class TrainFeature:
         except OSError as exc:
             self._end_progress(token, "could not start")
             return self._refuse(f"could not start the trainer with {cmd[0]}: {exc}")
+        if run.cancelled:  # cancelled while the process started
+            self._cancel(run)
         if token is not None:
             self._watch_cancel(token, run)
         await asyncio.gather(self._read_events(run, token), self._read_log(run))
@@ -280,15 +290,21 @@ class TrainFeature:
             return
 
         def cancelled(f: Any) -> None:
-            if f.cancelled() and run.process is not None and run.process.returncode is None:
-                run.cancelled = True
-                self._log(
-                    f"arcgraph: cancelling {run.trainer.name}: asking the trainer to checkpoint and stop"
-                )
-                with contextlib.suppress(ProcessLookupError):
-                    run.process.send_signal(signal.SIGINT)
+            if f.cancelled():
+                self._cancel(run)
 
         future.add_done_callback(cancelled)
+
+    def _cancel(self, run: Run) -> None:
+        """The progress' Cancel or `$/cancelRequest`: SIGINT, on which the trainer finishes
+        the step, saves a checkpoint and stops (before the process exists: it never starts)."""
+        run.cancelled = True
+        if run.process is not None and run.process.returncode is None:
+            self._log(
+                f"arcgraph: cancelling {run.trainer.name}: asking the trainer to checkpoint and stop"
+            )
+            with contextlib.suppress(ProcessLookupError):
+                run.process.send_signal(signal.SIGINT)
 
     def _report(self, token: str | None, message: str, percentage: int | None = None) -> None:
         if token is not None:
