@@ -49,6 +49,11 @@ except AttributeError:  # pragma: no cover - libyaml missing
 
 
 def _load_yaml(path: Path) -> tuple[str, Any]:
+    from arcgraph.files import not_regular
+
+    kind = not_regular(path)
+    if kind is not None:  # never opened: reading a FIFO waits for a writer
+        raise SpecError(f"cannot read {path}: not a regular file ({kind})")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:

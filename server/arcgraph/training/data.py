@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import torch
 
 from arcgraph.builder import torchnames
+from arcgraph.files import not_regular
 from arcgraph.training.errors import DataError
 from arcgraph.training.losses import LossSpec
 
@@ -41,8 +42,22 @@ class Dataset:
     fingerprint: dict[str, Any]
 
 
+def require_data_file(path: Path) -> None:
+    """A data path must be a regular file: a folder or a FIFO is said to be one (a FIFO is
+    never opened: reading it would wait for a writer)."""
+    if path.is_file():
+        return
+    kind = not_regular(path)
+    if kind is None:
+        raise DataError(f"data file not found: {path}")
+    if kind == "folder":
+        raise DataError(f"data path {path} is a folder; give the CSV or Parquet file in it")
+    raise DataError(f"data path {path} is not a regular file ({kind}); give a CSV or Parquet file")
+
+
 def fingerprint(path: Path) -> dict[str, Any]:
     """What identifies a data file: a resumed run refuses a changed file unless forced."""
+    require_data_file(path)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -58,8 +73,7 @@ def fingerprint(path: Path) -> dict[str, Any]:
 
 def read_table(path: Path) -> pa.Table:
     name = path.name.lower()
-    if not path.is_file():
-        raise DataError(f"data file not found: {path}")
+    require_data_file(path)
     try:
         if name.endswith(PARQUET_SUFFIXES):
             import pyarrow.parquet as pq
