@@ -208,12 +208,28 @@ def test_stack_chains_copies() -> None:
                 {"name": "b", "type": "torch.relu", "inputs": ["a.output"]},
             ],
             "a",
-            "the graph has a cycle through a, b",
+            "the graph has a cycle: a -> b -> a; a node cannot depend on its own output",
         ),
         (
             [{"name": "a", "type": "torch.relu", "inputs": ["nope.output"]}],
             "a",
             "'nope.output' is not a node output of the graph",
+        ),
+        (
+            [
+                {"name": "a", "type": "torch.relu", "inputs": ["x"]},
+                {"name": "b", "type": "torch.relu", "inputs": ["a"]},
+            ],
+            "b",
+            "'a' names a node; refer to its result as 'a.output'",
+        ),
+        (
+            [
+                {"name": "a", "type": "torch.relu", "inputs": ["x"]},
+                {"name": "b", "type": "torch.relu", "inputs": ["a.result"]},
+            ],
+            "b",
+            "'a.result' is not a node output of the graph",
         ),
         (
             [
@@ -370,3 +386,55 @@ def test_execution_order_is_dependency_order_then_list_order() -> None:
     ]
     built = build_model(spec(long_chain[::-1], {"y": "n2999.output"}), device="meta")
     assert [name for name, *_ in built._steps] == [f"n{i}" for i in range(3000)]
+
+
+PAIR = {
+    "Pair": {
+        "inputs": ["v"],
+        "graph": [
+            {"name": "r", "type": "torch.nn.ReLU", "inputs": {"input": "v"}},
+            {"name": "n", "type": "torch.neg", "inputs": ["v"]},
+        ],
+        "outputs": {"first": "r.output", "second": "n.output"},
+    }
+}
+
+
+def test_element_past_a_module_nodes_outputs_is_refused_at_build() -> None:
+    """`p.output.2` of a two-output module: refused with the outputs named (was an IndexError
+    on the first forward pass), as `check` refuses it."""
+    s = spec(
+        [
+            {"name": "p", "type": "module.Pair", "inputs": ["x"]},
+            {"name": "a", "type": "torch.relu", "inputs": ["p.output.2"]},
+        ],
+        modules=PAIR,
+    )
+    with pytest.raises(SpecBuildError) as info:
+        build_model(s)
+    assert (info.value.node, info.value.message) == (
+        "a",
+        "'p.output.2': node 'p' has 2 outputs (first, second)",
+    )
+
+
+def test_graph_outputs_refer_to_nodes_not_inputs() -> None:
+    with pytest.raises(SpecBuildError) as info:
+        build_model(spec([{"name": "a", "type": "torch.relu", "inputs": ["x"]}], {"y": "x"}))
+    assert (info.value.node, info.value.message) == (
+        None,
+        "'x' is an input; outputs refer to nodes of the graph (<node>.output)",
+    )
+
+
+def test_named_outputs_and_elements_of_a_module_node() -> None:
+    s = spec(
+        [{"name": "p", "type": "module.Pair", "inputs": ["x"]}],
+        {"first": "p.first", "second": "p.output.1", "both": "p.output"},
+        modules=PAIR,
+    )
+    x = torch.tensor([[1.0, -2.0, 3.0, -4.0]])
+    out = build_model(s)(x=x)
+    assert out["first"].tolist() == [[1.0, 0.0, 3.0, 0.0]]
+    assert out["second"].tolist() == [[-1.0, 2.0, -3.0, 4.0]]
+    assert [t.tolist() for t in out["both"]] == [out["first"].tolist(), out["second"].tolist()]

@@ -10,7 +10,6 @@ what a hand-written `nn.Module` does.
 from __future__ import annotations
 
 import functools
-import heapq
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,13 +18,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from arcgraph import graph as rules
 from arcgraph.builder import torchnames
 from arcgraph.builder.errors import NodeRuntimeError, SpecBuildError
 
 __all__ = ["GraphModule", "NodeRuntimeError", "SpecBuildError", "build_model", "example_inputs"]
 
-# A resolved reference: (environment key, tuple index or None).
-Ref = tuple[str, int | None]
+# A resolved reference: (environment key, element index path into its value, or None).
+Ref = tuple[str, tuple[int, ...] | None]
 
 # Size given to `null` dimensions other than the batch one by `example_inputs`.
 EXAMPLE_VARIABLE_DIM = 8
@@ -90,18 +90,18 @@ class GraphModule(nn.Module):
             missing = [n for n in self._input_names if n not in env]
             raise TypeError(f"missing model input(s): {', '.join(missing)}")
         for name, fn, pos, kw, pack in self._steps:
-            a = [env[k] if i is None else env[k][i] for k, i in pos]
-            k = {n: (env[r] if i is None else env[r][i]) for n, (r, i) in kw}
+            a = [env[k] if i is None else _pick(env[k], i) for k, i in pos]
+            k = {n: (env[r] if i is None else _pick(env[r], i)) for n, (r, i) in kw}
             try:
                 env[name] = fn(a, **k) if pack else fn(*a, **k)
             except Exception as err:
                 raise _failed(name, err) from err
         if self._main:
-            return {n: (env[k] if i is None else env[k][i]) for n, (k, i) in self._outputs}
+            return {n: (env[k] if i is None else _pick(env[k], i)) for n, (k, i) in self._outputs}
         if len(self._outputs) == 1:
             ((_, (k, i)),) = self._outputs
-            return env[k] if i is None else env[k][i]
-        return tuple(env[k] if i is None else env[k][i] for _, (k, i) in self._outputs)
+            return env[k] if i is None else _pick(env[k], i)
+        return tuple(env[k] if i is None else _pick(env[k], i) for _, (k, i) in self._outputs)
 
     def _run_chain(self, x: Any) -> Any:
         """The forward of a straight chain (one input, each node fed by the one before, the
@@ -118,6 +118,13 @@ class GraphModule(nn.Module):
         if self._main:
             return {key: x for key in keys}
         return x if len(keys) == 1 else tuple(x for _ in keys)
+
+
+def _pick(value: Any, index: tuple[int, ...]) -> Any:
+    """One element of a tuple result (`mha.output.0`), nested indices in turn."""
+    for i in index:
+        value = value[i]
+    return value
 
 
 def _failed(node: str, err: Exception) -> NodeRuntimeError:
@@ -310,8 +317,10 @@ class _Builder:
             fn, layer, out_names, mod_of[name] = self.node(node, module_name)
             built[name] = (fn, layer, out_names)
 
+        names = rules.Graph(frozenset(input_names), {n: b[2] for n, b in built.items()})
+
         def resolve(ref: Any, node: str | None) -> Ref:
-            return self._resolve_ref(ref, node, input_names, by_name, built, module_name)
+            return _resolve_ref(ref, node, names, module_name)
 
         refs: dict[str, tuple[list[Ref], list[tuple[str, Ref]]]] = {}
         for name, node in by_name.items():
@@ -323,7 +332,7 @@ class _Builder:
             else:
                 raise SpecBuildError(name, "'inputs' must be a map or a list", module=module_name)
 
-        order = _topological(by_name, refs, module_name)
+        order = _run_order(by_name, refs, module_name)
         steps = []
         layers: dict[str, nn.Module] = {}
         for name in order:
@@ -343,37 +352,6 @@ class _Builder:
             )
         out_refs = [(str(k), resolve(v, None)) for k, v in out_decl.items()]
         return GraphModule(input_names, steps, out_refs, layers, main=main, module_name=module_name)
-
-    def _resolve_ref(
-        self,
-        ref: Any,
-        node: str | None,
-        input_names: list[str],
-        by_name: Mapping[str, Any],
-        built: Mapping[str, tuple[Any, Any, tuple[str, ...] | None]],
-        module_name: str | None,
-    ) -> Ref:
-        if not isinstance(ref, str):
-            raise SpecBuildError(node, f"reference {ref!r} must be a string", module=module_name)
-        parts = ref.split(".")
-        head = parts[0]
-        if len(parts) == 1:
-            if head in input_names:
-                return (head, None)
-            if head in by_name:
-                return (head, None)
-        elif head in by_name and len(parts) in (2, 3):
-            out_names = built[head][2]
-            if parts[1] == "output":
-                if len(parts) == 2:
-                    return (head, None)
-                if parts[2].isdigit():
-                    return (head, int(parts[2]))
-            elif len(parts) == 2 and out_names and parts[1] in out_names:
-                return (head, None if len(out_names) == 1 else out_names.index(parts[1]))
-        what = "an input" if len(parts) == 1 else "a node output"
-        where = f"module '{module_name}'" if module_name else "the graph"
-        raise SpecBuildError(node, f"'{ref}' is not {what} of {where}", module=module_name)
 
     def _bind_module_inputs(
         self,
@@ -539,37 +517,47 @@ class _Builder:
         return value
 
 
-def _topological(
+def _resolve_ref(ref: Any, node: str | None, names: rules.Graph, module_name: str | None) -> Ref:
+    """A node's input (`node` set) or a graph output (`node` None), resolved by the rules the
+    checker uses (arcgraph.graph), so that `check` refuses exactly what the builder refuses."""
+    if not isinstance(ref, str):
+        raise SpecBuildError(node, f"reference {ref!r} must be a string", module=module_name)
+    found = rules.resolve(ref, names, nodes_only=node is None)
+    if isinstance(found, rules.Resolved):
+        return (found.name, found.index or None)
+    where = f"module '{module_name}'" if module_name else "the graph"
+    parsed, error = found.ref, found.error
+    named = names.nodes.get(parsed.name) if parsed else None
+    if parsed is None:
+        message = f"'{ref}' is not a reference (an input name or <node>.output)"
+    elif error is rules.RefError.BARE_NODE:
+        message = f"'{ref}' names a node; refer to its result as '{ref}.output'"
+    elif error is rules.RefError.INPUT_NOT_NODE:
+        message = f"'{ref}' is an input; outputs refer to nodes of {where} (<node>.output)"
+    elif error is rules.RefError.NO_SUCH_ELEMENT and named:
+        message = f"'{ref}': node '{parsed.name}' has {len(named)} outputs ({', '.join(named)})"
+    else:
+        what = "an input" if parsed.attr is None else "a node output"
+        message = f"'{ref}' is not {what} of {where}"
+    raise SpecBuildError(node, message, module=module_name)
+
+
+def _run_order(
     by_name: Mapping[str, Any],
     refs: Mapping[str, tuple[list[Ref], list[tuple[str, Ref]]]],
     module_name: str | None,
 ) -> list[str]:
-    """Kahn's algorithm with a heap: of the nodes ready to run, the earliest in the spec's list
-    goes first, so the order is stable. O(n log n) for any listing order."""
-    position = {name: i for i, name in enumerate(by_name)}
-    waiting: dict[str, int] = {}
-    users: dict[str, list[str]] = {name: [] for name in by_name}
+    """The nodes in dependency order (arcgraph.graph: of the ready ones, the earliest listed
+    first, so the order is stable); a cycle is refused with its path."""
+    deps: dict[str, list[str]] = {}
     for name in by_name:
         pos, kw = refs[name]
-        deps = {k for k, _ in (*pos, *(r for _, r in kw)) if k in by_name}
-        waiting[name] = len(deps)
-        for dep in deps:
-            users[dep].append(name)
-    ready = [position[n] for n in by_name if waiting[n] == 0]
-    heapq.heapify(ready)
-    names = list(by_name)
-    done: list[str] = []
-    while ready:
-        name = names[heapq.heappop(ready)]
-        done.append(name)
-        for user in users[name]:
-            waiting[user] -= 1
-            if waiting[user] == 0:
-                heapq.heappush(ready, position[user])
-    if len(done) < len(names):
-        placed = set(done)
-        cycle = [n for n in names if n not in placed]
+        deps[name] = [k for k, _ in (*pos, *(r for _, r in kw)) if k in by_name]
+    try:
+        return rules.run_order(deps)
+    except rules.GraphCycle as cycle:
         raise SpecBuildError(
-            cycle[0], "the graph has a cycle through " + ", ".join(cycle), module=module_name
-        )
-    return done
+            cycle.nodes[0],
+            f"the graph has a cycle: {cycle.path}; a node cannot depend on its own output",
+            module=module_name,
+        ) from None

@@ -7,7 +7,6 @@ is available. The shape check (a forward pass on meta tensors) is a probe run by
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +14,7 @@ from arcgraph import codes
 from arcgraph.checks.context import CheckContext
 from arcgraph.checks.params import check_params, missing_required, signature_facts
 from arcgraph.diagnostics import Related, Severity, Span
+from arcgraph.graph import Graph, RefError, Resolved, cycles, parse_ref, resolve, valid_refs
 from arcgraph.kinds import is_valid_model_id, model_id_of
 from arcgraph.namespaces import (
     NODE_TYPE_RE,
@@ -24,8 +24,6 @@ from arcgraph.namespaces import (
 )
 from arcgraph.schema import did_you_mean
 from arcgraph.source import YMap, YNode, YScalar, YSeq
-
-REF_RE = re.compile(r"^([A-Za-z0-9_]+)(?:\.(\w+)(?:\.(\d+))?)?$")
 
 FALLBACK_DTYPES = (
     "float32", "float", "float64", "double", "float16", "half", "bfloat16",
@@ -54,6 +52,7 @@ class Scope:
     nodes: list[Node] = field(default_factory=list)
     by_name: dict[str, Node] = field(default_factory=dict)
     outputs: YMap | None = None
+    graph: Graph = field(default_factory=lambda: Graph((), {}))
 
 
 def _str(node: YNode | None) -> str | None:
@@ -88,6 +87,7 @@ def check_model(ctx: CheckContext) -> None:
     assert isinstance(root, YMap)
     modules = root.get("modules")
     module_inputs: dict[str, list[str]] = {}
+    module_outputs: dict[str, tuple[str, ...]] = {}
     module_nodes: dict[str, YNode] = {}
     if isinstance(modules, YMap):
         for name, knode, mod in modules.items():
@@ -96,13 +96,15 @@ def check_model(ctx: CheckContext) -> None:
             module_inputs[name] = [
                 str(i.value) for i in getattr(ins, "items", []) if isinstance(i, YScalar)
             ]
+            outs = mod.get("outputs") if isinstance(mod, YMap) else None
+            module_outputs[name] = tuple(outs.keys()) if isinstance(outs, YMap) else ()
     _check_model_file(ctx)
     inputs = root.get("inputs")
     if isinstance(inputs, YMap):
         _check_inputs(ctx, inputs)
     top = Scope("graph", inputs.keys() if isinstance(inputs, YMap) else [])
     top.outputs = root.get("outputs") if isinstance(root.get("outputs"), YMap) else None  # type: ignore[assignment]
-    _check_scope(ctx, top, root.get("graph"), module_inputs)
+    _check_scope(ctx, top, root.get("graph"), module_inputs, module_outputs)
     if isinstance(modules, YMap):
         for name, _, mod in modules.items():
             if not isinstance(mod, YMap):
@@ -110,7 +112,7 @@ def check_model(ctx: CheckContext) -> None:
             scope = Scope(f"module {name}", module_inputs.get(name, []))
             outs = mod.get("outputs")
             scope.outputs = outs if isinstance(outs, YMap) else None
-            _check_scope(ctx, scope, mod.get("graph"), module_inputs, within=name)
+            _check_scope(ctx, scope, mod.get("graph"), module_inputs, module_outputs, within=name)
     loss = root.get("loss")
     if isinstance(loss, YMap):
         _check_loss(ctx, loss, top, inputs if isinstance(inputs, YMap) else None)
@@ -181,13 +183,6 @@ def _check_inputs(ctx: CheckContext, inputs: YMap) -> None:
                 )
 
 
-def _parse_ref(text: str) -> tuple[str, str | None, int | None] | None:
-    m = REF_RE.match(text)
-    if not m:
-        return None
-    return m.group(1), m.group(2), int(m.group(3)) if m.group(3) is not None else None
-
-
 def _ref_nodes(inputs: YNode | None) -> list[tuple[str | None, YNode]]:
     """(keyword or None, reference node) for a node's inputs."""
     if isinstance(inputs, YMap):
@@ -204,6 +199,7 @@ def _check_scope(
     scope: Scope,
     graph: YNode | None,
     module_inputs: dict[str, list[str]],
+    module_outputs: dict[str, tuple[str, ...]],
     within: str | None = None,
 ) -> None:
     scope.nodes = _read_nodes(graph)
@@ -228,6 +224,10 @@ def _check_scope(
                 f"'{n.name}' would be ambiguous, rename the node",
                 n.name_node.span,
             )
+    scope.graph = Graph(
+        frozenset(scope.input_names),
+        {name: _named_outputs(n, module_outputs) for name, n in scope.by_name.items()},
+    )
     for n in scope.nodes:
         _check_node_type(ctx, n, module_inputs, within)
         _check_node_refs(ctx, scope, n)
@@ -237,38 +237,46 @@ def _check_scope(
             _check_output(ctx, scope, out_name, ref)
 
 
-def _valid_refs(scope: Scope) -> list[str]:
-    return list(scope.input_names) + [f"{n}.output" for n in scope.by_name]
+def _named_outputs(n: Node, module_outputs: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+    """The output names of the `modules` entry a `module.X` node instantiates."""
+    if n.type is None or classify_type(n.type) != "module_ref":
+        return None
+    return module_outputs.get(n.type.split(".", 1)[1]) or None
 
 
-def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> str | None:
-    """The node a reference names (None for an input), reporting what does not resolve."""
+def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> None:
+    """Report a reference that does not resolve (arcgraph.graph decides, as for the builder)."""
     text = _str(ref)
     if text is None:
-        return None
-    parsed = _parse_ref(text)
+        return
+    found = resolve(text, scope.graph)
+    if isinstance(found, Resolved):
+        return
+    parsed = found.ref
     if parsed is None:
         ctx.report(
             codes.UNRESOLVED_REFERENCE,
             f"{what} '{text}' is not a reference; write an input name or <node>.output",
             ref.span,
         )
-        return None
-    head, attr, _ = parsed
-    if attr is None:
-        if head in scope.input_names:
-            return None
-        if head in scope.by_name:
-            ctx.report(
-                codes.UNRESOLVED_REFERENCE,
-                f"{what} '{text}' names node '{head}'; refer to its result as '{head}.output'",
-                ref.span,
-                data={"fix": "replace_value", "with": f"{head}.output"},
-            )
-            return None
-    elif head in scope.by_name:
-        if attr == "output":
-            return head
+        return
+    head, attr = parsed.name, parsed.attr
+    named = scope.graph.nodes.get(head)
+    if found.error is RefError.BARE_NODE:
+        ctx.report(
+            codes.UNRESOLVED_REFERENCE,
+            f"{what} '{text}' names node '{head}'; refer to its result as '{head}.output'",
+            ref.span,
+            data={"fix": "replace_value", "with": f"{head}.output"},
+        )
+    elif found.error is RefError.NO_SUCH_OUTPUT and named:
+        guess = did_you_mean(str(attr), list(named))
+        msg = (
+            f"{what} '{text}': node '{head}' has outputs {', '.join(named)} (or all of them "
+            f"as '{head}.output'), not '{attr}'"
+        )
+        ctx.suggest(codes.UNRESOLVED_REFERENCE, msg, ref.span, guess and f"{head}.{guess}")
+    elif found.error is RefError.NO_SUCH_OUTPUT:
         ctx.report(
             codes.UNRESOLVED_REFERENCE,
             f"{what} '{text}': a node's result is '{head}.output' (or '{head}.output.N' "
@@ -276,12 +284,25 @@ def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> str | 
             ref.span,
             data={"fix": "replace_value", "with": f"{head}.output"},
         )
-        return None
-    guess = did_you_mean(text, _valid_refs(scope))
-    known = ", ".join(_valid_refs(scope)[:8])
-    msg = f"{what} '{text}' does not resolve in {scope.label}"
-    ctx.suggest(codes.UNRESOLVED_REFERENCE, msg, ref.span, guess, otherwise=f"; known: {known}")
-    return None
+    elif found.error is RefError.NO_SUCH_ELEMENT and named:
+        ctx.report(
+            codes.UNRESOLVED_REFERENCE,
+            f"{what} '{text}': '{head}.output' is a tuple of {len(named)} "
+            f"({', '.join(named)}); its elements are {head}.output.0 to "
+            f"{head}.output.{len(named) - 1}",
+            ref.span,
+        )
+    else:
+        known = valid_refs(scope.graph)
+        guess = did_you_mean(text, known)
+        msg = f"{what} '{text}' does not resolve in {scope.label}"
+        ctx.suggest(
+            codes.UNRESOLVED_REFERENCE,
+            msg,
+            ref.span,
+            guess,
+            otherwise=f"; known: {', '.join(known[:8])}",
+        )
 
 
 def _check_node_refs(ctx: CheckContext, scope: Scope, n: Node) -> None:
@@ -290,75 +311,38 @@ def _check_node_refs(ctx: CheckContext, scope: Scope, n: Node) -> None:
 
 
 def _deps(scope: Scope, n: Node) -> list[str]:
+    """The nodes whose results node `n` reads."""
     out = []
     for _, ref in _ref_nodes(n.inputs):
         text = _str(ref)
-        parsed = _parse_ref(text) if text else None
-        if parsed and parsed[1] == "output" and parsed[0] in scope.by_name:
-            out.append(parsed[0])
+        found = resolve(text, scope.graph) if text else None
+        if isinstance(found, Resolved) and found.is_node:
+            out.append(found.name)
     return out
 
 
 def _check_cycles(ctx: CheckContext, scope: Scope) -> None:
-    """Depth-first over inputs, with an explicit stack: graphs may list consumers before
-    producers, and a long chain must not hit Python's recursion limit."""
-    color: dict[str, int] = {}  # 1: on the current path, 2: done
-    reported: set[frozenset[str]] = set()
-    for root in scope.by_name:
-        if root in color:
-            continue
-        color[root] = 1
-        path = [root]
-        pending = [iter(_deps(scope, scope.by_name[root]))]
-        while pending:
-            dep = next(pending[-1], None)
-            if dep is None:
-                color[path.pop()] = 2
-                pending.pop()
-            elif color.get(dep) == 1:
-                _report_cycle(ctx, scope, path[path.index(dep) :] + [dep], reported)
-            elif dep not in color:
-                color[dep] = 1
-                path.append(dep)
-                pending.append(iter(_deps(scope, scope.by_name[dep])))
-
-
-def _report_cycle(
-    ctx: CheckContext, scope: Scope, cycle: list[str], reported: set[frozenset[str]]
-) -> None:
-    key = frozenset(cycle)
-    if key in reported:
-        return
-    reported.add(key)
-    first = min(
-        (scope.by_name[c] for c in cycle[:-1]),
-        key=lambda x: x.name_node.span if x.name_node else Span(0, 0, 0, 0),
-    )
-    if first.name_node is not None:
-        ctx.report(
-            codes.GRAPH_CYCLE,
-            f"the graph has a cycle: {' -> '.join(_rotate(cycle, first.name))}; "
-            "a node cannot depend on its own output",
-            first.name_node.span,
-        )
-
-
-def _rotate(cycle: list[str], start: str) -> list[str]:
-    """A cycle found consumer -> producer, shown in data-flow order starting at `start`."""
-    ring = cycle[:-1][::-1]
-    i = ring.index(start)
-    ring = ring[i:] + ring[:i]
-    return [*ring, ring[0]]
+    """Each cycle once, named in data-flow order from its earliest-listed node (the builder
+    refuses the same cycles with the same path)."""
+    deps = {name: _deps(scope, n) for name, n in scope.by_name.items()}
+    for cycle in cycles(deps):
+        first = scope.by_name[cycle.nodes[0]]
+        if first.name_node is not None:
+            ctx.report(
+                codes.GRAPH_CYCLE,
+                f"the graph has a cycle: {cycle.path}; a node cannot depend on its own output",
+                first.name_node.span,
+            )
 
 
 def _check_output(ctx: CheckContext, scope: Scope, out_name: str, ref: YNode) -> None:
     text = _str(ref)
     if text is None:
         return
-    parsed = _parse_ref(text)
-    if parsed and parsed[1] == "output" and parsed[0] in scope.by_name:
+    found = resolve(text, scope.graph, nodes_only=True)
+    if isinstance(found, Resolved):
         return
-    if parsed and parsed[1] is None and parsed[0] in scope.input_names:
+    if found.error is RefError.INPUT_NOT_NODE:
         ctx.report(
             codes.BAD_OUTPUT,
             f"output '{out_name}' refers to input '{text}'; outputs refer to graph nodes "
@@ -366,7 +350,7 @@ def _check_output(ctx: CheckContext, scope: Scope, out_name: str, ref: YNode) ->
             ref.span,
         )
         return
-    guess = did_you_mean(text, [f"{n}.output" for n in scope.by_name])
+    guess = did_you_mean(text, valid_refs(scope.graph, nodes_only=True))
     msg = f"output '{out_name}' refers to '{text}', which is no node of {scope.label}"
     ctx.suggest(codes.BAD_OUTPUT, msg, ref.span, guess, otherwise="; write <node>.output")
 
@@ -750,7 +734,7 @@ def _check_loss(ctx: CheckContext, loss: YMap, top: Scope, inputs: YMap | None) 
         if inp is not None and val is not None and val not in outputs:
             guess = did_you_mean(val, outputs)
             if guess is None:
-                parsed = _parse_ref(val)  # `sigmoid.output` -> the output that is that node
+                parsed = parse_ref(val)  # `sigmoid.output` -> the output that is that node
                 if parsed and top.outputs is not None:
                     guess = next((k for k, _, v in top.outputs.items() if _str(v) == val), None)
             msg = f"loss input '{val}' is not one of the model's outputs ({', '.join(outputs) or 'none'})"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from arcgraph.graph import ref_name
 from arcgraph.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.document import view_or_none
@@ -63,7 +64,7 @@ def find_target(o: Outline, c: Cursor) -> tuple[Entry, bool] | None:
             return (e, False) if e else None
         return None
     if path == ("loss", "inputs", "input"):
-        e = o.entry_of(("outputs", word.split(".")[0]))
+        e = o.entry_of(("outputs", ref_name(word)))
         if e is not None:
             return e, False
         return _reference(o, ("graph",), word)
@@ -77,7 +78,7 @@ def find_target(o: Outline, c: Cursor) -> tuple[Entry, bool] | None:
 
 
 def _reference(o: Outline, graph: tuple[str, ...], word: str) -> tuple[Entry, bool] | None:
-    name = word.split(".")[0]
+    name = ref_name(word)
     e = o.node_named(graph, name)
     if e is not None:
         return e, True

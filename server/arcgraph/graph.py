@@ -1,0 +1,226 @@
+"""The graph rules of a model spec, in one place: what a reference is, what it resolves to, and
+the order nodes run in (or the cycle that prevents one).
+
+The checker, the language server's navigation and the torch model builder all use this module,
+so that `check` reports a reference or cycle error exactly when the builder would refuse the
+graph. Pure Python (no torch, nothing of the language server or the trainer).
+
+References (model-spec.md): an input name (`features`), a node's result (`fc.output`), one
+element of a tuple result (`mha.output.0`), and one named output of a `module.X` node
+(`pair.first`, where module X declares `outputs: {first: ..., second: ...}`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from graphlib import CycleError, TopologicalSorter
+
+# How many `.N` element indices may follow a result. One level today (`mha.output.0`); nested
+# tuples (`lstm.output.1.0`) need only this bound raised.
+MAX_INDEX_DEPTH = 1
+
+_REF_RE = re.compile(
+    r"^([A-Za-z0-9_]+)(?:\.(\w+)((?:\.[0-9]+){0,%d}))?$" % MAX_INDEX_DEPTH  # noqa: UP031
+)
+
+OUTPUT = "output"  # `<node>.output`: the node's whole result
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A parsed reference: `name`, then `.attr` (`output` or a named output), then indices."""
+
+    name: str
+    attr: str | None = None
+    index: tuple[int, ...] = ()
+
+
+def parse_ref(text: str) -> Ref | None:
+    """The parts of a reference, or None when `text` has no reference's form."""
+    m = _REF_RE.match(text)
+    if m is None:
+        return None
+    name, attr, tail = m.groups()
+    index = tuple(int(i) for i in tail.split(".")[1:]) if tail else ()
+    return Ref(name, attr, index)
+
+
+def ref_name(text: str) -> str:
+    """The input or node name a reference (even a half-typed one) starts with: what
+    navigation looks up."""
+    return text.partition(".")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """One graph's names: the model's or a module's inputs, and its nodes, each with the
+    output names of the `modules` entry a `module.X` node instantiates (None for any other
+    node: its result's structure is known only to torch)."""
+
+    inputs: Collection[str]
+    nodes: Mapping[str, tuple[str, ...] | None]
+
+
+class RefError(Enum):
+    """Why a reference does not resolve."""
+
+    NOT_A_REFERENCE = "not a reference"
+    BARE_NODE = "a node's bare name"  # `fc` where `fc.output` is meant
+    NO_SUCH_OUTPUT = "no such output"  # `fc.result`, `pair.third`
+    NO_SUCH_ELEMENT = "no such element"  # `pair.output.2` of a module with two outputs
+    INPUT_NOT_NODE = "an input where a node is needed"  # `outputs: {y: features}`
+    UNKNOWN = "unknown name"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a reference names: an input or a node (`name`), and the element `index` path
+    into that node's result (empty: the whole result)."""
+
+    name: str
+    is_node: bool
+    index: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    error: RefError
+    ref: Ref | None
+
+
+def resolve(text: str, graph: Graph, *, nodes_only: bool = False) -> Resolved | Unresolved:
+    """Resolve `text` in `graph`. `nodes_only`: an input name is no answer (a graph's
+    `outputs` refer to nodes)."""
+    ref = parse_ref(text)
+    if ref is None:
+        return Unresolved(RefError.NOT_A_REFERENCE, None)
+    if ref.attr is None:
+        if ref.name in graph.inputs:
+            if nodes_only:
+                return Unresolved(RefError.INPUT_NOT_NODE, ref)
+            return Resolved(ref.name, False)
+        if ref.name in graph.nodes:
+            return Unresolved(RefError.BARE_NODE, ref)
+        return Unresolved(RefError.UNKNOWN, ref)
+    if ref.name not in graph.nodes:
+        return Unresolved(RefError.UNKNOWN, ref)
+    named = graph.nodes[ref.name] or ()
+    if ref.attr == OUTPUT:
+        # The result of a module node with several outputs is the tuple of them, in order.
+        if ref.index and len(named) > 1 and ref.index[0] >= len(named):
+            return Unresolved(RefError.NO_SUCH_ELEMENT, ref)
+        return Resolved(ref.name, True, ref.index)
+    if ref.attr in named:
+        first = () if len(named) == 1 else (named.index(ref.attr),)
+        return Resolved(ref.name, True, first + ref.index)
+    return Unresolved(RefError.NO_SUCH_OUTPUT, ref)
+
+
+def valid_refs(graph: Graph, *, nodes_only: bool = False) -> list[str]:
+    """The references a graph offers: its inputs, then each node's result and named outputs
+    (what a did-you-mean chooses from)."""
+    out = [] if nodes_only else list(graph.inputs)
+    for name, named in graph.nodes.items():
+        out.append(f"{name}.{OUTPUT}")
+        if named and len(named) > 1:
+            out += [f"{name}.{o}" for o in named if o != OUTPUT]
+    return out
+
+
+# -- order -----------------------------------------------------------------------------------
+class GraphCycle(Exception):
+    """The graph has a cycle: `nodes` in data-flow order, starting at the earliest-listed
+    node of the cycle and ending with it again."""
+
+    def __init__(self, nodes: list[str]) -> None:
+        super().__init__(" -> ".join(nodes))
+        self.nodes = nodes
+
+    @property
+    def path(self) -> str:
+        return " -> ".join(self.nodes)
+
+
+def run_order(deps: Mapping[str, Iterable[str]]) -> list[str]:
+    """The nodes of `deps` (node -> the nodes it reads, all keys of `deps`) in an order where
+    each comes after what it reads; of the nodes ready to run, the earliest listed goes first,
+    so the order is stable. O(n log n). Raises GraphCycle."""
+    sorter = _sorter(deps)
+    try:
+        sorter.prepare()
+    except CycleError as err:
+        raise GraphCycle(_rotated(err.args[1], deps)) from None
+    position = {name: i for i, name in enumerate(deps)}
+    names = list(deps)
+    ready = [position[n] for n in sorter.get_ready()]
+    heapq.heapify(ready)
+    done: list[str] = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        done.append(name)
+        sorter.done(name)
+        for n in sorter.get_ready():
+            heapq.heappush(ready, position[n])
+    return done
+
+
+def cycles(deps: Mapping[str, Iterable[str]], limit: int = 20) -> list[GraphCycle]:
+    """Every cycle of `deps` (at most `limit`; each set of nodes once), each as
+    `run_order` would raise it, in the order of their first nodes: found one at a time, each
+    broken before the next search."""
+    edges = {name: set(ds) for name, ds in deps.items()}
+    found: list[GraphCycle] = []
+    seen: set[frozenset[str]] = set()
+    for _ in range(limit * 4):
+        try:
+            _sorter(edges).prepare()
+        except CycleError as err:
+            ring = list(err.args[1])
+            edges[ring[-1]].discard(ring[-2])  # break it at its last edge
+            if frozenset(ring) not in seen:
+                seen.add(frozenset(ring))
+                found.append(GraphCycle(_rotated(ring, deps)))
+                if len(found) == limit:
+                    break
+            continue
+        break
+    position = {name: i for i, name in enumerate(deps)}
+    return sorted(found, key=lambda c: position.get(c.nodes[0], len(position)))
+
+
+def _sorter(deps: Mapping[str, Iterable[str]]) -> TopologicalSorter[str]:
+    sorter: TopologicalSorter[str] = TopologicalSorter()
+    for name, ds in deps.items():
+        sorter.add(name, *ds)
+    return sorter
+
+
+def _rotated(ring: list[str], deps: Mapping[str, Iterable[str]]) -> list[str]:
+    """graphlib's cycle (data-flow order, first == last) starting at its earliest-listed node."""
+    nodes = ring[:-1]
+    position = {name: i for i, name in enumerate(deps)}
+    start = min(range(len(nodes)), key=lambda i: position.get(nodes[i], len(position)))
+    nodes = nodes[start:] + nodes[:start]
+    return [*nodes, nodes[0]]
+
+
+__all__ = [
+    "MAX_INDEX_DEPTH",
+    "OUTPUT",
+    "Graph",
+    "GraphCycle",
+    "Ref",
+    "RefError",
+    "Resolved",
+    "Unresolved",
+    "cycles",
+    "parse_ref",
+    "ref_name",
+    "resolve",
+    "run_order",
+    "valid_refs",
+]
