@@ -29,6 +29,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from arcgraph.kinds import YAML_SUFFIXES
+
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # seconds between polls of a small workspace
@@ -36,23 +38,27 @@ SETTLE_S = 0.2  # seconds between the polls of a burst of changes
 MAX_SETTLE_POLLS = 10  # a burst still going on after this many polls is sent as it is
 MAX_SHARE = 0.05  # a walk may take at most this share of the time
 
-Snapshot = dict[Path, tuple[int, int]]  # path -> (mtime_ns, size)
+Snapshot = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)
+# what to watch, asked before each poll: the roots and the folder names to skip
+Folders = Callable[[], tuple[Iterable[Path], Iterable[str]]]
 
 
 class FileWatcher:
-    """Polls `files()` on a daemon thread; `on_changes` gets each batch (on that thread)."""
+    """Polls the YAML files below `folders()` on a daemon thread; `on_changes` gets each
+    batch (on that thread)."""
 
     def __init__(
         self,
-        files: Callable[[], Iterable[Path]],
+        folders: Folders,
         on_changes: Callable[[list[types.FileEvent]], None],
         interval: float = POLL_S,
     ) -> None:
-        self._files = files
+        self._folders = folders
         self._on_changes = on_changes
         self._base_interval = interval
         self.interval = interval
         self._stop = threading.Event()
+        self.ready = threading.Event()  # set once the first snapshot is taken
         self._thread = threading.Thread(target=self._run, name="arcgraph-file-watch", daemon=True)
 
     def start(self) -> None:
@@ -68,17 +74,11 @@ class FileWatcher:
         return self._thread.is_alive() and not self._stop.is_set()
 
     def snapshot(self) -> Snapshot:
-        """Every regular file of `files()` with its mtime and size; the walk's cost sets the
-        next interval."""
+        """Every regular YAML file with its mtime and size; the walk's cost sets the next
+        interval."""
         started = time.monotonic()
-        snap: Snapshot = {}
-        for path in self._files():
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue  # gone meanwhile, or unreadable: as if absent
-            if stat.S_ISREG(st.st_mode):
-                snap[path] = (st.st_mtime_ns, st.st_size)
+        roots, exclude = self._folders()
+        snap = yaml_files(roots, frozenset(exclude))
         took = time.monotonic() - started
         self.interval = max(self._base_interval, took / MAX_SHARE)
         return snap
@@ -86,6 +86,7 @@ class FileWatcher:
     def _run(self) -> None:
         try:
             known = self.snapshot()
+            self.ready.set()
             while not self._stop.wait(self.interval):
                 now = self.snapshot()
                 if now == known:
@@ -105,15 +106,43 @@ class FileWatcher:
             log.exception("watching the workspace files failed; changes on disk go unnoticed")
 
 
+def yaml_files(roots: Iterable[Path], exclude: frozenset[str]) -> Snapshot:
+    """The .yaml/.yml regular files below `roots` as the registry walks them (excluded and
+    hidden folders skipped, folder links not followed), with mtime and size; one `scandir`
+    per folder and one `stat` per YAML file, no path resolution."""
+    snap: Snapshot = {}
+    stack = [str(r) for r in roots]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:
+            continue  # gone, or unreadable
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in exclude and not entry.name.startswith("."):
+                            stack.append(entry.path)
+                    elif entry.name.endswith(YAML_SUFFIXES):
+                        st = entry.stat()
+                        if stat.S_ISREG(st.st_mode):
+                            snap[entry.path] = (st.st_mtime_ns, st.st_size)
+                except OSError:
+                    continue  # gone meanwhile: as if absent
+    return snap
+
+
 def changes(before: Snapshot, after: Snapshot) -> list[types.FileEvent]:
     """What `didChangeWatchedFiles` would have said between two snapshots."""
-    events = [
-        types.FileEvent(p.as_uri(), types.FileChangeType.Deleted) for p in before if p not in after
-    ]
+
+    def event(path: str, kind: types.FileChangeType) -> types.FileEvent:
+        return types.FileEvent(Path(path).as_uri(), kind)
+
+    events = [event(p, types.FileChangeType.Deleted) for p in before if p not in after]
     for path, sig in after.items():
         old = before.get(path)
         if old is None:
-            events.append(types.FileEvent(path.as_uri(), types.FileChangeType.Created))
+            events.append(event(path, types.FileChangeType.Created))
         elif old != sig:
-            events.append(types.FileEvent(path.as_uri(), types.FileChangeType.Changed))
+            events.append(event(path, types.FileChangeType.Changed))
     return events

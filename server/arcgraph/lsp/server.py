@@ -211,15 +211,17 @@ class ArcGraphServer(LanguageServer):
     def _watch_files_here(self) -> None:
         """Poll the registry's YAML files; changes take the `didChangeWatchedFiles` path."""
 
-        def files() -> Any:
+        def folders() -> tuple[list[Path], list[str]]:
             registry = self.index.registry
-            return registry.yaml_files() if registry is not None else ()
+            if registry is None:
+                return [], []
+            return list(registry.roots), list(registry.settings.exclude)
 
         def changed(events: list[types.FileEvent]) -> None:
             params = types.DidChangeWatchedFilesParams(changes=events)
             self.call_soon(self.diagnostics.did_change_watched_files, params)
 
-        self.file_watcher = FileWatcher(files, changed)
+        self.file_watcher = FileWatcher(folders, changed)
         self.file_watcher.start()
 
     def refresh_code_lenses(self) -> None:
