@@ -41,6 +41,7 @@ One delivery model per client, never both (VS Code would show push and pull resu
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from concurrent.futures import Future
@@ -343,7 +344,10 @@ class DiagnosticsFeature:
 
     def _torch_key(self, doc: DocumentView, structure: list[Diagnostic]) -> str:
         index = self.server.index
-        return repr((doc.text, structure, id(index.worker), index.engine.options))
+        # a digest, not the text itself: the key is kept per document and in every job
+        digest = hashlib.blake2b(doc.text.encode("utf-8", "surrogatepass"), digest_size=16)
+        digest.update(repr((structure, id(index.worker), index.engine.options)).encode())
+        return digest.hexdigest()
 
     def _probe_wait(self, uri: str) -> float:
         """Seconds until `uri` has been left alone long enough for probes (<= 0: now)."""

@@ -87,7 +87,13 @@ class ArcGraphServer(LanguageServer):
         if loop is None or loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: session over
-            loop.call_soon_threadsafe(self._guarded, fn, args)
+            loop.call_soon_threadsafe(self._background_done, fn, args)
+
+    def _background_done(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Background work handed back counts as activity: the idle collection (and return
+        of freed memory) follows the last probe or check, not only the last message."""
+        self._guarded(fn, args)
+        self.idle_gc.touch(self.loop)
 
     @staticmethod
     def _guarded(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
