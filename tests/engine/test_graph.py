@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from arcgraph.graph import (
     Graph,
@@ -12,6 +16,7 @@ from arcgraph.graph import (
     Resolved,
     Unresolved,
     cycles,
+    is_name,
     parse_ref,
     ref_name,
     resolve,
@@ -70,7 +75,7 @@ def test_outputs_resolve_nodes_only() -> None:
     assert resolve("pair.first", GRAPH, nodes_only=True) == Resolved("pair", True, (0,))
 
 
-def test_valid_refs_offer_named_outputs_of_several() -> None:
+def test_valid_refs_offer_named_outputs() -> None:
     assert valid_refs(GRAPH) == [
         "x",
         "fc.output",
@@ -78,6 +83,7 @@ def test_valid_refs_offer_named_outputs_of_several() -> None:
         "pair.first",
         "pair.second",
         "one.output",
+        "one.out",
     ]
 
 
@@ -107,3 +113,16 @@ def test_a_long_chain_orders_without_recursion() -> None:
     n = 20_000
     deps = {f"n{i}": [f"n{i - 1}"] if i else [] for i in reversed(range(n))}
     assert run_order(deps) == [f"n{i}" for i in range(n)]
+
+
+@given(st.text(alphabet="aZ09_.-é٣ ", max_size=6))
+def test_is_name_is_the_name_pattern(text: str) -> None:
+    """The resolver's fast path checks names without the regex: the same answer."""
+    assert is_name(text) == bool(re.fullmatch(r"[A-Za-z0-9_]+", text))
+
+
+def test_names_of_another_form_never_resolve() -> None:
+    odd = Graph(frozenset({"a b"}), {"é": None, "c-d": None})
+    assert [resolve(t, odd).error for t in ("a b", "é.output", "c-d.output")] == [
+        RefError.NOT_A_REFERENCE
+    ] * 3

@@ -317,7 +317,7 @@ class _Builder:
             fn, layer, out_names, mod_of[name] = self.node(node, module_name)
             built[name] = (fn, layer, out_names)
 
-        names = rules.Graph(frozenset(input_names), {n: b[2] for n, b in built.items()})
+        names = rules.Graph(dict.fromkeys(input_names), {n: b[2] for n, b in built.items()})
 
         def resolve(ref: Any, node: str | None) -> Ref:
             return _resolve_ref(ref, node, names, module_name)
@@ -524,7 +524,7 @@ def _resolve_ref(ref: Any, node: str | None, names: rules.Graph, module_name: st
         raise SpecBuildError(node, f"reference {ref!r} must be a string", module=module_name)
     found = rules.resolve(ref, names, nodes_only=node is None)
     if isinstance(found, rules.Resolved):
-        return (found.name, found.index or None)
+        return (found.name, found.indices or None)
     where = f"module '{module_name}'" if module_name else "the graph"
     parsed, error = found.ref, found.error
     named = names.nodes.get(parsed.name) if parsed else None

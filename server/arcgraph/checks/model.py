@@ -225,7 +225,7 @@ def _check_scope(
                 n.name_node.span,
             )
     scope.graph = Graph(
-        frozenset(scope.input_names),
+        dict.fromkeys(scope.input_names),
         {name: _named_outputs(n, module_outputs) for name, n in scope.by_name.items()},
     )
     for n in scope.nodes:
