@@ -105,6 +105,12 @@ OPTIMIZER_REJECTED = _code(
 LR_IN_PARAMS = _code(
     "AG214", "lr inside params", "The learning rate is optimizer.lr, not optimizer.params.lr."
 )
+CLOSURE_WITH_ACCUMULATION = _code(
+    "AG215",
+    "optimizer cannot accumulate gradients",
+    "torch.optim.LBFGS re-evaluates one batch's loss during its step (a closure), so it"
+    " trains with accumulate_grad_batches 1 only.",
+)
 NO_VALIDATION = _code(
     "AG220",
     "needs a validation split",

@@ -171,14 +171,6 @@ def test_target_override_reaches_the_data_checks(tmp_path: Path) -> None:
     )
 
 
-def test_lbfgs_is_refused(tmp_path: Path) -> None:
-    trainer = make_workspace(
-        tmp_path, "iris-linear-v1", base_config(), {"type": "torch.optim.LBFGS", "lr": 0.1}
-    )
-    with pytest.raises(SpecError, match="^optimizer.type: torch.optim.LBFGS re-evaluates the loss"):
-        train(trainer, IRIS, out=tmp_path / "runs")
-
-
 def test_trainer_spec_typos_are_refused(tmp_path: Path) -> None:
     from arcgraph.training.config import parse_config
 

@@ -23,6 +23,8 @@ OPTIMIZER_PREFIX = "torch.optim."
 BASE_METRICS = ("train_loss", "val_loss")
 TASK_METRICS = {"classification": ("val_accuracy",), "regression": ("val_mae",)}
 DEFAULT_MONITOR = "val_loss"
+# Optimizers whose step re-evaluates the loss through a closure (one batch per closure).
+CLOSURE_OPTIMIZERS = ("torch.optim.LBFGS",)
 
 
 def unknown_key_hook(path: tuple[str, ...], name: str, knode: YNode) -> Diagnostic | None:
@@ -54,6 +56,8 @@ def check_trainer(ctx: CheckContext) -> ModelSummary | None:
     cfg = root.get("config")
     if isinstance(cfg, YMap):
         _check_config(ctx, cfg, model)
+        if isinstance(opt, YMap):
+            _check_closure_optimizer(ctx, opt, cfg)
     return model
 
 
@@ -171,6 +175,28 @@ def _unknown_optimizer(ctx: CheckContext, qual: str, node: YNode) -> None:
         node.span,
         guess,
         otherwise="; use one of " + ", ".join(names),
+    )
+
+
+def _check_closure_optimizer(ctx: CheckContext, opt: YMap, cfg: YMap) -> None:
+    """The bundled trainer steps LBFGS with a closure over one batch (train and check agree)."""
+    qual, acc = _value(opt, "type"), _value(cfg, "accumulate_grad_batches")
+    key = cfg.key_node("accumulate_grad_batches")
+    if qual not in CLOSURE_OPTIMIZERS or not _is_int(acc) or acc <= 1 or key is None:
+        return
+    batch = _value(cfg, "batch_size")
+    instead = f" (batch_size: {batch * acc} gives the same rows per step)" if _is_int(batch) else ""
+    type_node = opt.get("type")
+    ctx.report(
+        codes.CLOSURE_WITH_ACCUMULATION,
+        f"{qual} re-evaluates one batch's loss several times during its step, so it cannot "
+        f"accumulate gradients over {acc} batches; remove accumulate_grad_batches{instead} "
+        "or use another optimizer",
+        key.span,
+        related=(Related(str(ctx.path), type_node.span, f"the optimizer is {qual}"),)
+        if type_node is not None
+        else (),
+        data={"fix": "remove_key", "key": "accumulate_grad_batches"},
     )
 
 

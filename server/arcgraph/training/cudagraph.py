@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from arcgraph.training.optim import clip_and_step
+from arcgraph.training.optim import clip_and_step, needs_closure
 
 WARMUP_STEPS = 3
 
@@ -44,6 +44,8 @@ def capture_blocker(optimizer: torch.optim.Optimizer, device: torch.device) -> s
         return "not a CUDA device"
     groups = optimizer.param_groups
     name = type(optimizer).__name__
+    if needs_closure(optimizer):
+        return f"{name} re-evaluates the loss through a closure during its step"
     if name in _PLAIN_OK:
         return None
     if not all(g.get("capturable", False) for g in groups):

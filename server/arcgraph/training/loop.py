@@ -38,7 +38,7 @@ from arcgraph.training.early_stopping import EarlyStopping
 from arcgraph.training.errors import NonFiniteLossError, ResumeError, TrainingInterrupted
 from arcgraph.training.events import Reporter
 from arcgraph.training.losses import LossSpec, abs_error, correct_count
-from arcgraph.training.optim import clip_and_step
+from arcgraph.training.optim import clip_and_step, clip_grads, needs_closure
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import epoch_order
 
@@ -168,6 +168,7 @@ class Loop:
         self.monitor = monitor
         self.graph_step = graph_step
         self.params = [p for p in model.parameters() if p.requires_grad]
+        self.closure = needs_closure(optimizer)
         self.early = EarlyStopping(
             monitor,
             cfg.early_stopping_mode,
@@ -313,7 +314,9 @@ class Loop:
         model.train()
         for b in range(start, n_batches):
             lo, hi, scale, do_step = plan[b]
-            if graph is None:
+            if graph is None and self.closure:
+                losses.append(self._closure_step(*data.batch(order, lo, hi)))
+            elif graph is None:
                 xb, yb = data.batch(order, lo, hi)
                 loss = loss_fn(model(xb)[out_key], yb)
                 (loss if scale == 1.0 else loss * scale).backward()
@@ -335,6 +338,23 @@ class Loop:
             [hi - lo for lo, hi, _, _ in plan], dtype=torch.float32, device=self.device
         )
         return float((torch.stack(losses).float() * sizes).sum().item() / n)
+
+    def _closure_step(self, xb: dict[str, torch.Tensor], yb: torch.Tensor) -> torch.Tensor:
+        """One step of an optimizer that re-evaluates the batch's loss itself (LBFGS). Returns
+        the loss before the step, as the other optimizers' batches do."""
+        cfg, model, optimizer = self.cfg, self.model, self.optimizer
+        out_key, loss_fn = self.loss.input, self.loss.fn
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(xb)[out_key], yb)
+            loss.backward()
+            clip_grads(self.params, cfg.gradient_clip_val, cfg.gradient_clip_norm)
+            return loss
+
+        loss = optimizer.step(closure)
+        optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
 
     def _graph_batch(
         self,

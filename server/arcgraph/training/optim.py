@@ -29,11 +29,6 @@ def make_optimizer(
     """`capturable=True` (for CUDA graphs) is passed only to optimizers that accept it, with
     `fused=True` where the optimizer has a fused kernel and the spec did not choose."""
     cls = optimizer_class(spec)
-    if cls is torch.optim.LBFGS:
-        raise SpecError(
-            "optimizer.type: torch.optim.LBFGS re-evaluates the loss through a closure on every "
-            "step, which this batch loop does not do; use a first-order optimizer"
-        )
     kwargs = dict(spec.params)
     if capturable and supports_capturable(cls):
         kwargs["capturable"] = True
@@ -60,16 +55,28 @@ def _accepts(cls: type[torch.optim.Optimizer], name: str) -> bool:
     return name in inspect.signature(cls.__init__).parameters
 
 
+def needs_closure(optimizer: torch.optim.Optimizer) -> bool:
+    """LBFGS evaluates the loss (and gradients) several times per step, through a closure.
+    The engine refuses it with gradient accumulation (AG215): a closure sees one batch."""
+    return isinstance(optimizer, torch.optim.LBFGS)
+
+
+def clip_grads(
+    params: list[torch.nn.Parameter], clip_val: float | None, clip_norm: float | None
+) -> None:
+    """The trainer spec's clipping: by value, then by norm (no host sync in either)."""
+    if clip_val is not None:
+        torch.nn.utils.clip_grad_value_(params, clip_val)
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(params, clip_norm)
+
+
 def clip_and_step(
     optimizer: torch.optim.Optimizer,
     params: list[torch.nn.Parameter],
     clip_val: float | None,
     clip_norm: float | None,
 ) -> None:
-    """The trainer spec's clipping (by value, then by norm) and one optimizer step: the same
-    code eagerly and inside a CUDA graph (no host sync in either clip)."""
-    if clip_val is not None:
-        torch.nn.utils.clip_grad_value_(params, clip_val)
-    if clip_norm is not None:
-        torch.nn.utils.clip_grad_norm_(params, clip_norm)
+    """Clipping and one optimizer step: the same code eagerly and inside a CUDA graph."""
+    clip_grads(params, clip_val, clip_norm)
     optimizer.step()
