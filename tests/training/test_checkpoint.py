@@ -16,6 +16,7 @@ from arcgraph.training.checkpoint import (
     progress_of,
     save,
 )
+from arcgraph.training.errors import OutputError
 
 
 def test_atomic_write_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -82,6 +83,8 @@ def test_background_writer_writes_and_reports_failures(tmp_path: Path) -> None:
     writer.flush()
     assert load(tmp_path / "a.pt")["model"]["w"].tolist() == [1.0, 1.0, 1.0]
     writer.submit(state, tmp_path / "missing" / "b.pt")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(
+        OutputError, match=f"^cannot write {tmp_path / 'missing' / 'b.pt'}: No such"
+    ):
         writer.flush()
     writer.flush()  # reported once

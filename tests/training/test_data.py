@@ -167,3 +167,81 @@ def test_unsupported_format(tmp_path: Path) -> None:
 def test_na_text_is_non_numeric_not_empty(tmp_path: Path) -> None:
     p = csv(tmp_path, "a,t\n1,2\nNA,4\n")
     assert error(p, model(["a"])) == "column 'a': non-numeric value 'NA' in row 2 (line 3)"
+
+
+def _iris_with(tmp_path: Path, row: int, column: str, value: str) -> Path:
+    """The real iris table with one cell replaced (`row` counts data rows from 1)."""
+    lines = IRIS.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[row].split(",")
+    cells[header.index(column)] = value
+    lines[row] = ",".join(cells)
+    p = tmp_path / "iris.csv"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype", "shown", "limit", "hint"),
+    [
+        ("1e300", "float32", "1e+300", "at most 3.40282e+38 in magnitude", " or declare input 'x' as dtype float64"),
+        ("-1e39", "float32", "-1e+39", "at most 3.40282e+38 in magnitude", " or declare input 'x' as dtype float64"),
+        ("70000", "float16", "70000", "at most 65504 in magnitude", " or declare input 'x' as dtype float64"),
+        ("1e300", "float64", None, None, None),
+    ],
+)  # fmt: skip
+def test_a_value_the_input_dtype_cannot_hold_is_refused_with_column_and_row(
+    tmp_path: Path, value: str, dtype: str, shown: str | None, limit: str | None, hint: str | None
+) -> None:
+    """1e300 in a float32 column became inf in the cast; training then failed as a non-finite
+    loss, naming neither the column nor the row."""
+    p = _iris_with(tmp_path, 10, "sepal_width", value)
+    spec = model(IRIS_COLUMNS, "cross_entropy", "species", dtype=dtype)
+    if shown is None:  # float64 holds it: read as it is
+        assert load(p, spec, "species").inputs["x"][9, 1].item() == 1e300
+        return
+    assert error(p, spec, "species") == (
+        f"column 'sepal_width': {shown} in row 10 (line 11) does not fit in {dtype} ({limit}); "
+        f"rescale the column{hint}"
+    )
+
+
+def test_a_regression_target_too_large_for_float32(tmp_path: Path) -> None:
+    p = _iris_with(tmp_path, 3, "petal_width", "2e40")
+    spec = model(["sepal_length"], target="petal_width")
+    assert error(p, spec, "petal_width") == (
+        "column 'petal_width': 2e+40 in row 3 (line 4) does not fit in float32 "
+        "(at most 3.40282e+38 in magnitude); rescale the column"
+    )
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_non_finite_literals_are_refused(tmp_path: Path, value: str) -> None:
+    p = _iris_with(tmp_path, 7, "petal_length", value)
+    spec = model(IRIS_COLUMNS, "cross_entropy", "species")
+    assert error(p, spec, "species") == (
+        f"column 'petal_length': {value} (not a finite number) in row 7 (line 8)"
+    )
+
+
+def test_header_that_is_not_utf8_names_the_column(tmp_path: Path) -> None:
+    """pyarrow decodes header names lazily: a Latin-1 'é' ended in a UnicodeDecodeError
+    traceback from `table.column_names`."""
+    data = IRIS.read_bytes().replace(b"petal_width", b"p\xe9tal_width", 1)
+    p = tmp_path / "iris.csv"
+    p.write_bytes(data)
+    assert error(p, model(IRIS_COLUMNS, "cross_entropy", "species"), "species") == (
+        "iris.csv: line 1 (the header), column 4 name 'p\ufffdtal_width' is not valid UTF-8 "
+        "(byte 0xe9 at position 2); save the file as UTF-8"
+    )
+
+
+def test_an_integer_that_int32_cannot_hold_is_refused_not_wrapped(tmp_path: Path) -> None:
+    p = csv(tmp_path, "a,t\n1,2\n3000000000,4\n")
+    assert error(p, model(["a"], dtype="int32")) == (
+        "column 'a': 3000000000 in row 2 (line 3) does not fit in int32 "
+        "(from -2147483648 to 2147483647); rescale the column or declare input 'x' as dtype int64"
+    )

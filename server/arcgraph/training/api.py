@@ -24,10 +24,11 @@ from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
 from arcgraph.training.config import TrainerConfig, parse_trainer
 from arcgraph.training.cudagraph import CudaGraphStep, capture_blocker
-from arcgraph.training.data import fingerprint, load_dataset
+from arcgraph.training.data import check_class_indices, fingerprint, load_dataset
 from arcgraph.training.device import resolve_device
 from arcgraph.training.errors import (
     NonFiniteLossError,
+    OutputError,
     ResumeError,
     SpecError,
     TrainError,
@@ -37,8 +38,9 @@ from arcgraph.training.events import EventSink, Reporter
 from arcgraph.training.loop import Loop, RunContext
 from arcgraph.training.losses import LossSpec, parse_loss
 from arcgraph.training.optim import make_optimizer
-from arcgraph.training.placement import align_target, place
+from arcgraph.training.placement import align_target, class_count, place
 from arcgraph.training.preflight import check_specs, resolve_model
+from arcgraph.training.runlock import RunLock
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import split_indices
 
@@ -126,18 +128,21 @@ def train(
     """
     reporter = Reporter(events, verbose=True if verbose is None else verbose)
     try:
-        return _train(
-            Path(trainer),
-            Path(data),
-            model=model,
-            target=target,
-            out=Path(out),
-            resume=None if resume is None else Path(resume),
-            force=force,
-            run_name=run_name,
-            reporter=reporter,
-            verbose=verbose,
-        )
+        # The stack holds the run directory's lock until the run has ended, summary and all.
+        with contextlib.ExitStack() as stack:
+            return _train(
+                Path(trainer),
+                Path(data),
+                model=model,
+                target=target,
+                out=Path(out),
+                resume=None if resume is None else Path(resume),
+                force=force,
+                run_name=run_name,
+                reporter=reporter,
+                verbose=verbose,
+                stack=stack,
+            )
     except TrainingInterrupted as err:
         reporter.error(err, checkpoint=err.checkpoint)
         raise
@@ -164,6 +169,7 @@ def _train(
     run_name: str | None,
     reporter: Reporter,
     verbose: bool | None,
+    stack: contextlib.ExitStack,
 ) -> dict[str, Any]:
     # 1. Specs: read, engine check, typed config. No data has been touched yet.
     trainer_text, trainer_spec = _load_yaml(trainer_path)
@@ -187,6 +193,14 @@ def _train(
     ckpt_path: Path | None = None
     if resume is not None:
         run_dir = resume
+        if not (run_dir / rundir.RUN_FILE).is_file():
+            raise ResumeError(f"{run_dir} is not a run directory (no {rundir.RUN_FILE})")
+        # Locked before anything is read from it, so what is read is not being rewritten.
+        stack.enter_context(RunLock(run_dir))
+        removed = ckpt_io.remove_temp_files(run_dir)
+        if removed:
+            names = ", ".join(str(p.relative_to(run_dir)) for p in removed)
+            reporter.info(f"removed {len(removed)} temp file(s) of an interrupted write: {names}")
         run_info = _check_resume(run_dir, hashes, data_path, force)
         seed = int(run_info["seed"])
         found = ckpt_io.latest_checkpoint(run_dir)
@@ -204,6 +218,7 @@ def _train(
                 reporter.end(previous)
                 return previous
     else:
+        rundir.check_new_name(out, model_id, run_name)
         seed = cfg.seed if cfg.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
         run_dir = None
 
@@ -220,9 +235,15 @@ def _train(
         train_idx, val_idx = split_indices(dataset.n_rows, cfg.validation_split, seed)
         placed, notes = place(dataset, train_idx, val_idx, device, cfg)
         align_target(net, placed, loss.input, loss.target_dtype.is_floating_point)
+        if loss.task == "multiclass":
+            n_classes = class_count(net, placed, loss.input)
+            if n_classes is not None:
+                check_class_indices(dataset, n_classes, target, loss.input, data_path)
 
         if run_dir is None:
             run_dir = rundir.new_run_dir(out, model_id, run_name)
+            stack.enter_context(RunLock(run_dir))
+        rundir.make_checkpoint_dir(run_dir)
         _write_run_files(
             run_dir,
             resume=resume is not None,
@@ -293,21 +314,31 @@ def _train(
                 reporter.info(note)
             try:
                 summary = loop.fit()
-            except NonFiniteLossError as err:
-                loop.writer.flush()  # the last good checkpoint may still be on its way
-                failed = loop.summary("failed", restored=False)
-                failed["error"] = str(err)
-                best = run_dir / rundir.BEST_FILE
-                failed["weights"] = str(best) if best.is_file() else None  # last.pt: not written
-                latest = ckpt_io.list_checkpoints(run_dir)
-                failed["checkpoint"] = str(latest[0]) if latest else None
-                rundir.write_json(run_dir / rundir.SUMMARY_FILE, failed)
+            except (NonFiniteLossError, OutputError) as err:
+                _write_failed_summary(run_dir, loop, err)
                 raise
     rundir.write_json(run_dir / rundir.SUMMARY_FILE, summary)
     if loop.progress.history:
-        rundir.plot_losses(run_dir / rundir.PLOT_FILE, loop.progress.history, model_id)
+        try:
+            rundir.plot_losses(run_dir / rundir.PLOT_FILE, loop.progress.history, model_id)
+        except OutputError as err:  # the run itself is complete and saved
+            reporter.info(f"no loss plot: {err}")
     reporter.end(summary)
     return summary
+
+
+def _write_failed_summary(run_dir: Path, loop: Loop, err: TrainError) -> None:
+    """status `failed` with the error and the last good checkpoint, when the disk takes it."""
+    with contextlib.suppress(OutputError):
+        loop.writer.flush()  # the last good checkpoint may still be on its way
+    failed = loop.summary("failed", restored=False)
+    failed["error"] = str(err)
+    best = run_dir / rundir.BEST_FILE
+    failed["weights"] = str(best) if best.is_file() else None  # last.pt: not written
+    latest = ckpt_io.list_checkpoints(run_dir)
+    failed["checkpoint"] = str(latest[0]) if latest else None
+    with contextlib.suppress(OutputError):  # a full disk may not even take this
+        rundir.write_json(run_dir / rundir.SUMMARY_FILE, failed)
 
 
 def _graph_step(
@@ -384,4 +415,3 @@ def _write_run_files(
     ckpt_io.atomic_write_text(run_dir / rundir.TRAINER_FILE, trainer_text)
     rundir.write_json(run_file, {"spec_hashes": hashes, **info})
     rundir.write_json(run_dir / rundir.SPLIT_FILE, split)
-    (run_dir / ckpt_io.CHECKPOINT_DIR).mkdir(exist_ok=True)

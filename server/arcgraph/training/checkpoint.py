@@ -9,6 +9,7 @@ code.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import tempfile
@@ -18,8 +19,13 @@ from typing import IO, Any
 
 import torch
 
+from arcgraph.training.output import write_error
+
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^epoch-(\d{4,})(?:-batch-(\d{5,}))?\.pt$")
+TEMP_SUFFIX = ".tmp"
+# atomic_write's temp files: ".<target name>.<8 random characters from mkstemp>.tmp"
+_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -34,7 +40,10 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, durable: boo
     """Readers see the old file or the new one, never a mix. `durable=False` skips the fsyncs,
     for files rebuilt from a checkpoint anyway (metrics.csv): still atomic, not crash-proof."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    except OSError as err:
+        raise write_error(path, err) from err
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes 0600; run files are ordinary, shareable files
         with os.fdopen(fd, "wb") as fh:
@@ -43,12 +52,17 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, durable: boo
             if durable:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(err, OSError):  # a full disk, mostly: the old file is still there
+            raise write_error(path, err) from err
         raise
     if durable:
-        _fsync_dir(path.parent)
+        try:
+            _fsync_dir(path.parent)
+        except OSError as err:
+            raise write_error(path, err) from err
 
 
 def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
@@ -56,7 +70,26 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
 
 
 def save(obj: Any, path: Path) -> None:
-    atomic_write(path, lambda fh: torch.save(obj, fh))
+    # Serialised first: a write that fails (full disk) then fails in atomic_write as an
+    # OSError, not inside torch's zip writer as a RuntimeError.
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write(path, lambda fh: fh.write(buf.getbuffer()))
+
+
+def remove_temp_files(run_dir: Path) -> list[Path]:
+    """Delete the temp files a killed process left mid-write (in the run directory and its
+    checkpoints/). Only for a caller holding the run's lock: no one else is writing them."""
+    removed = []
+    for directory in (Path(run_dir), Path(run_dir) / CHECKPOINT_DIR):
+        if not directory.is_dir():
+            continue
+        for entry in directory.iterdir():
+            if _TEMP.match(entry.name) and entry.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+                    removed.append(entry)
+    return removed
 
 
 def load(path: Path, map_location: str | torch.device | None = "cpu") -> Any:

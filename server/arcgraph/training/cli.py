@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from arcgraph.training.api import train
     from arcgraph.training.events import JsonLines
 
-    sink = JsonLines(args.events) if args.events else None
+    sink = None
     try:
+        sink = JsonLines(args.events) if args.events else None
         train(
             args.trainer,
             args.data,
@@ -70,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("arcgraph train: aborted", file=sys.stderr)
         return 130
+    except OSError as err:  # what no check above foresaw: still one line, not a traceback
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"arcgraph train: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
     finally:
         if sink is not None:
             sink.close()

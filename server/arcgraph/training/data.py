@@ -97,11 +97,28 @@ def read_table(path: Path) -> pa.Table:
     raise DataError(f"{path.name}: unsupported data format; use .csv, .tsv or .parquet")
 
 
+def _check_column_names(table: pa.Table, path: Path) -> None:
+    """pyarrow keeps header bytes as they are and fails only when a name is read; say which."""
+    for i in range(table.num_columns):
+        try:
+            table.schema.field(i).name  # noqa: B018 - decoding is the check
+        except UnicodeDecodeError as err:
+            raw = bytes(err.object)
+            shown = raw.decode("utf-8", errors="replace")
+            where = "line 1 (the header), " if path.name.lower().endswith(CSV_SUFFIXES) else ""
+            raise DataError(
+                f"{path.name}: {where}column {i + 1} name {shown!r} is not valid UTF-8 "
+                f"(byte 0x{raw[err.start]:02x} at position {err.start + 1}); "
+                "save the file as UTF-8"
+            ) from None
+
+
 def load_dataset(
     path: str | Path, model_spec: Mapping[str, Any], target: str, loss: LossSpec
 ) -> Dataset:
     path = Path(path)
     table = read_table(path)
+    _check_column_names(table, path)
     where = _Where(path)
     inputs_decl = model_spec.get("inputs") or {}
     feature_of: dict[str, str] = {}
@@ -164,8 +181,15 @@ def _check_nulls(col: pa.ChunkedArray, name: str, where: _Where) -> None:
         raise DataError(f"column '{name}': empty cell in {where(first)}")
 
 
-def _numeric(col: pa.ChunkedArray, name: str, where: _Where, np_dtype: np.dtype) -> np.ndarray:
-    """A numeric column as a numpy array (no copy where pyarrow allows), checked."""
+def _numeric(
+    col: pa.ChunkedArray,
+    name: str,
+    where: _Where,
+    np_dtype: np.dtype,
+    hint: str = "rescale the column",
+) -> np.ndarray:
+    """A numeric column as a numpy array (no copy where pyarrow allows), checked; `hint` says
+    how to fix a value outside `np_dtype`'s range."""
     col = _plain(col)
     _check_nulls(col, name, where)
     kind = col.type
@@ -194,7 +218,39 @@ def _numeric(col: pa.ChunkedArray, name: str, where: _Where, np_dtype: np.dtype)
             raise DataError(
                 f"column '{name}': {arr[i]} in {where(i)} is not an integer (the input is {np_dtype})"
             )
+    _check_range(arr, name, where, np_dtype, hint)
     return arr
+
+
+def _check_range(arr: np.ndarray, name: str, where: _Where, np_dtype: np.dtype, hint: str) -> None:
+    """A value the cast to `np_dtype` would turn into inf (1e300 -> float32) or wrap around
+    (3e9 -> int32) is refused here, not found later as a non-finite loss."""
+    if np_dtype.kind == "f":
+        if arr.dtype.kind == "f" and arr.dtype.itemsize <= np_dtype.itemsize:
+            return
+        if arr.dtype.kind == "b":
+            return
+        top = float(np.finfo(np_dtype).max)
+        bad = np.abs(arr) > top
+        limit = f"at most {top:.6g} in magnitude"
+    elif np_dtype.kind in "iu":
+        if arr.dtype.kind == "b":
+            return
+        info = np.iinfo(np_dtype)
+        if arr.dtype.kind in "iu" and np.can_cast(arr.dtype, np_dtype):
+            return
+        # float(info.max) + 1 is exactly 2**(bits-1) (or 2**bits): a safe exclusive bound.
+        bad = (arr < info.min) | (arr >= float(info.max) + 1)
+        limit = f"from {info.min} to {info.max}"
+    else:
+        return
+    if bad.any():
+        i = int(np.argmax(bad))
+        value = arr[i]
+        shown = f"{value:g}" if arr.dtype.kind == "f" else str(value)
+        raise DataError(
+            f"column '{name}': {shown} in {where(i)} does not fit in {np_dtype} ({limit}); {hint}"
+        )
 
 
 def _input_tensor(
@@ -206,6 +262,10 @@ def _input_tensor(
     shape = list(decl.get("shape") or [None])
     n = table.num_rows
     tail = [d for d in shape[1:]]
+    widest = "float64" if np_dtype.kind == "f" else "int64"
+    hint = "rescale the column" + (
+        f" or declare input '{name}' as dtype {widest}" if np_dtype != np.dtype(widest) else ""
+    )
     if len(columns) == 1 and _is_list(table.column(columns[0]).type):
         # One column holding a fixed-length sequence per row (Parquet list column).
         col = _plain(table.column(columns[0]))
@@ -217,14 +277,14 @@ def _input_tensor(
                 f"column '{columns[0]}': sequence of length {lengths[i]} in {where(i)}, "
                 f"expected {lengths[0]} like row 1"
             )
-        flat = _numeric(pc.list_flatten(col), columns[0], where, np_dtype).astype(
+        flat = _numeric(pc.list_flatten(col), columns[0], where, np_dtype, hint).astype(
             np_dtype, copy=False
         )
         arr = flat.reshape(n, -1)
     else:
         arr = np.empty((n, len(columns)), dtype=np_dtype)
         for j, col_name in enumerate(columns):
-            arr[:, j] = _numeric(table.column(col_name), col_name, where, np_dtype)
+            arr[:, j] = _numeric(table.column(col_name), col_name, where, np_dtype, hint)
     width = arr.shape[1]
     if len(shape) == 1:
         if width != 1:
@@ -277,6 +337,30 @@ def _target_tensor(
                 f"column '{name}': {loss.type} needs targets in [0, 1], found {arr[i]} in {where(i)}"
             )
     return _tensor(np.ascontiguousarray(arr.astype(np_dtype, copy=False))), labels
+
+
+def check_class_indices(
+    dataset: Dataset, n_classes: int, column: str, output: str, path: str | Path
+) -> None:
+    """Cross-entropy targets are class indices below the model's class count. torch would stop
+    at the first batch holding a larger one ("Target 1000 is out of bounds") without naming
+    the row; this names the first such row of the file."""
+    bad = dataset.target >= n_classes
+    if not bool(bad.any()):
+        return
+    i = int(bad.nonzero()[0, 0])
+    where = _Where(Path(path))(i)
+    value = int(dataset.target[i])
+    if dataset.labels is not None:
+        raise DataError(
+            f"column '{column}' has {len(dataset.labels)} classes but output '{output}' "
+            f"gives {n_classes}: label {dataset.labels[value]!r} in {where} is class {value}; "
+            f"make the model's last layer produce {len(dataset.labels)} values"
+        )
+    raise DataError(
+        f"column '{column}': class index {value} in {where} is out of range: output "
+        f"'{output}' gives {n_classes} classes, so the indices go from 0 to {n_classes - 1}"
+    )
 
 
 def _tensor(arr: np.ndarray) -> torch.Tensor:

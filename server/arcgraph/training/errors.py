@@ -43,3 +43,32 @@ class TrainingInterrupted(TrainError):
         if checkpoint:
             msg += f"; checkpoint saved to {checkpoint} (continue with --resume)"
         super().__init__(msg)
+
+
+class RunDirError(TrainError):
+    """A run directory that cannot be used: `--name` of an existing run, or one in use."""
+
+
+class RunDirBusyError(RunDirError):
+    """Another process trains in this run directory (it holds the directory's lock)."""
+
+    def __init__(self, run_dir: str, pid: int | None) -> None:
+        self.run_dir = run_dir
+        self.pid = pid
+        who = f"process {pid}" if pid is not None else "another process"
+        super().__init__(
+            f"run directory {run_dir} is in use by {who}; wait for that training to end "
+            "(or stop it) before resuming it"
+        )
+
+
+class OutputError(TrainError):
+    """A file or folder the trainer writes (under --out, or --events) cannot be written.
+
+    `path` is what failed; `reason` says why in words (read-only file system, no space left,
+    a file where a folder should be)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot write {path}: {reason}")

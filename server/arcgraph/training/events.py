@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any
 
+from arcgraph.training.output import write_error
+
 EventSink = Callable[[dict[str, Any]], None]
 
 
@@ -33,11 +35,18 @@ class JsonLines:
 
     def __init__(self, target: str) -> None:
         self._own = target != "-"
-        self._fh: IO[str] = open(target, "a", encoding="utf-8") if self._own else sys.stdout  # noqa: SIM115
+        self._target = target
+        try:
+            self._fh: IO[str] = open(target, "a", encoding="utf-8") if self._own else sys.stdout  # noqa: SIM115
+        except OSError as err:
+            raise write_error(target, err) from err
 
     def __call__(self, event: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(_clean(event), allow_nan=False) + "\n")
-        self._fh.flush()
+        try:
+            self._fh.write(json.dumps(_clean(event), allow_nan=False) + "\n")
+            self._fh.flush()
+        except OSError as err:
+            raise write_error(self._target, err) from err
 
     def close(self) -> None:
         if self._own:

@@ -92,3 +92,19 @@ def align_target(model: torch.nn.Module, data: DeviceData, output: str, float_ta
     if pred.dim() == 2 and pred.shape[1] == 1:
         data.train_y = data.train_y.unsqueeze(1)
         data.val_y = data.val_y.unsqueeze(1)
+
+
+@torch.no_grad()
+def class_count(model: torch.nn.Module, data: DeviceData, output: str) -> int | None:
+    """The size of the prediction's class dimension (dim 1, as cross_entropy reads it), from
+    one eval-mode forward on two rows; None when the output has no such dimension."""
+    if data.n_train == 0:
+        return None
+    was_training = model.training
+    model.eval()
+    try:
+        xb = {k: v[:2].to(data.device) for k, v in data.train_x.items()}
+        pred = model(xb)[output]
+    finally:
+        model.train(was_training)
+    return int(pred.shape[1]) if pred.dim() >= 2 else None

@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 from arcgraph.training.checkpoint import CHECKPOINT_DIR, atomic_write_text
+from arcgraph.training.errors import RunDirError
+from arcgraph.training.output import check_out_dir, write_error
 
 MODEL_FILE = "model.yaml"
 TRAINER_FILE = "trainer.yaml"
@@ -56,26 +58,48 @@ def versions() -> dict[str, str]:
     }
 
 
+def _exists_error(run_dir: Path) -> RunDirError:
+    return RunDirError(f"run directory {run_dir} already exists (use --resume to continue it)")
+
+
+def check_new_name(out: Path, model_id: str, name: str | None) -> None:
+    """Before any data is read: --out can hold runs and --name is not taken (new_run_dir still
+    decides, atomically, when two processes race for the name)."""
+    check_out_dir(Path(out))
+    if name is not None and (Path(out) / model_id / name).exists():
+        raise _exists_error(Path(out) / model_id / name)
+
+
 def new_run_dir(out: Path, model_id: str, name: str | None) -> Path:
-    """A fresh directory; a timestamp name gets a numeric suffix if it is taken."""
+    """A fresh directory, created by one mkdir: of two processes asking for the same --name
+    exactly one gets it. A timestamp name gets a numeric suffix if it is taken."""
     parent = Path(out) / model_id
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_error(parent, err) from err
     base = name or time.strftime("%Y%m%d-%H%M%S")
     candidate = parent / base
-    if name is not None and candidate.exists():
-        raise FileExistsError(
-            f"run directory {candidate} already exists (use --resume to continue it)"
-        )
     n = 1
     while True:
         try:
             candidate.mkdir()
             break
         except FileExistsError:
+            if name is not None:
+                raise _exists_error(candidate) from None
             n += 1
             candidate = parent / f"{base}-{n}"
-    (candidate / CHECKPOINT_DIR).mkdir()
+        except OSError as err:
+            raise write_error(candidate, err) from err
     return candidate
+
+
+def make_checkpoint_dir(run_dir: Path) -> None:
+    try:
+        (Path(run_dir) / CHECKPOINT_DIR).mkdir(exist_ok=True)
+    except OSError as err:
+        raise write_error(Path(run_dir) / CHECKPOINT_DIR, err) from err
 
 
 def write_json(path: Path, data: Any) -> None:
