@@ -245,3 +245,14 @@ def test_an_integer_that_int32_cannot_hold_is_refused_not_wrapped(tmp_path: Path
         "column 'a': 3000000000 in row 2 (line 3) does not fit in int32 "
         "(from -2147483648 to 2147483647); rescale the column or declare input 'x' as dtype int64"
     )
+
+
+def test_a_bad_value_in_a_list_column_names_its_row_not_its_element(tmp_path: Path) -> None:
+    table = pa.table({"seq": [[1.0, 2.0, 3.0], [4.0, 1e300, 6.0]], "t": [0, 1]})
+    pq.write_table(table, tmp_path / "s.parquet")
+    spec = model(["seq"], "cross_entropy")
+    spec["inputs"]["x"]["shape"] = [None, 3]
+    assert error(tmp_path / "s.parquet", spec) == (
+        "column 'seq': 1e+300 in row 2 does not fit in float32 (at most 3.40282e+38 in "
+        "magnitude); rescale the column or declare input 'x' as dtype float64"
+    )

@@ -160,12 +160,17 @@ def load_dataset(
 class _Where:
     """Formats a row position for messages."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, values_per_row: int = 1) -> None:
         self.path = path
         self.csv = path.name.lower().endswith(CSV_SUFFIXES)
+        self.values_per_row = max(1, values_per_row)
+
+    def per_row(self, n: int) -> _Where:
+        """For a list column's flattened values: index i lies in row i // n."""
+        return _Where(self.path, n)
 
     def __call__(self, index: int) -> str:
-        row = index + 1
+        row = index // self.values_per_row + 1
         return f"row {row} (line {row + 1})" if self.csv else f"row {row}"
 
 
@@ -277,9 +282,10 @@ def _input_tensor(
                 f"column '{columns[0]}': sequence of length {lengths[i]} in {where(i)}, "
                 f"expected {lengths[0]} like row 1"
             )
-        flat = _numeric(pc.list_flatten(col), columns[0], where, np_dtype, hint).astype(
-            np_dtype, copy=False
-        )
+        per_row = int(lengths[0]) if lengths.size else 1
+        flat = _numeric(
+            pc.list_flatten(col), columns[0], where.per_row(per_row), np_dtype, hint
+        ).astype(np_dtype, copy=False)
         arr = flat.reshape(n, -1)
     else:
         arr = np.empty((n, len(columns)), dtype=np_dtype)
