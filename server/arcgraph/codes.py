@@ -111,6 +111,15 @@ CLOSURE_WITH_ACCUMULATION = _code(
     "torch.optim.LBFGS re-evaluates one batch's loss during its step (a closure), so it"
     " trains with accumulate_grad_batches 1 only.",
 )
+OPTIMIZER_CANNOT_TRAIN = _code(
+    "AG216",
+    "optimizer cannot train the model",
+    "The trainer gives the optimizer every parameter of the referenced model, with dense"
+    " gradients (sparse for an Embedding or EmbeddingBag with sparse: true). torch constructs it"
+    " with the model's parameters (built on meta) and takes one step on small stand-ins; where"
+    " that fails (torch.optim.Muon: 2-D parameters only; torch.optim.SparseAdam: sparse"
+    " gradients only) the node is named and another optimizer suggested.",
+)
 NO_VALIDATION = _code(
     "AG220",
     "needs a validation split",

@@ -23,7 +23,7 @@ from arcgraph.checks.trainer import (
     span_for_probe_param,
     unknown_key_hook,
 )
-from arcgraph.diagnostics import Diagnostic, Severity, Span
+from arcgraph.diagnostics import Diagnostic, Related, Severity, Span
 from arcgraph.files import NotRegularFile, read_regular
 from arcgraph.kinds import (
     MODEL_SUFFIXES,
@@ -32,6 +32,7 @@ from arcgraph.kinds import (
     SpecKind,
     detect_kind,
     kind_from_name,
+    model_id_of,
 )
 from arcgraph.registry import DEFAULT_EXCLUDE, Registry, workspace_root_for
 from arcgraph.schema import validate
@@ -63,7 +64,9 @@ class TorchService(Protocol):
     @property
     def unavailable_reason(self) -> str | None: ...
     def catalog(self) -> Any: ...
-    def probe_optimizer(self, type: str, lr: float, params: dict[str, Any]) -> Any: ...
+    def probe_optimizer(
+        self, type: str, lr: float, params: dict[str, Any], model: dict[str, Any] | None = None
+    ) -> Any: ...
     def probe_shapes(self, spec: dict[str, Any]) -> Any: ...
 
 
@@ -100,6 +103,11 @@ class Engine:
         self.torch = torch
         self.options = options or CheckOptions()
         self._catalog = catalog
+        # The model every trainer's optimizer is probed with, instead of its model_ref's
+        # (`arcgraph train --model`).
+        self.trainers_model: Path | None = None
+        # (model path, its text, catalog) -> (its analysis, its spec) or None (has errors)
+        self._probe_models: dict[tuple[str, str, int], tuple[Analysis, dict[str, Any]] | None] = {}
 
     # -- the catalog -----------------------------------------------------------------------
     def catalog(self) -> CatalogLike | None:
@@ -236,8 +244,12 @@ class Engine:
             req = optimizer_probe_request(root)
             if req is None or opt_node is None or _has_error_in(structure, opt_node.span):
                 return []
-            res = self.torch.probe_optimizer(req["type"], req["lr"], req["params"])
-            if res.ok is False:
+            model = self.probe_model(a)
+            extra = {"model": model[1]} if model is not None else {}
+            res = self.torch.probe_optimizer(req["type"], req["lr"], req["params"], **extra)
+            if res.ok is False and model is not None and getattr(res, "data", {}).get("stage"):
+                out.append(_unfit_optimizer(a, root, req["type"], model[0], res))
+            elif res.ok is False:
                 param = getattr(res, "param", None)
                 out.append(
                     Diagnostic(
@@ -265,6 +277,48 @@ class Engine:
             elif res.ok is None:
                 out.append(_worker_failed(a, res.message))
         return out
+
+    def probe_model(self, a: Analysis) -> tuple[Analysis, dict[str, Any]] | None:
+        """The model a trainer's optimizer probe is given: its model_ref's one file, when that
+        spec has no errors of its own (else its own diagnostics speak, not the optimizer's)."""
+        source = self._probe_model_source(a)
+        if source is None:
+            return None
+        key = (str(source[0]), source[1], id(self._catalog))
+        known = self._probe_models.get(key, False)
+        if known is not False:
+            return known
+        m = self.analyze(*source)
+        found: tuple[Analysis, dict[str, Any]] | None = None
+        if (
+            m.kind == SpecKind.MODEL
+            and m.root is not None
+            and not any(d.severity == Severity.ERROR for d in self.check_structure(m))
+        ):
+            found = (m, to_python(m.root))
+        self._probe_models = {key: found}  # one kept: the next trainer usually shares it
+        return found
+
+    def _probe_model_source(self, a: Analysis) -> tuple[Path, str] | None:
+        """The path and text of the model a trainer is probed with (see `trainers_model`)."""
+        root = a.root
+        if self.registry is None or root is None or a.kind != SpecKind.TRAINER:
+            return None
+        ref = root.get("model_ref")
+        if self.trainers_model is not None:
+            paths = [self.trainers_model]
+        elif isinstance(getattr(ref, "value", None), str):
+            paths = self.registry.paths_of(ref.value)  # type: ignore[union-attr]
+        else:
+            return None
+        text = self.registry.text_of(paths[0]) if len(paths) == 1 else None
+        return None if text is None else (paths[0], text)
+
+    def probe_key(self, a: Analysis) -> str:
+        """What a trainer's probes depend on besides its own text: its model's file and text
+        (read, not checked: cheap enough for the editor's event loop)."""
+        source = self._probe_model_source(a)
+        return "" if source is None else f"{source[0]}\n{source[1]}"
 
     def torch_info(self, a: Analysis) -> list[Diagnostic]:
         """The one info saying torch checks are off, and why."""
@@ -322,6 +376,35 @@ def _worker_failed(a: Analysis, message: str) -> Diagnostic:
         _first_line_span(a.text),
         Severity.WARNING,
         str(a.path),
+    )
+
+
+def _unfit_optimizer(a: Analysis, root: YMap, type_: str, model: Analysis, res: Any) -> Diagnostic:
+    """The optimizer cannot train a node of the trainer's model (torch said so, on `meta`)."""
+    data = getattr(res, "data", None) or {}
+    node = res.node
+    what = f"node '{node}'" if node else "the parameters"
+    if node and data.get("node_type"):
+        what += f" ({data['node_type']})"
+    model_id = model_id_of(model.path)
+    param = data.get("parameter")
+    detail = ""
+    if param and data.get("stage") == "step" and data.get("gradient"):
+        detail = f" ({param} has a {data['gradient']} gradient)"
+    elif param:
+        detail = f" ({param})"
+    fix = data.get("fix") or "torch.optim.AdamW"
+    opt = root.get("optimizer")
+    span = (opt.get("type") if isinstance(opt, YMap) else None) or opt or root
+    model_span = _node_span(model.root, node) if model.root is not None else Span(0, 0, 0, 0)
+    return Diagnostic(
+        codes.OPTIMIZER_CANNOT_TRAIN,
+        f"{type_} cannot train {what} of model '{model_id}': {res.message}{detail}; the trainer"
+        f" gives the optimizer every parameter of the model, so use {fix} instead",
+        span.span,
+        path=str(a.path),
+        related=(Related(str(model.path), model_span, f"{what} of model '{model_id}'"),),
+        data={"fix": "replace_value", "with": fix},
     )
 
 

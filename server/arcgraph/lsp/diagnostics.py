@@ -329,7 +329,7 @@ class DiagnosticsFeature:
         previous = self.kinds.get(doc.uri)
         self.kinds[doc.uri] = a.kind
         torch_checked = a.kind != SpecKind.NONE and a.root is not None
-        key = self._torch_key(doc, structure) if torch_checked else ""
+        key = self._torch_key(doc, structure, a) if torch_checked else ""
         known = self.torch_results.get(doc.uri)
         reuse = torch_checked and known is not None and known[0] == key
         # the same text, structure, worker and options: torch would say the same again
@@ -342,11 +342,13 @@ class DiagnosticsFeature:
         if edited and SpecKind.MODEL in (a.kind, previous):
             self.recheck(kind=SpecKind.TRAINER, skip=doc.uri)
 
-    def _torch_key(self, doc: DocumentView, structure: list[Diagnostic]) -> str:
+    def _torch_key(self, doc: DocumentView, structure: list[Diagnostic], a: Analysis) -> str:
         index = self.server.index
         # a digest, not the text itself: the key is kept per document and in every job
         digest = hashlib.blake2b(doc.text.encode("utf-8", "surrogatepass"), digest_size=16)
         digest.update(repr((structure, id(index.worker), index.engine.options)).encode())
+        # a trainer's optimizer probe also reads its model (AG216)
+        digest.update(index.engine.probe_key(a).encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
     def _probe_wait(self, uri: str) -> float:

@@ -12,6 +12,11 @@ class SpecError(TrainError):
     """A trainer or model spec that is refused before any data is read."""
 
 
+class OptimizerStepError(TrainError):
+    """The optimizer's own step refused what it was given (the pre-flight's AG216 foresees
+    the known cases; this keeps any other one a located line instead of a traceback)."""
+
+
 class DataError(TrainError):
     """A data table that does not fit the model: names the column (and row)."""
 

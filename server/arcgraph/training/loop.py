@@ -38,7 +38,7 @@ from arcgraph.training.early_stopping import EarlyStopping
 from arcgraph.training.errors import NonFiniteLossError, ResumeError, TrainingInterrupted
 from arcgraph.training.events import Reporter
 from arcgraph.training.losses import LossSpec, abs_error, correct_count
-from arcgraph.training.optim import clip_and_step, clip_grads, needs_closure
+from arcgraph.training.optim import clip_and_step, clip_grads, needs_closure, optimizer_step
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import epoch_order
 
@@ -352,7 +352,7 @@ class Loop:
             clip_grads(self.params, cfg.gradient_clip_val, cfg.gradient_clip_norm)
             return loss
 
-        loss = optimizer.step(closure)
+        loss = optimizer_step(optimizer, closure)
         optimizer.zero_grad(set_to_none=True)
         return loss.detach()
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 
 from arcgraph.builder import torchnames
 from arcgraph.training.config import OptimizerSpec
-from arcgraph.training.errors import SpecError
+from arcgraph.training.errors import OptimizerStepError, SpecError, TrainError
 
 
 def optimizer_class(spec: OptimizerSpec) -> type[torch.optim.Optimizer]:
@@ -71,6 +72,23 @@ def clip_grads(
         torch.nn.utils.clip_grad_norm_(params, clip_norm)
 
 
+def optimizer_step(
+    optimizer: torch.optim.Optimizer, closure: Callable[[], Any] | None = None
+) -> Any:
+    """optimizer.step, its refusals (SparseAdam on a dense gradient) as one error line."""
+    try:
+        return optimizer.step() if closure is None else optimizer.step(closure)
+    except (TrainError, torch.OutOfMemoryError):
+        raise
+    except (RuntimeError, ValueError, TypeError) as err:
+        cls = type(optimizer)
+        raise OptimizerStepError(
+            f"optimizer.type: {cls.__module__.split('.')[0]}.optim.{cls.__name__} failed in its"
+            f" step: {err}; use another optimizer.type in the trainer spec (`arcgraph check`"
+            " names the node it cannot train)"
+        ) from err
+
+
 def clip_and_step(
     optimizer: torch.optim.Optimizer,
     params: list[torch.nn.Parameter],
@@ -79,4 +97,4 @@ def clip_and_step(
 ) -> None:
     """Clipping and one optimizer step: the same code eagerly and inside a CUDA graph."""
     clip_grads(params, clip_val, clip_norm)
-    optimizer.step()
+    optimizer_step(optimizer)

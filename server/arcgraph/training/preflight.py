@@ -9,8 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from arcgraph.checks.context import CheckOptions
 from arcgraph.diagnostics import Diagnostic, Severity
 from arcgraph.training.errors import SpecError
+
+# The optimizer probe runs; the shape check does not (the trainer builds the real model right
+# after, and a forward error names its node).
+_PROBES_ONLY = CheckOptions(shape_check=False, probes=True)
 
 # Diagnostics about the trainer's own model_ref; moot when --model names the model.
 _MODEL_REF_CODES = {"AG201", "AG202", "AG203"}
@@ -46,8 +51,7 @@ def resolve_model(trainer_path: Path, model_ref: str | None, override: str | Pat
 
 def _catalog() -> Any:
     """The torch catalog (from the disk cache after the first time), so unknown names and
-    params are refused with their file and line. No probes: the trainer constructs the real
-    optimizer and model right after, and torch's own message names the node."""
+    params are refused with their file and line."""
     from arcgraph.worker.client import TorchWorker
 
     worker = TorchWorker()
@@ -57,15 +61,26 @@ def _catalog() -> Any:
         worker.close()
 
 
+def _probes() -> Any:
+    """The engine's optimizer probe, in this process (torch is loaded here anyway): `check`
+    and `train` refuse an optimizer that cannot train the model (AG216) alike."""
+    from arcgraph.worker.inprocess import InProcessTorch
+
+    return InProcessTorch(_catalog())
+
+
 def check_specs(
     trainer_path: Path, model_path: Path, *, model_overridden: bool
 ) -> list[Diagnostic]:
     """Run the engine; raise PreflightError listing the errors, return the other diagnostics."""
-    from arcgraph.engine import check_files
+    from arcgraph.engine import Engine, check_files
+    from arcgraph.registry import Registry
     from arcgraph.report import format_text
 
     root = workspace_root(trainer_path)
-    diags = check_files([trainer_path, model_path], [root], catalog=_catalog())
+    engine = Engine(Registry.scan([root]), _probes(), _PROBES_ONLY)
+    engine.trainers_model = model_path.resolve()  # the model trained, also with --model
+    diags = check_files([trainer_path, model_path], engine=engine)
     if model_overridden:
         trainer = str(trainer_path.resolve())
         diags = [

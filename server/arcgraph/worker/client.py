@@ -57,6 +57,14 @@ class ProbeResult:
     data: dict[str, Any] = field(default_factory=dict)  # extra facts, e.g. output shapes
 
 
+def probe_result(result: dict[str, Any]) -> ProbeResult:
+    """A probe's answer (arcgraph.worker.probes) as the engine reads it."""
+    r = dict(result)
+    ok, message = r.pop("ok", None), r.pop("message", "") or ""
+    param, node = r.pop("param", None), r.pop("node", None)
+    return ProbeResult(ok=ok, message=message, param=param, node=node, data=r)
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """A raw worker reply. ok None: no reply (crash/timeout), see error."""
@@ -339,9 +347,17 @@ class TorchWorker:
 
     # ---- probes ------------------------------------------------------------------------
 
-    def probe_optimizer(self, type: str, lr: Any, params: dict[str, Any] | None) -> ProbeResult:
-        """Construct the optimizer in torch: its own argument checks produce the message."""
-        reply = self.request("probe_optimizer", type=type, lr=lr, params=params or {})
+    def probe_optimizer(
+        self,
+        type: str,
+        lr: Any,
+        params: dict[str, Any] | None,
+        model: dict[str, Any] | None = None,
+    ) -> ProbeResult:
+        """Construct the optimizer in torch: its own argument checks produce the message; with
+        the trainer's model spec, whether it can train that model (node, fix in `data`)."""
+        extra = {"model": model} if model is not None else {}
+        reply = self.request("probe_optimizer", type=type, lr=lr, params=params or {}, **extra)
         return self._probe(reply, "param")
 
     def probe_shapes(self, spec: dict[str, Any], batch: int = 2) -> ProbeResult:
@@ -353,10 +369,7 @@ class TorchWorker:
     def _probe(reply: Reply, where: str) -> ProbeResult:
         if reply.ok is not True or not isinstance(reply.result, dict):
             return ProbeResult(ok=None, message=reply.error or "no answer from the torch worker")
-        r = dict(reply.result)
-        ok, message = r.pop("ok", None), r.pop("message", "") or ""
-        param, node = r.pop("param", None), r.pop("node", None)
-        return ProbeResult(ok=ok, message=message, param=param, node=node, data=r)
+        return probe_result(reply.result)
 
     # ---- transport ---------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ Request `{"id": 1, "op": "...", ...}` -> reply `{"id": 1, "ok": true, "result": 
 torch cannot be imported, `{"id": 0, "ok": false, "error": "torch is not installed ..."}`.
 
 Ops: ping; catalog {path?} (build; write atomically to path, or return it); probe_optimizer
-{type, lr, params}; probe_shapes {spec, batch}; sleep {seconds} (tests: a hung request);
+{type, lr, params, model?}; probe_shapes {spec, batch}; sleep {seconds} (tests: a hung request);
 shutdown. Stdout carries replies only: fd 1 is pointed at stderr before torch is imported,
 so stray prints and C-level output from torch cannot corrupt the protocol.
 
@@ -79,7 +79,10 @@ def _op_probe_optimizer(req: dict[str, Any]) -> Any:
     params = req.get("params") or {}
     if not isinstance(params, dict):
         return {"ok": False, "message": "optimizer params must be a mapping", "param": None}
-    return probe_optimizer(str(req.get("type", "")), req.get("lr"), params)
+    model = req.get("model")
+    return probe_optimizer(
+        str(req.get("type", "")), req.get("lr"), params, model if isinstance(model, dict) else None
+    )
 
 
 def _op_probe_shapes(req: dict[str, Any]) -> Any:

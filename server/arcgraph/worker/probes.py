@@ -1,7 +1,8 @@
 """Let torch itself judge a spec's optimizer and model shapes, and say which key is at fault.
 
-Runs in the worker. Nothing real is allocated: optimizers get one 2x2 dummy parameter (2-D
-because Muon refuses others), models are built on the `meta` device.
+Runs in the worker (and in the trainer's pre-flight). Nothing real is allocated: optimizers
+get one 2x2 dummy parameter (2-D because Muon refuses others) for their argument checks, then
+the trainer's model built on the `meta` device when it is given; models are built on `meta`.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ def message_param(message: str, keys: list[str]) -> str | None:
     return None
 
 
-def probe_optimizer(type_: str, lr: Any, params: dict[str, Any] | None) -> dict[str, Any]:
-    """Construct the optimizer so torch's own argument checks speak."""
+def probe_optimizer(
+    type_: str, lr: Any, params: dict[str, Any] | None, model: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Construct the optimizer so torch's own argument checks speak; with the trainer's model
+    spec, also whether it can train that model's parameters (see `optimizer_fit`)."""
     try:
         cls = torchnames.resolve_optimizer(type_)
     except torchnames.NameRejected as exc:
@@ -65,6 +69,12 @@ def probe_optimizer(type_: str, lr: Any, params: dict[str, Any] | None) -> dict[
         text = str(exc)
         text = re.sub(r"^\w+\.__init__\(\) ", f"{cls.__name__}() ", text)
         return {"ok": False, "message": text, "param": message_param(text, list(kwargs))}
+    if isinstance(model, dict):
+        from arcgraph.worker.optimizer_fit import probe_fit
+
+        unfit = probe_fit(cls, kwargs, model)
+        if unfit is not None:
+            return unfit
     return {"ok": True, "message": "", "param": None}
 
 

@@ -1,0 +1,46 @@
+"""The engine's torch questions answered in this process, for a caller that has torch loaded
+anyway (the trainer's pre-flight): the same probes as the worker's, without a subprocess."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arcgraph.worker.client import ProbeResult, probe_result
+
+
+class InProcessTorch:
+    """An `arcgraph.engine.TorchService` over `arcgraph.worker.probes`, with a given catalog."""
+
+    unavailable_reason: str | None = None
+
+    def __init__(self, catalog: Any) -> None:
+        self._catalog = catalog
+
+    def catalog(self) -> Any:
+        return self._catalog
+
+    def probe_optimizer(
+        self,
+        type: str,
+        lr: Any,
+        params: dict[str, Any] | None,
+        model: dict[str, Any] | None = None,
+    ) -> ProbeResult:
+        from arcgraph.worker.probes import probe_optimizer
+
+        try:
+            return probe_result(probe_optimizer(type, lr, params or {}, model))
+        except Exception as exc:  # noqa: BLE001 - as a worker crash: the check is skipped
+            return ProbeResult(ok=None, message=f"{type_name(exc)}: {exc}")
+
+    def probe_shapes(self, spec: dict[str, Any], batch: int = 2) -> ProbeResult:
+        from arcgraph.worker.probes import probe_shapes
+
+        try:
+            return probe_result(probe_shapes(spec, batch))
+        except Exception as exc:  # noqa: BLE001
+            return ProbeResult(ok=None, message=f"{type_name(exc)}: {exc}")
+
+
+def type_name(exc: BaseException) -> str:
+    return type(exc).__name__
