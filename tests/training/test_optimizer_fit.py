@@ -186,3 +186,50 @@ def test_check_accepts_exactly_the_optimizers_train_trains(
     assert refused == ["torch.optim.Muon", "torch.optim.SparseAdam"], skipped
     assert len(accepted) + len(refused) + len(skipped) == len(catalog.optimizer_names())
     assert "torch.optim.LBFGS" in accepted and "torch.optim.AdamW" in accepted
+
+
+SPARSE_MODEL = """\
+inputs:
+  tokens: { dtype: int64, shape: [null, 1], columns: [tok] }
+graph:
+  - name: emb
+    type: torch.nn.Embedding
+    params: { num_embeddings: 5, embedding_dim: 3, sparse: true }
+    inputs: { input: tokens }
+  - name: flat
+    type: torch.flatten
+    params: { start_dim: 1 }
+    inputs: { input: emb.output }
+outputs:
+  logits: flat.output
+loss:
+  type: torch.nn.functional.cross_entropy
+  inputs: { input: logits, target: label }
+"""
+
+
+def test_sparse_gradients_of_a_sparse_embedding_are_judged_as_train_gives_them(
+    tmp_path: Path, worker: TorchWorker
+) -> None:
+    """An Embedding with sparse: true gets a sparse gradient: SparseAdam trains it, Adam
+    cannot (torch's step says so; check and train agree both ways)."""
+    data = tmp_path / "tokens.csv"
+    data.write_text("tok,label\n" + "".join(f"{i % 5},{i % 5 % 3}\n" for i in range(40)))
+    optimizer = {"type": "torch.optim.SparseAdam", "lr": 0.1}
+    trainer = make_workspace(tmp_path, "emb-v1", ONE_EPOCH, optimizer, model_text=SPARSE_MODEL)
+    assert errors(trainer, worker) == []
+    summary = train(trainer, data, out=tmp_path / "runs", verbose=False)
+    assert summary["status"] == "completed"
+    optimizer["type"] = "torch.optim.Adam"
+    trainer = make_workspace(tmp_path, "emb-v1", ONE_EPOCH, optimizer, model_text=SPARSE_MODEL)
+    (diag,) = errors(trainer, worker)
+    assert (diag.code, diag.message) == (
+        "AG216",
+        "torch.optim.Adam cannot train node 'emb' (torch.nn.Embedding) of model 'emb-v1': Adam "
+        "does not support sparse gradients, please consider SparseAdam instead (emb.weight has "
+        "a sparse gradient); the trainer gives the optimizer every parameter of the model, so "
+        "use torch.optim.SparseAdam instead",
+    )
+    with pytest.raises(PreflightError) as info:
+        train(trainer, data, out=tmp_path / "runs", verbose=False)
+    assert [d.message for d in info.value.diagnostics] == [diag.message]
