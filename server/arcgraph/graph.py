@@ -165,7 +165,8 @@ def run_order(deps: Mapping[str, Collection[str]]) -> list[str]:
     the order of a built model's parameters) is stable. Raises GraphCycle."""
     done, left = _ready_first(deps)
     if left:
-        raise cycles({n: deps[n] for n in left}, limit=1)[0]
+        # only what is left: the nodes already placed are no longer anyone's dependency
+        raise cycles({n: [d for d in deps[n] if d in left] for n in left}, limit=1)[0]
     return done
 
 
@@ -207,7 +208,7 @@ def _ready_first(deps: Mapping[str, Collection[str]]) -> tuple[list[str], dict[s
         needs = ds if len(ds) < 2 else set(ds)  # torch.add(a, a) waits for a once
         waiting[name] = len(needs)
         for d in needs:
-            users[d].append(name)
+            users[d].append(name)  # KeyError: `d` is not a node of `deps` (the caller's bug)
     names = list(deps)
     ready = [position[n] for n in names if not waiting[n]]
     heapq.heapify(ready)

@@ -104,6 +104,13 @@ def test_a_cycle_is_named_from_its_earliest_listed_node_in_data_flow_order() -> 
     assert info.value.path == "b -> c -> a -> b"
 
 
+def test_a_cycle_that_also_reads_a_placed_node_is_named() -> None:
+    # n1 reads n0 (placed first) and itself: found by the property test, a KeyError before
+    with pytest.raises(GraphCycle) as info:
+        run_order({"n0": [], "n1": ["n0", "n1"]})
+    assert info.value.path == "n1 -> n1"
+
+
 def test_every_cycle_once() -> None:
     deps = {"a": ["b"], "b": ["a"], "c": ["c"], "d": ["a"], "e": ["f"], "f": ["e", "d"]}
     assert [c.nodes for c in cycles(deps)] == [["a", "b", "a"], ["c", "c"], ["e", "f", "e"]]
