@@ -51,6 +51,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _lsp(args: argparse.Namespace) -> int:
+    from arcgraph.memory import use_c_allocator
+
+    use_c_allocator()  # a long-lived process: freed memory must go back (see there)
     from arcgraph.lsp.server import serve
 
     return serve(args)

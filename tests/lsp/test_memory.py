@@ -137,3 +137,34 @@ async def test_a_big_model_edited_many_times_leaves_no_memory_behind(
             )
     finally:
         await stop_client(c)
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(e.decode(errors="replace").partition("=")[::2] for e in raw if b"=" in e)
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_the_server_runs_on_the_c_allocator_and_its_worker_does_not(
+    cache_dir: Path, tmp_path: Path, has_catalog: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`arcgraph lsp` re-executes itself with PYTHONMALLOC=malloc (its freed memory can then
+    be handed back at idle: see arcgraph.memory); the torch worker it starts gets the
+    environment it was started with."""
+    if not has_catalog:
+        pytest.skip("torch is not installed")
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    monkeypatch.delenv("ARCGRAPH_KEEP_PYMALLOC", raising=False)
+    (tmp_path / "models").mkdir()
+    c: RecordingClient = await start_client(cache_dir, tmp_path, options={"probes": True})
+    try:
+        server = c._server.pid  # type: ignore[attr-defined]
+        small = uri_of(tmp_path / "models" / "small-v1.model.yaml")
+        c.open(small, big_model_spec(60).replace("in_features: 16", "in_features: 17", 1))
+        await c.wait_for_diagnostics(small, 1, shape_error(17), WAIT)
+        worker = worker_pid(server)
+        assert worker is not None, "the shape check ran without a worker"
+        assert environ_of(server).get("PYTHONMALLOC") == "malloc"
+        assert "PYTHONMALLOC" not in environ_of(worker)
+    finally:
+        await stop_client(c)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from arcgraph.catalog import FORMAT, Catalog, CatalogError
+from arcgraph.memory import child_allocator_env
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # the folder that holds `arcgraph/`
 
@@ -105,7 +106,7 @@ def builder_fingerprint() -> str:
 def child_env() -> dict[str, str]:
     """The environment for a child `python -m arcgraph...` in another interpreter: this
     package importable (its parent dir first on PYTHONPATH), unbuffered UTF-8 pipes."""
-    env = dict(os.environ)
+    env = child_allocator_env(dict(os.environ))
     parts = [PACKAGE_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(parts)
     env["PYTHONUNBUFFERED"] = "1"
