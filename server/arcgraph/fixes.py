@@ -255,11 +255,32 @@ def fixes_for(text: str, d: Diagnostic) -> list[Fix]:
         added = _add_key(text, list(data.get("path", [])), data["key"], data.get("value"))
         if added:
             out.append(added)
+    elif kind == "move_lr" and data.get("move"):
+        moved = _move_lr_up(text, d.span)
+        if moved:
+            out.append(moved)
     elif kind == "move_lr":
         removed = _remove_entry(text, d.span, "Remove 'lr' from params (optimizer.lr is used)")
         if removed:
             out.append(removed)
     return out
+
+
+def _move_lr_up(text: str, key_span: Span) -> Fix | None:
+    """`optimizer.params.lr` -> `optimizer.lr`, value kept (only removing it would lose the
+    user's learning rate): one fix, the entry removed and the key added to `optimizer`."""
+    hit = _find_entry(parse_yaml(text).root, key_span)
+    removed = _remove_entry(text, key_span, "")
+    if hit is None or removed is None:
+        return None
+    value = hit[2]
+    shown = value.value if isinstance(value, YScalar) else None
+    if shown is None:
+        return None
+    added = _add_key(text, ["optimizer"], "lr", shown)
+    if added is None:
+        return None
+    return Fix(f"Move 'lr: {yaml_scalar(shown)}' up to optimizer.lr", removed.edits + added.edits)
 
 
 def _span_holds(text: str, d: Diagnostic, kind: Any, data: dict[str, Any]) -> bool:

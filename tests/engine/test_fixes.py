@@ -98,6 +98,16 @@ def test_lr_in_params_fix(check_text) -> None:
     assert fixed == TRAINER.replace("  lr: 0.01\n", "  lr: 0.01\n  params:\n    foreach: false\n")
 
 
+def test_lr_only_in_params_is_moved_up_not_lost(check_text) -> None:
+    text = TRAINER.replace("  lr: 0.01\n", "  params:\n    lr: 0.1\n    foreach: false\n")
+    d = next(d for d in check_text(text) if d.code == "AG214")
+    fixes = fixes_for(text, d)
+    assert [f.title for f in fixes] == ["Move 'lr: 0.1' up to optimizer.lr"]
+    fixed = apply_edits(text, fixes[0].edits)
+    assert fixed == TRAINER.replace("  lr: 0.01\n", "  params:\n    foreach: false\n  lr: 0.1\n")
+    assert check_text(fixed) == []
+
+
 def test_loss_in_trainer_fix_removes_the_block(check_text) -> None:
     text = (
         TRAINER + "loss:\n  type: torch.nn.functional.mse_loss\n  inputs: {input: p, target: y}\n"

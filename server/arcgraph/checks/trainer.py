@@ -136,12 +136,14 @@ def _check_optimizer(ctx: CheckContext, opt: YMap) -> None:
     if isinstance(params, YMap):
         lr_key = params.key_node("lr")
         if lr_key is not None:  # the trainer refuses it: an error, and the only one about it
-            if opt.key_node("lr") is None:
+            move = opt.key_node("lr") is None
+            if move:
                 msg = "'lr' belongs in optimizer.lr, not optimizer.params; move it up one level"
                 ctx.settled.add(("optimizer", "lr"))  # said here, not as a missing key
             else:
                 msg = "'lr' is given twice: the learning rate is optimizer.lr; remove this one"
-            ctx.report(codes.LR_IN_PARAMS, msg, lr_key.span, data={"fix": "move_lr"})
+            data = {"fix": "move_lr", "move": True} if move else {"fix": "move_lr"}
+            ctx.report(codes.LR_IN_PARAMS, msg, lr_key.span, data=data)
     if ctx.catalog is None or not isinstance(qual, str) or type_node is None:
         return
     info = ctx.catalog.optimizer(qual)
