@@ -411,7 +411,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'arcgraph check' });
     await row.first().waitFor({ timeout: 120_000 });
     await page
-      .locator('.markers-panel .monaco-list-row', { hasText: /got 10\.5\s+arcgraph check\s+AG112/ })
+      .locator('.markers-panel .monaco-list-row', { hasText: "'config.epochs' must be a positive integer; got 10.5" })
       .first()
       .waitFor({ timeout: 60_000 });
     const texts = (await page.locator('.markers-panel .monaco-list-row').allInnerTexts()).join('\n');
