@@ -82,13 +82,7 @@ def align_target(model: torch.nn.Module, data: DeviceData, output: str, float_ta
     rows: no gradient, no RNG, no BatchNorm statistics touched."""
     if not float_target or data.train_y.dim() != 1 or data.n_train == 0:
         return
-    was_training = model.training
-    model.eval()
-    try:
-        xb = {k: v[:2].to(data.device) for k, v in data.train_x.items()}
-        pred = model(xb)[output]
-    finally:
-        model.train(was_training)
+    pred = _sample_prediction(model, data, output)
     if pred.dim() == 2 and pred.shape[1] == 1:
         data.train_y = data.train_y.unsqueeze(1)
         data.val_y = data.val_y.unsqueeze(1)
@@ -100,11 +94,17 @@ def class_count(model: torch.nn.Module, data: DeviceData, output: str) -> int | 
     one eval-mode forward on two rows; None when the output has no such dimension."""
     if data.n_train == 0:
         return None
+    pred = _sample_prediction(model, data, output)
+    return int(pred.shape[1]) if pred.dim() >= 2 else None
+
+
+def _sample_prediction(model: torch.nn.Module, data: DeviceData, output: str) -> torch.Tensor:
+    """`output` for the first two training rows, in eval mode (no BatchNorm statistics
+    touched), the model's mode restored; the callers run under no_grad."""
     was_training = model.training
     model.eval()
     try:
         xb = {k: v[:2].to(data.device) for k, v in data.train_x.items()}
-        pred = model(xb)[output]
+        return model(xb)[output]
     finally:
         model.train(was_training)
-    return int(pred.shape[1]) if pred.dim() >= 2 else None

@@ -359,15 +359,15 @@ class TorchWorker:
         the trainer's model spec, whether it can train that model (node, fix in `data`)."""
         extra = {"model": model} if model is not None else {}
         reply = self.request("probe_optimizer", type=type, lr=lr, params=params or {}, **extra)
-        return self._probe(reply, "param")
+        return self._probe(reply)
 
     def probe_shapes(self, spec: dict[str, Any], batch: int = 2) -> ProbeResult:
         """Build the model on torch's meta device and run a forward pass; names the node."""
         reply = self.request("probe_shapes", spec=spec, batch=batch)
-        return self._probe(reply, "node")
+        return self._probe(reply)
 
     @staticmethod
-    def _probe(reply: Reply, where: str) -> ProbeResult:
+    def _probe(reply: Reply) -> ProbeResult:
         if reply.ok is not True or not isinstance(reply.result, dict):
             return ProbeResult(ok=None, message=reply.error or "no answer from the torch worker")
         return probe_result(reply.result)

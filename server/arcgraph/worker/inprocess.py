@@ -3,6 +3,7 @@ anyway (the trainer's pre-flight): the same probes as the worker's, without a su
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from arcgraph.worker.client import ProbeResult, probe_result
@@ -28,18 +29,20 @@ class InProcessTorch:
     ) -> ProbeResult:
         from arcgraph.worker.probes import probe_optimizer
 
-        try:
-            return probe_result(probe_optimizer(type, lr, params or {}, model))
-        except Exception as exc:  # noqa: BLE001 - as a worker crash: the check is skipped
-            return ProbeResult(ok=None, message=f"{type_name(exc)}: {exc}")
+        return _answered(lambda: probe_optimizer(type, lr, params or {}, model))
 
     def probe_shapes(self, spec: dict[str, Any], batch: int = 2) -> ProbeResult:
         from arcgraph.worker.probes import probe_shapes
 
-        try:
-            return probe_result(probe_shapes(spec, batch))
-        except Exception as exc:  # noqa: BLE001
-            return ProbeResult(ok=None, message=f"{type_name(exc)}: {exc}")
+        return _answered(lambda: probe_shapes(spec, batch))
+
+
+def _answered(probe: Callable[[], dict[str, Any]]) -> ProbeResult:
+    """A probe's answer; its exception as a worker crash would be (the check is skipped)."""
+    try:
+        return probe_result(probe())
+    except Exception as exc:  # noqa: BLE001
+        return ProbeResult(ok=None, message=f"{type_name(exc)}: {exc}")
 
 
 def type_name(exc: BaseException) -> str:
