@@ -31,6 +31,7 @@ from arcgraph.lsp.idle_gc import IDLE_S
 from .conftest import RecordingClient, start_client, stop_client, uri_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from bench_memory import worker_of as worker_pid  # noqa: E402
 from make_specs import big_model_spec  # noqa: E402
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads RSS from /proc")
@@ -47,21 +48,6 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError(f"no VmRSS for process {pid}")
-
-
-def worker_pid(server: int) -> int | None:
-    """The server's child `python -m arcgraph.worker`."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmd = (entry / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == server and b"arcgraph.worker" in cmd:
-            return int(entry.name)
-    return None
 
 
 async def settled(pids: list[int]) -> list[int]:
