@@ -12,7 +12,7 @@ import fnmatch
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,7 +145,7 @@ class Registry:
             return
         exclude = set(self.settings.exclude)
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if d not in exclude and not d.startswith(".")]
+            dirnames[:] = [d for d in dirnames if walked_into(d, exclude)]
             for fname in filenames:
                 yield Path(dirpath, fname)
 
@@ -295,3 +295,9 @@ def workspace_root_for(path: Path) -> Path:
         if (folder / "models").is_dir() or (folder / ".git").exists():
             return folder
     return start
+
+
+def walked_into(folder: str, exclude: Container[str]) -> bool:
+    """Does a registry walk (and the language server's own file polling) enter this folder?
+    Not an excluded one (`.venv`, `node_modules`, ...), nor a hidden one."""
+    return folder not in exclude and not folder.startswith(".")

@@ -30,6 +30,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from arcgraph.kinds import YAML_SUFFIXES
+from arcgraph.registry import walked_into
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def yaml_files(roots: Iterable[Path], exclude: frozenset[str]) -> Snapshot:
             for entry in entries:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if entry.name not in exclude and not entry.name.startswith("."):
+                        if walked_into(entry.name, exclude):
                             stack.append(entry.path)
                     elif entry.name.endswith(YAML_SUFFIXES):
                         st = entry.stat()
