@@ -204,3 +204,39 @@ async def test_registry_settings_at_start_and_on_change(cache_dir: Path, workspa
     finally:
         await stop_client(c)
         plain.unlink()
+
+
+MUON = NESTEROV.replace("torch.optim.SGD", "torch.optim.Muon").replace(
+    "  params:\n    nesterov: true\n", ""
+)
+
+
+async def test_a_torch_stage_diagnostic_offers_its_quick_fix(
+    cache_dir: Path, workspace: Path, torch_needed: None
+):
+    """AG216 (from the worker's optimizer probe) carries a fix: the code action is built from
+    the torch stage's own result for this text, as for structure diagnostics."""
+    from .conftest import text_edits
+    from .test_features import apply
+
+    c = await start_client(cache_dir, workspace, options={"probes": True})
+    try:
+        uri = uri_of(workspace / "trainers" / "muon.trainer.yaml")
+        c.open(uri, MUON)
+        diags = await c.wait_for_diagnostics(
+            uri, 1, lambda d: any(x.code == "AG216" for x in d), timeout=60
+        )
+        ag216 = [d for d in diags if d.code == "AG216"]
+        actions = await c.text_document_code_action_async(
+            types.CodeActionParams(
+                types.TextDocumentIdentifier(uri),
+                ag216[0].range,
+                types.CodeActionContext(diagnostics=ag216),
+            )
+        )
+        fixes = [a for a in actions if isinstance(a, types.CodeAction) and a.edit is not None]
+        assert [a.title for a in fixes] == ["Change to 'torch.optim.AdamW'"]
+        fixed = apply(MUON, text_edits(c, fixes[0].edit, uri, 1))
+        assert fixed == MUON.replace("torch.optim.Muon", "torch.optim.AdamW")
+    finally:
+        await stop_client(c)

@@ -85,10 +85,12 @@ class CodeActionsFeature:
         return out
 
     def _fixable(self, doc: DocumentView) -> list[Diagnostic]:
-        """The structure check's diagnostics of the current text that carry a fix (the torch
-        stage's carry none)."""
+        """The diagnostics of the current text that carry a fix: the structure check's, and
+        the torch stage's last result when it is for this text (AG216 offers an optimizer)."""
         engine = self.server.index.engine
-        found = engine.check_structure(engine.analyze(doc.path, doc.text))
+        a = engine.analyze(doc.path, doc.text)
+        structure = engine.check_structure(a)
+        found = structure + self.server.diagnostics.torch_diagnostics(doc, a, structure)
         return [d for d in found if isinstance(d.data, dict) and d.data.get("fix")]
 
 

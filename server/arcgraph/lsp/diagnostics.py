@@ -342,6 +342,16 @@ class DiagnosticsFeature:
         if edited and SpecKind.MODEL in (a.kind, previous):
             self.recheck(kind=SpecKind.TRAINER, skip=doc.uri)
 
+    def torch_diagnostics(
+        self, doc: DocumentView, a: Analysis, structure: list[Diagnostic]
+    ) -> list[Diagnostic]:
+        """The torch stage's last diagnostics of `doc` if they are for this very text and
+        structure result (what a quick fix may act on, e.g. AG216's other optimizer), else []."""
+        known = self.torch_results.get(doc.uri)
+        if known is None or a.kind == SpecKind.NONE or a.root is None:
+            return []
+        return known[1] if known[0] == self._torch_key(doc, structure, a) else []
+
     def _torch_key(self, doc: DocumentView, structure: list[Diagnostic], a: Analysis) -> str:
         index = self.server.index
         # a digest, not the text itself: the key is kept per document and in every job
