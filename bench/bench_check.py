@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from make_specs import big_model_spec  # noqa: E402
 
-from arcgraph.checks.context import CheckOptions  # noqa: E402
-from arcgraph.engine import Engine  # noqa: E402
-from arcgraph.registry import Registry  # noqa: E402
-from arcgraph.source import parse_yaml  # noqa: E402
+from arcgraph.engine.checks.context import CheckOptions  # noqa: E402
+from arcgraph.engine.core import Engine  # noqa: E402
+from arcgraph.engine.registry import Registry  # noqa: E402
+from arcgraph.engine.source import parse_yaml  # noqa: E402
 from arcgraph.worker.client import TorchWorker  # noqa: E402
 
 

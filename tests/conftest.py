@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from arcgraph.catalog import Catalog
+from arcgraph.engine.catalog import Catalog
 from arcgraph.worker.client import TorchWorker
 
 

@@ -1,14 +1,14 @@
-"""docs/codes.md is generated from arcgraph.codes: the two never drift apart."""
+"""docs/codes.md is generated from arcgraph.engine.codes: the two never drift apart."""
 
 from pathlib import Path
 
-from arcgraph import codes
+from arcgraph.engine import codes
 
 
 def test_codes_doc_is_current() -> None:
     doc = Path(__file__).resolve().parents[1] / "docs" / "codes.md"
     assert doc.read_text() == codes.render_markdown(), (
-        "run: python -m arcgraph.codes > docs/codes.md"
+        "run: python -m arcgraph.engine.codes > docs/codes.md"
     )
 
 

@@ -10,11 +10,11 @@ from arcgraph import __version__
 
 
 def _check(args: argparse.Namespace) -> int:
-    from arcgraph.checks.context import CheckOptions
-    from arcgraph.diagnostics import Severity
-    from arcgraph.engine import check_files, collect_spec_files
-    from arcgraph.registry import workspace_root_for
-    from arcgraph.report import format_json, format_text, summary_line
+    from arcgraph.engine.checks.context import CheckOptions
+    from arcgraph.engine.core import check_files, collect_spec_files
+    from arcgraph.engine.diagnostics import Severity
+    from arcgraph.engine.registry import workspace_root_for
+    from arcgraph.engine.report import format_json, format_text, summary_line
 
     paths = [Path(p) for p in (args.paths or ["."])]
     missing = [p for p in paths if not p.exists()]

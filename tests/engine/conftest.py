@@ -8,11 +8,11 @@ from textwrap import dedent
 
 import pytest
 
-from arcgraph.catalog import Catalog
-from arcgraph.checks.context import CheckOptions
-from arcgraph.diagnostics import Diagnostic
-from arcgraph.engine import Engine
-from arcgraph.registry import Registry
+from arcgraph.engine.catalog import Catalog
+from arcgraph.engine.checks.context import CheckOptions
+from arcgraph.engine.core import Engine
+from arcgraph.engine.diagnostics import Diagnostic
+from arcgraph.engine.registry import Registry
 from arcgraph.worker.client import TorchWorker
 
 MODEL = """\

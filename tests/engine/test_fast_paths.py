@@ -6,9 +6,9 @@ import gc
 
 import pytest
 
-from arcgraph.diagnostics import Span
-from arcgraph.engine import Cancelled, Engine
-from arcgraph.source import YMap, YScalar, YSeq, parse_yaml, to_python
+from arcgraph.engine.core import Cancelled, Engine
+from arcgraph.engine.diagnostics import Span
+from arcgraph.engine.source import YMap, YScalar, YSeq, parse_yaml, to_python
 
 from .conftest import MODEL, rows
 

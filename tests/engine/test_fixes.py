@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arcgraph.fixes import apply_edits, fixes_for
+from arcgraph.engine.fixes import apply_edits, fixes_for
 
 from .conftest import MODEL, TRAINER
 
@@ -118,8 +118,8 @@ def test_loss_in_trainer_fix_removes_the_block(check_text) -> None:
 def test_yaml_scalar_reads_back_as_the_same_value() -> None:
     """Inserted values (fixes, completion defaults) parse back to what was meant: YAML 1.1
     floats need a dot (`1e-08` is a string), strings that look like numbers are quoted."""
-    from arcgraph.fixes import yaml_scalar
-    from arcgraph.source import parse_yaml
+    from arcgraph.engine.fixes import yaml_scalar
+    from arcgraph.engine.source import parse_yaml
 
     cases = {
         1e-08: "1.0e-08",
@@ -149,7 +149,7 @@ def test_no_fix_when_the_span_is_not_what_the_diagnostic_was_about(check_text) -
     echoed other columns) gets no edit rather than a corrupting one."""
     from dataclasses import replace
 
-    from arcgraph.diagnostics import Span
+    from arcgraph.engine.diagnostics import Span
 
     text = TRAINER.replace("  batch_size: 8\n", "  batchsize: 8\n")
     d = next(d for d in check_text(text) if d.code == "AG111")

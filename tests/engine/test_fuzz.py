@@ -10,9 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arcgraph.checks.context import CheckOptions
-from arcgraph.engine import Engine
-from arcgraph.registry import Registry
+from arcgraph.engine.checks.context import CheckOptions
+from arcgraph.engine.core import Engine
+from arcgraph.engine.registry import Registry
 
 from .conftest import MODEL, TRAINER
 

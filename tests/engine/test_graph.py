@@ -1,4 +1,4 @@
-"""arcgraph.graph: the reference forms, their resolution, the run order and cycles."""
+"""arcgraph.engine.graph: the reference forms, their resolution, the run order and cycles."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arcgraph.graph import (
+from arcgraph.engine.graph import (
     Graph,
     GraphCycle,
     Ref,

@@ -1,5 +1,5 @@
 """Property: on generated graphs, `check` reports no reference or cycle error exactly when the
-model builder builds the graph and runs a forward pass (both follow arcgraph.graph).
+model builder builds the graph and runs a forward pass (both follow arcgraph.engine.graph).
 
 The graphs use layers and functions whose shapes always agree (ReLU, Identity, torch.add of
 same-shaped tensors, a module with two named outputs), so that the only faults are the
@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from arcgraph.builder.build import build_model, example_inputs
 from arcgraph.builder.errors import NodeRuntimeError, SpecBuildError
-from arcgraph.catalog import Catalog
-from arcgraph.checks.context import CheckOptions
-from arcgraph.diagnostics import Severity
-from arcgraph.engine import Engine
-from arcgraph.registry import Registry
+from arcgraph.engine.catalog import Catalog
+from arcgraph.engine.checks.context import CheckOptions
+from arcgraph.engine.core import Engine
+from arcgraph.engine.diagnostics import Severity
+from arcgraph.engine.registry import Registry
 
 GRAPH_CODES = {"AG305", "AG306", "AG309"}  # unresolved reference, cycle, bad output
 

@@ -1,4 +1,4 @@
-"""References and cycles as arcgraph.graph defines them (the builder uses the same rules):
+"""References and cycles as arcgraph.engine.graph defines them (the builder uses the same rules):
 named outputs of module nodes, tuple elements of them, cycles named by their path."""
 
 from __future__ import annotations

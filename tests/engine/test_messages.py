@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from arcgraph.engine import Engine
-from arcgraph.fixes import apply_edits, fixes_for
+from arcgraph.engine.core import Engine
+from arcgraph.engine.fixes import apply_edits, fixes_for
 
 from .conftest import MODEL, TRAINER, rows
 

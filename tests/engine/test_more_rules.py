@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arcgraph.checks.context import CheckOptions
-from arcgraph.engine import Engine
-from arcgraph.registry import Registry
+from arcgraph.engine.checks.context import CheckOptions
+from arcgraph.engine.core import Engine
+from arcgraph.engine.registry import Registry
 from arcgraph.worker.client import TorchWorker
 
 from .conftest import MODEL, TRAINER, rows

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from arcgraph.registry import Registry, model_ref_of
+from arcgraph.engine.registry import Registry, model_ref_of
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from arcgraph.files import NotRegularFile, read_regular
-from arcgraph.registry import Registry
+from arcgraph.engine.files import NotRegularFile, read_regular
+from arcgraph.engine.registry import Registry
 
 from .conftest import MODEL
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from arcgraph.diagnostics import Severity
+from arcgraph.engine.diagnostics import Severity
 
 from .conftest import TRAINER, rows
 

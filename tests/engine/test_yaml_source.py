@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from arcgraph.engine import Engine
-from arcgraph.kinds import SpecKind
-from arcgraph.source import YMap, YScalar, YSeq, parse_yaml, to_python
+from arcgraph.engine.core import Engine
+from arcgraph.engine.kinds import SpecKind
+from arcgraph.engine.source import YMap, YScalar, YSeq, parse_yaml, to_python
 
 from .conftest import TRAINER, rows
 
@@ -132,7 +132,7 @@ def test_syntax_error_at_the_end_stays_inside_the_text(check_text) -> None:
 
 
 def test_registry_include_patterns_accept_path_globs(tmp_path) -> None:
-    from arcgraph.registry import Registry, RegistrySettings
+    from arcgraph.engine.registry import Registry, RegistrySettings
 
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "a-v1.model.yaml").write_text("graph: []\n")

@@ -240,9 +240,9 @@ async def test_every_inserted_default_is_accepted_by_the_checker(
     diagnostic on any inserted value."""
     if not has_catalog:
         pytest.skip("torch is not installed: no catalog")
-    from arcgraph.catalog import Catalog
-    from arcgraph.engine import Engine
-    from arcgraph.registry import Registry
+    from arcgraph.engine.catalog import Catalog
+    from arcgraph.engine.core import Engine
+    from arcgraph.engine.registry import Registry
 
     catalog = Catalog.load(next(cache_dir.glob("catalog-*.json")))
     engine = Engine(Registry.scan([workspace]), None, None, catalog)

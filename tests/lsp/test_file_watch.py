@@ -7,8 +7,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from arcgraph.engine.registry import DEFAULT_EXCLUDE, Registry
 from arcgraph.lsp.file_watch import FileWatcher
-from arcgraph.registry import DEFAULT_EXCLUDE, Registry
 
 MODEL = "graph:\n  nodes: []\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 
-from arcgraph.diagnostics import Diagnostic, Related, Severity, Span
+from arcgraph.engine.diagnostics import Diagnostic, Related, Severity, Span
 from arcgraph.lsp import convert
 from arcgraph.lsp.outline import outline
 

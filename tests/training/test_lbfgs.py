@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import torch
 
-from arcgraph.engine import check_files
-from arcgraph.fixes import apply_edits, fixes_for
+from arcgraph.engine.core import check_files
+from arcgraph.engine.fixes import apply_edits, fixes_for
 from arcgraph.training import TrainingInterrupted, train
 from arcgraph.training.preflight import PreflightError
 

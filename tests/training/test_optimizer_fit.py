@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import torch
 
-from arcgraph.catalog import Catalog
-from arcgraph.diagnostics import Severity, Span
-from arcgraph.engine import check_files
-from arcgraph.fixes import apply_edits, fixes_for
-from arcgraph.report import format_text
+from arcgraph.engine.catalog import Catalog
+from arcgraph.engine.core import check_files
+from arcgraph.engine.diagnostics import Severity, Span
+from arcgraph.engine.fixes import apply_edits, fixes_for
+from arcgraph.engine.report import format_text
 from arcgraph.training import train
 from arcgraph.training.errors import OptimizerStepError
 from arcgraph.training.optim import clip_and_step

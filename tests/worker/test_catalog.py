@@ -7,7 +7,7 @@ import re
 
 import torch
 
-from arcgraph.catalog import Catalog
+from arcgraph.engine.catalog import Catalog
 
 
 def _fresh_optimizers() -> set[str]:

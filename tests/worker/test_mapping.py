@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from arcgraph.catalog import accepts_value, describe_accepts
+from arcgraph.engine.catalog import accepts_value, describe_accepts
 from arcgraph.worker import accepts as acc
 from arcgraph.worker.rst import inline, latex_to_text, parse_docstring
 from arcgraph.worker.signatures import format_signature, merge_overloads, parse_signature_text

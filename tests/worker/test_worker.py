@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from arcgraph.catalog import Catalog
+from arcgraph.engine.catalog import Catalog
 from arcgraph.worker.client import PACKAGE_PARENT, TorchWorker
 
 MLP = {
@@ -226,7 +226,7 @@ def test_unwritable_cache_keeps_catalog_in_memory(tmp_path: Path) -> None:
 
 def test_engine_side_never_imports_torch() -> None:
     code = (
-        "import sys, arcgraph.catalog, arcgraph.worker.client, arcgraph.worker.accepts, "
+        "import sys, arcgraph.engine.catalog, arcgraph.worker.client, arcgraph.worker.accepts, "
         "arcgraph.worker.rst, arcgraph.worker.signatures; "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )

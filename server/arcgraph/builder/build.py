@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from arcgraph import graph as rules
 from arcgraph.builder import torchnames
 from arcgraph.builder.errors import NodeRuntimeError, SpecBuildError
+from arcgraph.engine import graph as rules
 
 __all__ = ["GraphModule", "NodeRuntimeError", "SpecBuildError", "build_model", "example_inputs"]
 
@@ -519,7 +519,7 @@ class _Builder:
 
 def _resolve_ref(ref: Any, node: str | None, names: rules.Graph, module_name: str | None) -> Ref:
     """A node's input (`node` set) or a graph output (`node` None), resolved by the rules the
-    checker uses (arcgraph.graph), so that `check` refuses exactly what the builder refuses."""
+    checker uses (arcgraph.engine.graph), so that `check` refuses exactly what the builder refuses."""
     if not isinstance(ref, str):
         raise SpecBuildError(node, f"reference {ref!r} must be a string", module=module_name)
     found = rules.resolve(ref, names, nodes_only=node is None)
@@ -547,7 +547,7 @@ def _run_order(
     refs: Mapping[str, tuple[list[Ref], list[tuple[str, Ref]]]],
     module_name: str | None,
 ) -> list[str]:
-    """The nodes in dependency order (arcgraph.graph: of the ready ones, the earliest listed
+    """The nodes in dependency order (arcgraph.engine.graph: of the ready ones, the earliest listed
     first, so the order is stable); a cycle is refused with its path."""
     deps: dict[str, list[str]] = {}
     for name in by_name:

@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from arcgraph.namespaces import REJECTED as REJECTED  # re-exported
-from arcgraph.namespaces import rejection_reason
+from arcgraph.engine.namespaces import REJECTED as REJECTED  # re-exported
+from arcgraph.engine.namespaces import rejection_reason
 
 OPTIM_PREFIX = "torch.optim."
 NN_PREFIX = "torch.nn."

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from arcgraph.diagnostics import Diagnostic
-from arcgraph.fixes import fixes_for
+from arcgraph.engine.diagnostics import Diagnostic
+from arcgraph.engine.fixes import fixes_for
 from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on

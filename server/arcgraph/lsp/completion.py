@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from arcgraph.kinds import SpecKind
+from arcgraph.engine.kinds import SpecKind
 from arcgraph.lsp import specpaths
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on

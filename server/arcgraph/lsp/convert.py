@@ -12,8 +12,8 @@ from pathlib import Path
 from lsprotocol import types
 from pygls import uris
 
-from arcgraph import codes
-from arcgraph.diagnostics import Diagnostic, Span
+from arcgraph.engine import codes
+from arcgraph.engine.diagnostics import Diagnostic, Span
 
 SOURCE = "arcgraph"
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from arcgraph.graph import ref_name
-from arcgraph.kinds import SpecKind
+from arcgraph.engine.graph import ref_name
+from arcgraph.engine.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.document import view_or_none
 from arcgraph.lsp.feature import on

@@ -50,10 +50,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from arcgraph.codes import TORCH_WORKER_FAILED
-from arcgraph.diagnostics import Diagnostic
-from arcgraph.engine import Analysis, Cancelled
-from arcgraph.kinds import SpecKind, detect_kind
+from arcgraph.engine.codes import TORCH_WORKER_FAILED
+from arcgraph.engine.core import Analysis, Cancelled
+from arcgraph.engine.diagnostics import Diagnostic
+from arcgraph.engine.kinds import SpecKind, detect_kind
 from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_of
 from arcgraph.lsp.feature import on

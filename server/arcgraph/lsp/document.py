@@ -12,7 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from arcgraph.kinds import SpecKind
+from arcgraph.engine.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.outline import Outline, OutlineState
 

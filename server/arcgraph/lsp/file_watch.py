@@ -29,8 +29,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from arcgraph.kinds import YAML_SUFFIXES
-from arcgraph.registry import walked_into
+from arcgraph.engine.kinds import YAML_SUFFIXES
+from arcgraph.engine.registry import walked_into
 
 log = logging.getLogger(__name__)
 

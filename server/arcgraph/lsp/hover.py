@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from arcgraph.checks.model_summary import summarize_model
-from arcgraph.kinds import SpecKind
+from arcgraph.engine.checks.model_summary import summarize_model
+from arcgraph.engine.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import view_or_none

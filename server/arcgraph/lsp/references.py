@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
-from arcgraph.kinds import SpecKind, model_id_of
+from arcgraph.engine.kinds import SpecKind, model_id_of
 from arcgraph.lsp import convert
 from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import DocumentView, view_or_none

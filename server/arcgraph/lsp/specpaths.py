@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from arcgraph import fixes
-from arcgraph.kinds import SpecKind, detect_kind
+from arcgraph.engine import fixes
+from arcgraph.engine.kinds import SpecKind, detect_kind
+from arcgraph.engine.schema import alternatives, load_schema, resolve, subschema_at
 from arcgraph.lsp.outline import Outline
-from arcgraph.schema import alternatives, load_schema, resolve, subschema_at
 
 
 def node_of(path: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from arcgraph.kinds import SpecKind, detect_kind
+from arcgraph.engine.kinds import SpecKind, detect_kind
+from arcgraph.engine.registry import workspace_root_for
+from arcgraph.engine.source import YMap, parse_yaml
 from arcgraph.lsp import convert
 from arcgraph.lsp.feature import on
-from arcgraph.registry import workspace_root_for
-from arcgraph.source import YMap, parse_yaml
 
 if TYPE_CHECKING:
     from arcgraph.lsp.server import ArcGraphServer

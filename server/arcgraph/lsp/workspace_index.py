@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from arcgraph.catalog import Catalog
-from arcgraph.checks.context import CheckOptions
-from arcgraph.engine import Engine
+from arcgraph.engine.catalog import Catalog
+from arcgraph.engine.checks.context import CheckOptions
+from arcgraph.engine.core import Engine
+from arcgraph.engine.registry import Registry, RegistrySettings, workspace_root_for
 from arcgraph.lsp.lanes import Lane
-from arcgraph.registry import Registry, RegistrySettings, workspace_root_for
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ except AttributeError:  # pragma: no cover - libyaml missing
 
 
 def _load_yaml(path: Path) -> tuple[str, Any]:
-    from arcgraph.files import not_regular
+    from arcgraph.engine.files import not_regular
 
     kind = not_regular(path)
     if kind is not None:  # never opened: reading a FIFO waits for a writer
@@ -67,7 +67,7 @@ def _load_yaml(path: Path) -> tuple[str, Any]:
 
 
 def _model_id(path: Path) -> str:
-    from arcgraph.kinds import model_id_of
+    from arcgraph.engine.kinds import model_id_of
 
     return model_id_of(path)
 

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import torch
 
 from arcgraph.builder import torchnames
-from arcgraph.files import not_regular
+from arcgraph.engine.files import not_regular
 from arcgraph.training.errors import DataError
 from arcgraph.training.losses import LossSpec
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from arcgraph.checks.context import CheckOptions
-from arcgraph.diagnostics import Diagnostic, Severity
+from arcgraph.engine.checks.context import CheckOptions
+from arcgraph.engine.diagnostics import Diagnostic, Severity
 from arcgraph.training.errors import SpecError
 
 # The optimizer probe runs; the shape check does not (the trainer builds the real model right
@@ -28,7 +28,7 @@ class PreflightError(SpecError):
 
 
 def workspace_root(trainer_path: Path) -> Path:
-    from arcgraph.registry import workspace_root_for
+    from arcgraph.engine.registry import workspace_root_for
 
     return workspace_root_for(trainer_path)
 
@@ -40,7 +40,7 @@ def resolve_model(trainer_path: Path, model_ref: str | None, override: str | Pat
     model_id = str(override) if override is not None else model_ref
     if not model_id:
         raise SpecError("the trainer has no model_ref and no --model was given")
-    from arcgraph.registry import Registry
+    from arcgraph.engine.registry import Registry
 
     root = workspace_root(trainer_path)
     path = Registry.scan([root]).path_of(model_id)
@@ -73,9 +73,9 @@ def check_specs(
     trainer_path: Path, model_path: Path, *, model_overridden: bool
 ) -> list[Diagnostic]:
     """Run the engine; raise PreflightError listing the errors, return the other diagnostics."""
-    from arcgraph.engine import Engine, check_files
-    from arcgraph.registry import Registry
-    from arcgraph.report import format_text
+    from arcgraph.engine.core import Engine, check_files
+    from arcgraph.engine.registry import Registry
+    from arcgraph.engine.report import format_text
 
     root = workspace_root(trainer_path)
     engine = Engine(Registry.scan([root]), _probes(), _PROBES_ONLY)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arcgraph.catalog import FORMAT, Catalog, CatalogError
+from arcgraph.engine.catalog import FORMAT, Catalog, CatalogError
 from arcgraph.memory import child_allocator_env
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # the folder that holds `arcgraph/`

@@ -2,7 +2,7 @@
 
 Every entry is found by walking the installed torch and kept only if `torchnames` would
 resolve it, so the catalog and the trainer can never disagree about what a name means.
-The result is plain JSON (see `arcgraph.catalog` for the format) so the checker and the
+The result is plain JSON (see `arcgraph.engine.catalog` for the format) so the checker and the
 language server can load it later without torch.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from arcgraph.builder import torchnames
-from arcgraph.catalog import accepts_value
+from arcgraph.engine.catalog import accepts_value
 from arcgraph.worker import accepts as acc
 from arcgraph.worker.rst import ParsedDoc, parse_docstring
 from arcgraph.worker.signatures import (
@@ -296,7 +296,7 @@ def _public(namespace: Any) -> list[str]:
 
 
 def build_catalog() -> dict[str, Any]:
-    """Walk torch.optim, torch.nn, torch.nn.functional and torch; see `arcgraph.catalog`."""
+    """Walk torch.optim, torch.nn, torch.nn.functional and torch; see `arcgraph.engine.catalog`."""
     optimizers: dict[str, Any] = {}
     modules: dict[str, Any] = {}
     functions: dict[str, Any] = {}

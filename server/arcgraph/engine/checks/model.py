@@ -10,20 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from arcgraph import codes
-from arcgraph.checks.context import CheckContext
-from arcgraph.checks.params import check_params, missing_required, signature_facts
-from arcgraph.diagnostics import Related, Severity, Span
-from arcgraph.graph import Graph, RefError, Resolved, cycles, parse_ref, resolve, valid_refs
-from arcgraph.kinds import is_valid_model_id, model_id_of
-from arcgraph.namespaces import (
+from arcgraph.engine import codes
+from arcgraph.engine.checks.context import CheckContext
+from arcgraph.engine.checks.params import check_params, missing_required, signature_facts
+from arcgraph.engine.diagnostics import Related, Severity, Span
+from arcgraph.engine.graph import Graph, RefError, Resolved, cycles, parse_ref, resolve, valid_refs
+from arcgraph.engine.kinds import is_valid_model_id, model_id_of
+from arcgraph.engine.namespaces import (
     NODE_TYPE_RE,
     classify_type,
     refused_function_reason,
     rejection_reason,
 )
-from arcgraph.schema import did_you_mean
-from arcgraph.source import YMap, YNode, YScalar, YSeq
+from arcgraph.engine.schema import did_you_mean
+from arcgraph.engine.source import YMap, YNode, YScalar, YSeq
 
 FALLBACK_DTYPES = (
     "float32", "float", "float64", "double", "float16", "half", "bfloat16",
@@ -245,7 +245,7 @@ def _named_outputs(n: Node, module_outputs: dict[str, tuple[str, ...]]) -> tuple
 
 
 def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> None:
-    """Report a reference that does not resolve (arcgraph.graph decides, as for the builder)."""
+    """Report a reference that does not resolve (arcgraph.engine.graph decides, as for the builder)."""
     text = _str(ref)
     if text is None:
         return

@@ -6,7 +6,7 @@ import re
 from enum import Enum
 from pathlib import PurePath
 
-from arcgraph.source import YMap, YNode, top_level_keys_of_text
+from arcgraph.engine.source import YMap, YNode, top_level_keys_of_text
 
 MODEL_SUFFIXES = (".model.yaml", ".model.yml")
 TRAINER_SUFFIXES = (".trainer.yaml", ".trainer.yml")

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from arcgraph import codes
-from arcgraph.catalog import accepts_value, describe_accepts
-from arcgraph.checks.context import CheckContext
-from arcgraph.schema import did_you_mean, show
-from arcgraph.source import YMap, YNode, YScalar, YSeq, to_python
+from arcgraph.engine import codes
+from arcgraph.engine.catalog import accepts_value, describe_accepts
+from arcgraph.engine.checks.context import CheckContext
+from arcgraph.engine.schema import did_you_mean, show
+from arcgraph.engine.source import YMap, YNode, YScalar, YSeq, to_python
 
 # Arguments a spec never gives through params: the optimizer's parameter list, `self`.
 NEVER_IN_PARAMS = {"self", "params"}

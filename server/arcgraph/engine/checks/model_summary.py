@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arcgraph.diagnostics import Span
-from arcgraph.registry import Registry
-from arcgraph.source import YMap, YScalar
+from arcgraph.engine.diagnostics import Span
+from arcgraph.engine.registry import Registry
+from arcgraph.engine.source import YMap, YScalar
 
 CLASSIFICATION_HINTS = ("entropy", "nll", "margin", "hinge", "soft_margin")
 

@@ -14,18 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from arcgraph import codes
-from arcgraph.checks.context import CatalogLike, CheckContext, CheckOptions
-from arcgraph.checks.model import check_model
-from arcgraph.checks.trainer import (
+from arcgraph.engine import codes
+from arcgraph.engine.checks.context import CatalogLike, CheckContext, CheckOptions
+from arcgraph.engine.checks.model import check_model
+from arcgraph.engine.checks.trainer import (
     check_trainer,
     optimizer_probe_request,
     span_for_probe_param,
     unknown_key_hook,
 )
-from arcgraph.diagnostics import Diagnostic, Related, Severity, Span
-from arcgraph.files import NotRegularFile, read_regular
-from arcgraph.kinds import (
+from arcgraph.engine.diagnostics import Diagnostic, Related, Severity, Span
+from arcgraph.engine.files import NotRegularFile, read_regular
+from arcgraph.engine.kinds import (
     MODEL_SUFFIXES,
     TRAINER_SUFFIXES,
     YAML_SUFFIXES,
@@ -34,9 +34,16 @@ from arcgraph.kinds import (
     kind_from_name,
     model_id_of,
 )
-from arcgraph.registry import DEFAULT_EXCLUDE, Registry, workspace_root_for
-from arcgraph.schema import validate
-from arcgraph.source import ParsedYaml, YMap, decode, normalize_newlines, parse_yaml, to_python
+from arcgraph.engine.registry import DEFAULT_EXCLUDE, Registry, workspace_root_for
+from arcgraph.engine.schema import validate
+from arcgraph.engine.source import (
+    ParsedYaml,
+    YMap,
+    decode,
+    normalize_newlines,
+    parse_yaml,
+    to_python,
+)
 
 __all__ = [
     "Analysis",

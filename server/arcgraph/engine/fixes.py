@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from arcgraph.diagnostics import Diagnostic, Span
-from arcgraph.source import YMap, YNode, YScalar, YSeq, parse_yaml
+from arcgraph.engine.diagnostics import Diagnostic, Span
+from arcgraph.engine.source import YMap, YNode, YScalar, YSeq, parse_yaml
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from arcgraph import codes
-from arcgraph.checks.context import CheckContext
-from arcgraph.checks.model_summary import ModelSummary, summarize_model
-from arcgraph.checks.params import check_params, named_params
-from arcgraph.diagnostics import Diagnostic, Related, Severity, Span
-from arcgraph.kinds import is_valid_model_id
-from arcgraph.schema import did_you_mean
-from arcgraph.source import YMap, YNode, YScalar
+from arcgraph.engine import codes
+from arcgraph.engine.checks.context import CheckContext
+from arcgraph.engine.checks.model_summary import ModelSummary, summarize_model
+from arcgraph.engine.checks.params import check_params, named_params
+from arcgraph.engine.diagnostics import Diagnostic, Related, Severity, Span
+from arcgraph.engine.kinds import is_valid_model_id
+from arcgraph.engine.schema import did_you_mean
+from arcgraph.engine.source import YMap, YNode, YScalar
 
 OPTIMIZER_PREFIX = "torch.optim."
 BASE_METRICS = ("train_loss", "val_loss")
@@ -285,7 +285,7 @@ def optimizer_probe_request(root: YMap) -> dict[str, Any] | None:
         return None
     qual, lr = _value(opt, "type"), _value(opt, "lr")
     params = opt.get("params")
-    from arcgraph.source import to_python
+    from arcgraph.engine.source import to_python
 
     p = to_python(params) if isinstance(params, YMap) else {}
     if not isinstance(qual, str) or not isinstance(lr, int | float) or isinstance(lr, bool):

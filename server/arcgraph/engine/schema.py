@@ -22,11 +22,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from arcgraph import codes
-from arcgraph.diagnostics import Diagnostic, Span
-from arcgraph.source import YMap, YNode, YScalar, YSeq
+from arcgraph.engine import codes
+from arcgraph.engine.diagnostics import Diagnostic, Span
+from arcgraph.engine.source import YMap, YNode, YScalar, YSeq
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 # A hook may replace the generic "unknown key" diagnostic (e.g. `loss` in a trainer spec).
 UnknownKeyHook = Callable[[tuple[str, ...], str, YNode], Diagnostic | None]

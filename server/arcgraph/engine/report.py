@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Sequence
 
-from arcgraph.diagnostics import Diagnostic, Severity
+from arcgraph.engine.diagnostics import Diagnostic, Severity
 
 
 def _rel(path: str | None) -> str:

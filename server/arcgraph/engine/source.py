@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from arcgraph import codes
-from arcgraph.diagnostics import Diagnostic, Span
+from arcgraph.engine import codes
+from arcgraph.engine.diagnostics import Diagnostic, Span
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from arcgraph.diagnostics import Diagnostic, Related, Severity, Span
-from arcgraph.registry import Registry
-from arcgraph.source import YNode
+from arcgraph.engine.diagnostics import Diagnostic, Related, Severity, Span
+from arcgraph.engine.registry import Registry
+from arcgraph.engine.source import YNode
 
 
 class ParamLike(Protocol):
@@ -28,7 +28,7 @@ class CallableLike(Protocol):
 
 
 class CatalogLike(Protocol):
-    """The torch-free catalog (arcgraph.catalog.Catalog) as the checks use it."""
+    """The torch-free catalog (arcgraph.engine.catalog.Catalog) as the checks use it."""
 
     def optimizer(self, qualname: str) -> Any: ...
     def module(self, qualname: str) -> Any: ...

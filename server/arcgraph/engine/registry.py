@@ -16,14 +16,14 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arcgraph.files import not_regular, read_regular, read_regular_text
-from arcgraph.kinds import (
+from arcgraph.engine.files import not_regular, read_regular, read_regular_text
+from arcgraph.engine.kinds import (
     MODEL_SUFFIXES,
     TRAINER_SUFFIXES,
     YAML_SUFFIXES,
     model_id_of,
 )
-from arcgraph.source import ParsedYaml, parse_yaml
+from arcgraph.engine.source import ParsedYaml, parse_yaml
 
 DEFAULT_EXCLUDE = (
     ".git",
