@@ -10,11 +10,10 @@ import os
 from typing import Any
 
 from arcgraph._libyaml import prefer_libyaml
+from arcgraph.version import __version__
 
 # Run before anything imports yaml: in the extension's bundle, use the environment's libyaml.
 prefer_libyaml(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-__version__ = "0.1.0"
 
 __all__ = ["__version__", "train"]
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from arcgraph import __version__
+from arcgraph.version import __version__
 
 
 def _check(args: argparse.Namespace) -> int:

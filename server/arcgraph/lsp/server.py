@@ -18,7 +18,6 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from arcgraph import __version__
 from arcgraph.lsp import convert
 from arcgraph.lsp.code_actions import CodeActionsFeature
 from arcgraph.lsp.completion import CompletionFeature
@@ -33,6 +32,7 @@ from arcgraph.lsp.references import ReferencesFeature, RenameFeature
 from arcgraph.lsp.symbols import SymbolsFeature
 from arcgraph.lsp.train import TrainFeature
 from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
+from arcgraph.version import __version__
 
 log = logging.getLogger(__name__)
 

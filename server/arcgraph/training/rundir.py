@@ -46,7 +46,7 @@ def versions() -> dict[str, str]:
     import numpy
     import pyarrow
 
-    from arcgraph import __version__
+    from arcgraph.version import __version__
 
     return {
         "arcgraph": __version__,
