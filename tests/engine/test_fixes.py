@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from arcgraph.engine.fixes import apply_edits, fixes_for
+from arcgraph.engine.fixes import fixes_for
+from edits import apply_edits
 
 from .conftest import MODEL, TRAINER
 

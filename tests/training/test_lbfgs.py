@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from arcgraph.engine.core import check_files
-from arcgraph.engine.fixes import apply_edits, fixes_for
+from arcgraph.engine.fixes import fixes_for
 from arcgraph.training import TrainingInterrupted, train
 from arcgraph.training.preflight import PreflightError
+from edits import apply_edits
 
 from .conftest import IRIS, Events, base_config, make_workspace
 

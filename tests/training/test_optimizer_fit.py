@@ -15,13 +15,14 @@ import torch
 from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.core import check_files
 from arcgraph.engine.diagnostics import Severity, Span
-from arcgraph.engine.fixes import apply_edits, fixes_for
+from arcgraph.engine.fixes import fixes_for
 from arcgraph.engine.report import format_text
 from arcgraph.training import train
 from arcgraph.training.errors import OptimizerStepError
 from arcgraph.training.optim import clip_and_step
 from arcgraph.training.preflight import PreflightError
 from arcgraph.worker.client import TorchWorker
+from edits import apply_edits
 
 from .conftest import IRIS, REPO, base_config, make_workspace
 from .test_faults import cli

@@ -38,7 +38,7 @@ Entries are turned into `CallableInfo` objects lazily, on first lookup, so loadi
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,20 +101,10 @@ class CallableInfo:
                 return p
         return None
 
-    def forward_param(self, name: str) -> ParamInfo | None:
-        for p in self.forward or ():
-            if p.name == name:
-                return p
-        return None
-
     @property
     def var_keyword(self) -> bool:
         """Takes **kwargs, so unknown keyword names cannot be ruled out."""
         return any(p.kind == "var_keyword" for p in self.params)
-
-    @property
-    def short_name(self) -> str:
-        return self.name.rsplit(".", 1)[-1]
 
     def spec_signature(self) -> str:
         """The signature as a spec writes it: without the arguments a spec never gives
@@ -251,10 +241,6 @@ class Catalog:
     def dtype_names(self) -> list[str]:
         return sorted(self._dtypes)
 
-    def is_dtype(self, name: str) -> bool:
-        """`float32` or `torch.float32`."""
-        return name.removeprefix("torch.") in self._dtypes
-
     def rejected_reason(self, name: str) -> str | None:
         """Why a name a user may write is refused (`torch.load`, `torch.hub.load`, ...)."""
         rejected = self._data.get("rejected", {})
@@ -266,13 +252,6 @@ class Catalog:
             if prefix in rejected:
                 return rejected[prefix].replace(prefix, name, 1)
         return None
-
-    def iter_callables(self) -> Iterator[CallableInfo]:
-        for section in ("optimizers", "modules", "functions"):
-            for name in self._data.get(section, {}):
-                info = self._get(section, name)
-                if info is not None:
-                    yield info
 
     def accepts(self, accepts: Accepts, value: Any) -> bool:
         """`accepts_value` with this catalog's dtype names."""

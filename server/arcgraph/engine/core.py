@@ -123,11 +123,6 @@ class Engine:
             self._catalog = self.torch.catalog()
         return self._catalog
 
-    @property
-    def loaded_catalog(self) -> CatalogLike | None:
-        """The catalog if it is loaded, never loading or building it."""
-        return self._catalog
-
     def set_catalog(self, catalog: CatalogLike | None) -> None:
         self._catalog = catalog
 

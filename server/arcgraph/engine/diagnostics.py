@@ -32,10 +32,6 @@ class Span(NamedTuple):
     end_line: int
     end_col: int
 
-    @classmethod
-    def point(cls, line: int, col: int) -> Span:
-        return cls(line, col, line, col)
-
     def contains(self, line: int, col: int) -> bool:
         return (self.start_line, self.start_col) <= (line, col) <= (self.end_line, self.end_col)
 

@@ -289,7 +289,9 @@ def _span_holds(text: str, d: Diagnostic, kind: Any, data: dict[str, Any]) -> bo
     if kind in ("rename_key", "remove_key", "move_lr"):
         hit = _find_entry(parse_yaml(text).root, d.span)
         expected = data.get("key")
-        return hit is not None and (not isinstance(expected, str) or str(hit[1].value) == expected)
+        if hit is None or not isinstance(expected, str):
+            return hit is not None
+        return isinstance(hit[1], YScalar) and str(hit[1].value) == expected
     if kind == "replace_value":
         return _node_at(parse_yaml(text).root, d.span) is not None
     return True
@@ -300,22 +302,3 @@ def _span_text(text: str, span: Span) -> str:
     if span.start_line == span.end_line and span.start_line < len(lines):
         return lines[span.start_line][span.start_col : span.end_col]
     return ""
-
-
-def apply_edits(text: str, edits: tuple[TextEdit, ...] | list[TextEdit]) -> str:
-    """Apply non-overlapping edits (used by tests and a command-line fixer)."""
-    lines = _lines(text)
-    offsets = [0]
-    for ln in lines:
-        offsets.append(offsets[-1] + len(ln) + 1)
-
-    def off(line: int, col: int) -> int:
-        if line >= len(lines):
-            return len(text)
-        return offsets[line] + col
-
-    out = text
-    for e in sorted(edits, key=lambda e: (e.span.start_line, e.span.start_col), reverse=True):
-        a, b = off(e.span.start_line, e.span.start_col), off(e.span.end_line, e.span.end_col)
-        out = out[:a] + e.new_text + out[b:]
-    return out

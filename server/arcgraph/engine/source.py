@@ -87,11 +87,6 @@ def key_text(node: YNode) -> str:
     return "<complex key>"
 
 
-def scalar(node: YNode | None) -> Any:
-    """The Python value of a scalar node, None for anything else."""
-    return node.value if isinstance(node, YScalar) else None
-
-
 def to_python(node: YNode | None) -> Any:
     """Plain Python data (dict/list/scalars) of a subtree, e.g. for the torch worker."""
     if node is None:

@@ -111,7 +111,6 @@ def to_lsp_diagnostic(
                 )
             )
     return types.Diagnostic(
-        tags=_TAGS.get(d.code),
         range=to_range(lines, d.span, encoding),
         message=d.message,
         severity=types.DiagnosticSeverity(int(d.severity)),
@@ -121,14 +120,6 @@ def to_lsp_diagnostic(
         related_information=related,
         data=d.data,
     )
-
-
-# Editors fade these out instead of underlining them.
-_TAGS = {
-    code: [types.DiagnosticTag.Unnecessary]
-    for code in (getattr(codes, "UNUSED_NODE", None),)
-    if code is not None
-}
 
 
 def _read_lines(path: str) -> list[str]:

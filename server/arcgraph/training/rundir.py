@@ -125,12 +125,6 @@ def write_metrics(path: Path, history: list[dict[str, Any]], *, durable: bool = 
     atomic_write_text(path, buf.getvalue(), durable=durable)
 
 
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in rows]
-
-
 def plot_losses(path: Path, history: list[dict[str, Any]], title: str) -> None:
     """Train and validation loss per epoch, drawn with the Agg canvas directly (no pyplot, no
     global backend switch: safe inside an editor's process)."""

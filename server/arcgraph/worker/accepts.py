@@ -1,7 +1,8 @@
 """Map Python annotations, docstring types and defaults to the catalog's `Accepts` values.
 
 `Accepts` is what a spec value may be, checked without torch: None means unknown (accept
-anything), else a list of alternatives, each one of the strings in `SCALARS` or one of
+anything), else a list of alternatives, each one of the scalar kinds (int, number, bool, str,
+null, tensor, dtype, device, module, callable, any) or one of
 `{"tuple": [Accepts, ...]}`, `{"seq": Accepts}`, `{"literal": [values]}`. Everything here works
 on annotation *text* (parsed with `ast`, never evaluated), so it is torch-free and unit-testable;
 the worker formats real annotation objects to text first. When any part of a union is not
@@ -16,20 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 Accepts = list[Any] | None
-
-SCALARS = (
-    "int",
-    "number",
-    "bool",
-    "str",
-    "null",
-    "tensor",
-    "dtype",
-    "device",
-    "module",
-    "callable",
-    "any",
-)
 
 # Last dotted component of a type name -> the alternatives it stands for.
 _NAMES: dict[str, list[Any]] = {

@@ -173,17 +173,6 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _first_paragraph(lines: list[str], start: int) -> list[str]:
-    out: list[str] = []
-    for ln in lines[start:]:
-        if not ln.strip():
-            if out:
-                break
-            continue
-        out.append(ln)
-    return out
-
-
 def _summary(lines: list[str]) -> str:
     i = 0
     while i < len(lines):

@@ -14,7 +14,7 @@ from arcgraph.engine import codes
 from arcgraph.engine.catalog import accepts_value, describe_accepts
 from arcgraph.engine.checks.context import CheckContext
 from arcgraph.engine.schema import did_you_mean, show
-from arcgraph.engine.source import YMap, YNode, YScalar, YSeq, to_python
+from arcgraph.engine.source import YMap, YNode, YSeq, to_python
 
 # Arguments a spec never gives through params: the optimizer's parameter list, `self`.
 NEVER_IN_PARAMS = {"self", "params"}
@@ -59,10 +59,6 @@ def named_params(info: Any, skip: Iterable[str] = ()) -> dict[str, Any]:
     named = signature_facts(getattr(info, "params", ())).named
     skip = set(skip)
     return {n: p for n, p in named.items() if n not in skip} if skip else dict(named)
-
-
-def takes_var_keyword(info: Any) -> bool:
-    return signature_facts(getattr(info, "params", ())).var_keyword
 
 
 def check_params(
@@ -156,7 +152,3 @@ def missing_required(info: Any, given: Iterable[str], skip: Iterable[str] = ()) 
         return []
     given = set(given) | set(skip) | NEVER_IN_PARAMS
     return [name for name in required if name not in given]
-
-
-def scalar_key_value(node: YNode | None) -> str | None:
-    return node.value if isinstance(node, YScalar) and isinstance(node.value, str) else None

@@ -22,7 +22,6 @@ from arcgraph.engine.source import YMap, YNode, YScalar
 OPTIMIZER_PREFIX = "torch.optim."
 BASE_METRICS = ("train_loss", "val_loss")
 TASK_METRICS = {"classification": ("val_accuracy",), "regression": ("val_mae",)}
-DEFAULT_MONITOR = "val_loss"
 # Optimizers whose step re-evaluates the loss through a closure (one batch per closure).
 CLOSURE_OPTIMIZERS = ("torch.optim.LBFGS",)
 
