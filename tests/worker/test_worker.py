@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from arcgraph.engine.catalog import Catalog
-from arcgraph.worker.client import PACKAGE_PARENT, TorchWorker
+from arcgraph.worker.client import PACKAGE_PARENT, Reply, TorchWorker
 
 MLP = {
     "inputs": {
@@ -102,12 +102,21 @@ def test_catalog_if_cached_never_spawns(tmp_path: Path) -> None:
     assert w.process is None
 
 
+SLOW_WORKER = Path(__file__).with_name("slow_worker.py")
+
+
 @pytest.fixture(scope="module")
 def spare(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TorchWorker]:
-    """A worker these tests may kill and hang (the session's `worker` stays healthy)."""
-    w = TorchWorker(cache_dir=tmp_path_factory.mktemp("spare"))
+    """A worker these tests may kill and hang (the session's `worker` stays healthy): the test
+    worker, which adds a `sleep` op to the shipped one."""
+    w = TorchWorker(cache_dir=tmp_path_factory.mktemp("spare"), worker_args=(str(SLOW_WORKER),))
     yield w
     w.close()
+
+
+def test_shipped_worker_has_no_test_ops(worker: TorchWorker) -> None:
+    r = worker.request("sleep", seconds=0)
+    assert r == Reply(ok=False, error="ValueError: unknown op 'sleep'")
 
 
 def test_killed_worker_restarts(spare: TorchWorker) -> None:

@@ -165,8 +165,11 @@ class TorchWorker:
         *,
         start_timeout: float = 60.0,
         catalog_timeout: float = 180.0,
+        worker_args: tuple[str, ...] = ("-m", "arcgraph.worker"),
     ) -> None:
         self.interpreter = os.path.abspath(interpreter or sys.executable)
+        # what follows the interpreter on the worker's command line (tests: a test worker)
+        self.worker_args = worker_args
         self.timeout = timeout
         self.start_timeout = max(start_timeout, timeout)
         self.catalog_timeout = max(catalog_timeout, timeout)
@@ -451,7 +454,7 @@ class TorchWorker:
         self._replies = queue.Queue()
         try:
             proc = subprocess.Popen(
-                [self.interpreter, "-m", "arcgraph.worker"],
+                [self.interpreter, *self.worker_args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

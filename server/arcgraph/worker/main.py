@@ -6,9 +6,9 @@ Request `{"id": 1, "op": "...", ...}` -> reply `{"id": 1, "ok": true, "result": 
 torch cannot be imported, `{"id": 0, "ok": false, "error": "torch is not installed ..."}`.
 
 Ops: ping; catalog {path?} (build; write atomically to path, or return it); probe_optimizer
-{type, lr, params, model?}; probe_shapes {spec, batch}; sleep {seconds} (tests: a hung request);
-shutdown. Stdout carries replies only: fd 1 is pointed at stderr before torch is imported,
-so stray prints and C-level output from torch cannot corrupt the protocol.
+{type, lr, params, model?}; probe_shapes {spec, batch}; shutdown. Stdout carries replies
+only: fd 1 is pointed at stderr before torch is imported, so stray prints and C-level output
+from torch cannot corrupt the protocol.
 
 The worker runs at a lower CPU priority (`NICENESS`): its probes are background checks, and on
 a small machine a shape probe must not delay the editor's next structure check.
@@ -22,7 +22,6 @@ import os
 import platform
 import sys
 import tempfile
-import time
 import traceback
 import warnings
 from collections.abc import Callable
@@ -91,11 +90,6 @@ def _op_probe_shapes(req: dict[str, Any]) -> Any:
     return probe_shapes(req.get("spec") or {}, int(req.get("batch", 2)))
 
 
-def _op_sleep(req: dict[str, Any]) -> Any:
-    time.sleep(float(req.get("seconds", 0)))
-    return {"slept": req.get("seconds", 0)}
-
-
 TORCH_OPS: dict[str, Handler] = {
     "catalog": _op_catalog,
     "probe_optimizer": _op_probe_optimizer,
@@ -154,8 +148,6 @@ def main() -> int:
         try:
             if op == "ping":
                 result: Any = {"pid": os.getpid()}
-            elif op == "sleep":
-                result = _op_sleep(req)
             elif op in TORCH_OPS:
                 if torch_missing:
                     raise RuntimeError(torch_missing)
