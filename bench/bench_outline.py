@@ -34,17 +34,18 @@ sys.path.insert(0, str(HERE.parent / "server"))
 from lsprotocol import types  # noqa: E402
 from make_specs import big_model_spec  # noqa: E402
 
-from arcgraph.lsp.document import OUTLINES, DocumentView  # noqa: E402
+from arcgraph.lsp.document import DocumentView, OutlineCache  # noqa: E402
 from arcgraph.lsp.outline import Outline, OutlineState  # noqa: E402
 
 N = int(os.environ.get("BENCH_OUTLINE_N", "40"))
 URI = "file:///bench/big.model.yaml"
 PATH = Path("/bench/big.model.yaml")
+OUTLINES = OutlineCache()  # the server's cache (`server.outlines`), shared by its requests
 
 
 def request(text: str, pos: types.Position, version: int) -> Outline:
     """What a completion request does first: a view of the open text, the outline at pos."""
-    return DocumentView(URI, PATH, text, version, "utf-16").outline_at(pos)
+    return DocumentView(URI, PATH, text, version, "utf-16", OUTLINES).outline_at(pos)
 
 
 def lookups(o: Outline) -> None:

@@ -7,7 +7,7 @@ answers from it or runs it on the event loop. Stage 2
 its document is still at the same version and no newer check was started for it; a newer
 edit supersedes stale work, before it starts and again before it is published.
 
-Edits are coalesced: `didChange` only schedules a check with `loop.call_soon`; the scheduled
+Edits are coalesced: `didChange` only schedules a check (`Scheduler.soon`); the scheduled
 check reads the current text and is skipped when that version was already checked. pygls
 reads stdin on a thread, one message per loop turn, so that alone still checks every edit of
 a burst: the check therefore runs on the check lane, one per document at a time, and edits
@@ -37,15 +37,23 @@ One delivery model per client, never both (VS Code would show push and pull resu
   the registry and the catalog were loaded. Holding that first pull until they are would
   fix the start, but not a model created on disk or a probe finishing later; pushing
   delivers every change, and every client handles pushed diagnostics.
+
+What the feature knows of a document is one `DocState` in `docs`, made at its first check and
+dropped when it closes: work still in flight for a closed document then finds no state of
+its generation and stops (generations are unique across documents and reopenings). The
+torch stage's job waits in the document's `Newest` slot, so a burst of edits whose checks
+finish while the torch lane is busy (a slow probe) queues one job, the newest; the stale
+ones, each with a whole analysis of a large model, are dropped at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -58,6 +66,7 @@ from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_of
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.lanes import Lane
+from arcgraph.lsp.scheduler import Newest
 
 if TYPE_CHECKING:
     from arcgraph.lsp.server import ArcGraphServer
@@ -69,16 +78,27 @@ PROBE_IDLE_S = 0.3
 _LATER = object()  # the torch stage's answer: probes wanted, but the document is not idle
 
 
+def text_digest(text: str) -> bytes:
+    """A digest of a text (keys hold this, never the text: they are kept per document)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 @dataclass
-class _Job:
+class TorchJob:
+    """The torch stage of one check: what it reads, and what it must still be current for."""
+
     uri: str
     generation: int
     version: int | None
-    key: str = ""  # what the torch stage's answer depends on (see `_torch_key`)
+    key: str  # what the torch stage's answer depends on (see `_torch_key`)
+    doc: DocumentView
+    analysis: Analysis
+    structure: list[Diagnostic]
+    idle: bool = False  # the document was left alone long enough: probe now
 
 
 @dataclass
-class _Result:
+class PullResult:
     """The last check of a document: what a pull answers while it is at this version."""
 
     version: int | None
@@ -86,22 +106,40 @@ class _Result:
     result_id: str
 
 
+@dataclass(eq=False)
+class DocState:
+    """All diagnostics keeps about one open document (made at its first check, dropped when
+    it closes)."""
+
+    generation: int = 0  # the newest check started (a job of an older one is stale)
+    checked: bool = False  # a check was started since the document was (re)opened ...
+    checked_version: int | None = None  # ... for this version
+    last_edit: float = -math.inf  # loop time of its last open or change (probes wait)
+    scheduled: bool = False  # a check waits on the event loop (edits are coalesced)
+    running: int | None = None  # the generation of its structure check on the check lane
+    again: bool | None = None  # asked again while that ran (True: edited)
+    kind: SpecKind | None = None  # the kind at the last check
+    # the torch stage's last answer (key, diagnostics), reused by a re-check of the same
+    # text with the same structure result, worker and options (no second probe)
+    torch: tuple[str, list[Diagnostic]] | None = None
+    torch_queue: Newest[TorchJob] = field(default_factory=Newest)  # the newest job waiting
+    idle_wait: TorchJob | None = None  # a job waiting for the document to be left alone
+    result: PullResult | None = None  # pull mode: the answer
+
+    def drop_torch_jobs(self) -> None:
+        """Forget the torch jobs not started yet (stale: a newer check began)."""
+        self.torch_queue.clear()
+        self.idle_wait = None
+
+
 class DiagnosticsFeature:
     def __init__(self, server: ArcGraphServer) -> None:
         self.server = server
-        self.generation: dict[str, int] = {}  # uri -> the newest check started
-        self.kinds: dict[str, SpecKind] = {}  # uri -> the kind at the last check
-        self.checked: dict[str, int | None] = {}  # uri -> the version last checked
-        self.scheduled: set[str] = set()  # uris with a check waiting on the event loop
-        self.results: dict[str, _Result] = {}  # pull mode: the answer per document
+        self.scheduler = server.scheduler
+        self.docs: dict[str, DocState] = {}  # uri -> its state, while open
         self.pull = False  # chosen at initialize (see `choose_model`)
-        self.running: set[str] = set()  # uris with a structure check on the check lane
-        self.dirty: dict[str, bool] = {}  # uri -> asked again while running (edited?)
         self.check_lane = Lane("arcgraph-check")
-        # uri -> (key, extra): the torch stage's last answer, reused by a re-check of the
-        # same text with the same structure result, worker and options (no second probe)
-        self.torch_results: dict[str, tuple[str, list[Diagnostic]]] = {}
-        self.last_edit: dict[str, float] = {}  # uri -> loop time of its last open or change
+        self._generations = itertools.count(1)
         self._seq = 0
 
     def choose_model(self, params: types.InitializeParams) -> None:
@@ -112,11 +150,7 @@ class DiagnosticsFeature:
         diags = workspace.diagnostics if workspace is not None else None
         refresh = diags is not None and bool(diags.refresh_support)
         offered = caps is not None and caps.diagnostic is not None and refresh
-        opts = params.initialization_options
-        if isinstance(opts, dict):
-            opts = opts.get("arcgraph", opts)
-        refused = isinstance(opts, dict) and opts.get("pullDiagnostics") is False
-        self.pull = offered and not refused
+        self.pull = offered and self.server.index.settings.pull_diagnostics
         if self.pull:
             on(
                 self.server,
@@ -135,10 +169,20 @@ class DiagnosticsFeature:
         on(server, types.TEXT_DOCUMENT_DID_CLOSE, self.did_close)
         on(server, types.WORKSPACE_DID_CHANGE_WATCHED_FILES, self.did_change_watched_files)
 
+    def shutdown(self) -> None:
+        self.check_lane.shutdown(wait=False, cancel_futures=True)
+
+    def state(self, uri: str) -> DocState:
+        """The state of open document `uri` (made on first use)."""
+        state = self.docs.get(uri)
+        if state is None:
+            state = self.docs[uri] = DocState()
+        return state
+
     # -- notifications ---------------------------------------------------------------------
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
-        self._touched(params.text_document.uri)
-        self.checked.pop(params.text_document.uri, None)
+        state = self._touched(params.text_document.uri)
+        state.checked = False
         self._edited(params.text_document.uri)
 
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None:
@@ -146,37 +190,36 @@ class DiagnosticsFeature:
         self._touched(params.text_document.uri)
         self.schedule(params.text_document.uri)
 
-    def _touched(self, uri: str) -> None:
-        loop = self.server.loop
-        if loop is not None and not loop.is_closed():
-            self.last_edit[uri] = loop.time()
+    def _touched(self, uri: str) -> DocState:
+        state = self.state(uri)
+        now = self.scheduler.now()
+        if now is not None:
+            state.last_edit = now
+        return state
 
     def schedule(self, uri: str) -> None:
-        if uri in self.scheduled:
+        state = self.state(uri)
+        if state.scheduled:
             return
-        loop = self.server.loop
-        if loop is None or loop.is_closed():
+        state.scheduled = True
+        if not self.scheduler.soon(self._run_scheduled, uri):
             self._run_scheduled(uri)
-            return
-        self.scheduled.add(uri)
-        loop.call_soon(self.server._guarded, self._run_scheduled, (uri,))
 
     def _run_scheduled(self, uri: str) -> None:
-        self.scheduled.discard(uri)
-        if uri not in self.server.workspace.text_documents:
+        state = self.docs.get(uri)
+        if state is None or uri not in self.server.workspace.text_documents:
             return  # closed meanwhile
-        if uri in self.checked and self.checked[uri] == self.server.version_of(uri):
+        state.scheduled = False
+        if state.checked and state.checked_version == self.server.version_of(uri):
             return  # this version was checked already
         self._edited(uri)
 
     def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
-        self.generation[uri] = self.generation.get(uri, 0) + 1  # drop work in flight
-        was_model = self.kinds.pop(uri, None) == SpecKind.MODEL
-        self.checked.pop(uri, None)
-        self.results.pop(uri, None)
-        self.torch_results.pop(uri, None)
-        self.last_edit.pop(uri, None)
+        state = self.docs.pop(uri, None)  # work in flight for it finds no state: dropped
+        was_model = state is not None and state.kind == SpecKind.MODEL
+        if state is not None:
+            state.drop_torch_jobs()
         path = convert.uri_to_path(uri)
         if path is not None:
             self.server.index.close_text(path)
@@ -219,7 +262,8 @@ class DiagnosticsFeature:
     def recheck(self, kind: SpecKind | None = None, skip: str | None = None) -> None:
         """Check the open documents again (of one kind), e.g. when a model or the catalog changed."""
         for uri in list(self.server.open_uris()):
-            if uri == skip or (kind is not None and self.kinds.get(uri) != kind):
+            state = self.docs.get(uri)
+            if uri == skip or (kind is not None and (state is None or state.kind != kind)):
                 continue
             try:
                 self.check(view_of(self.server, uri))
@@ -242,29 +286,25 @@ class DiagnosticsFeature:
     def check(self, doc: DocumentView, *, now: bool = False, edited: bool = False) -> None:
         """Stage 1 of `doc`: on the check lane (one check per document in flight; edits
         meanwhile make it run once more, on the newest text), or `now` on the event loop."""
-        uri = doc.uri
-        self.checked[uri] = doc.version
-        loop = self.server.loop
-        if not now and loop is not None and not loop.is_closed():
-            if uri in self.running:
-                self.dirty[uri] = self.dirty.get(uri, False) or edited
+        state = self.state(doc.uri)
+        state.checked, state.checked_version = True, doc.version
+        if not now and self.scheduler.running:
+            if state.running is not None:
+                state.again = bool(state.again) or edited
                 return
-            self.running.add(uri)
-            generation = self._next_generation(uri)
+            generation = state.running = self._next_generation(state)
             future = self.check_lane.submit(self._structure, doc, True)
-            future.add_done_callback(
-                lambda f: self.server.call_soon(self._structure_done, doc, generation, edited, f)
-            )
+            self.scheduler.when_done(future, self._structure_done, doc, generation, edited)
             return
-        generation = self._next_generation(uri)
+        generation = self._next_generation(state)
         done = self._structure(doc)
         assert done is not None  # never given up when not asked to
         self._finish(doc, generation, *done, edited)
 
-    def _next_generation(self, uri: str) -> int:
-        generation = self.generation.get(uri, 0) + 1
-        self.generation[uri] = generation
-        return generation
+    def _next_generation(self, state: DocState) -> int:
+        state.generation = next(self._generations)
+        state.drop_torch_jobs()  # stale now: they would only find that out on the lane
+        return state.generation
 
     def _structure(
         self, doc: DocumentView, cancellable: bool = False
@@ -284,7 +324,7 @@ class DiagnosticsFeature:
             return None
         except Exception as exc:  # an engine bug must not take the server down
             log.exception("structure check of %s failed", doc.uri)
-            self.server.call_soon(
+            self.scheduler.from_thread(
                 self.server.window_log_message,
                 types.LogMessageParams(types.MessageType.Error, f"arcgraph: check failed: {exc}"),
             )
@@ -295,11 +335,14 @@ class DiagnosticsFeature:
         self, doc: DocumentView, generation: int, edited: bool, future: Future
     ) -> None:
         uri = doc.uri
-        self.running.discard(uri)
-        again = self.dirty.pop(uri, None)
+        state = self.docs.get(uri)
+        if state is None or state.running != generation:
+            return  # closed (and maybe reopened) meanwhile
+        state.running = None
+        again, state.again = state.again, None
         if uri not in self.server.workspace.text_documents:
             return  # closed meanwhile
-        if generation != self.generation.get(uri):
+        if generation != state.generation and again is None:
             return  # superseded by a check on the event loop (a pull)
         if again is not None or doc.version != self.server.version_of(uri):
             # edited (or rechecked) while this ran: once more, on the newest text; this
@@ -326,19 +369,20 @@ class DiagnosticsFeature:
         structure: list[Diagnostic],
         edited: bool,
     ) -> None:
-        previous = self.kinds.get(doc.uri)
-        self.kinds[doc.uri] = a.kind
+        state = self.state(doc.uri)
+        previous = state.kind
+        state.kind = a.kind
         torch_checked = a.kind != SpecKind.NONE and a.root is not None
         key = self._torch_key(doc, structure, a) if torch_checked else ""
-        known = self.torch_results.get(doc.uri)
+        known = state.torch
         reuse = torch_checked and known is not None and known[0] == key
         # the same text, structure, worker and options: torch would say the same again
         self.publish(doc, structure + known[1] if reuse and known else structure)
         if not edited:
             self.refresh()
         if torch_checked and not reuse:
-            job = _Job(doc.uri, generation, doc.version, key)
-            self._start_torch_stage(job, doc, a, structure)
+            job = TorchJob(doc.uri, generation, doc.version, key, doc, a, structure)
+            self._queue_torch_stage(job)
         if edited and SpecKind.MODEL in (a.kind, previous):
             self.recheck(kind=SpecKind.TRAINER, skip=doc.uri)
 
@@ -347,102 +391,127 @@ class DiagnosticsFeature:
     ) -> list[Diagnostic]:
         """The torch stage's last diagnostics of `doc` if they are for this very text and
         structure result (what a quick fix may act on, e.g. AG216's other optimizer), else []."""
-        known = self.torch_results.get(doc.uri)
+        state = self.docs.get(doc.uri)
+        known = state.torch if state is not None else None
         if known is None or a.kind == SpecKind.NONE or a.root is None:
             return []
         return known[1] if known[0] == self._torch_key(doc, structure, a) else []
 
     def _torch_key(self, doc: DocumentView, structure: list[Diagnostic], a: Analysis) -> str:
+        """A digest of all the torch stage's answer depends on: the text, the structure
+        result, the worker, the options, and what the probes read besides the text."""
         index = self.server.index
-        # a digest, not the text itself: the key is kept per document and in every job
-        digest = hashlib.blake2b(doc.text.encode("utf-8", "surrogatepass"), digest_size=16)
-        digest.update(repr((structure, id(index.worker), index.engine.options)).encode())
+        digest = hashlib.blake2b(text_digest(doc.text), digest_size=16)
+        for d in structure:
+            span = ",".join(map(str, d.span))
+            line = f"{d.code}\0{d.message}\0{span}\0{int(d.severity)}\0{d.path}\0{d.related}\n"
+            digest.update(line.encode("utf-8", "surrogatepass"))
+        digest.update(f"{id(index.worker)}\0{index.engine.options}\0".encode())
         # a trainer's optimizer probe also reads its model (AG216)
         digest.update(index.engine.probe_key(a).encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
     def _probe_wait(self, uri: str) -> float:
         """Seconds until `uri` has been left alone long enough for probes (<= 0: now)."""
-        loop = self.server.loop
-        if loop is None or loop.is_closed():
+        now = self.scheduler.now()
+        if now is None:
             return 0.0
-        return self.last_edit.get(uri, -math.inf) + PROBE_IDLE_S - loop.time()
+        state = self.docs.get(uri)
+        last = state.last_edit if state is not None else -math.inf
+        return last + PROBE_IDLE_S - now
 
-    def _start_torch_stage(
-        self,
-        job: _Job,
-        doc: DocumentView,
-        a: Analysis,
-        structure: list[Diagnostic],
-        idle: bool = False,
-    ) -> None:
-        if not self.current(job):
+    def _queue_torch_stage(self, job: TorchJob) -> None:
+        """Onto the torch lane, as the document's newest job: one queued older is dropped."""
+        state = self.docs.get(job.uri)
+        if state is None or not self.current(job):
             return  # superseded while it waited
-        future = self.server.index.torch_lane.submit(self._torch_stage, job, a, idle)
-        future.add_done_callback(
-            lambda f: self.server.call_soon(self._torch_done, job, doc, a, structure, f)
-        )
+        if state.torch_queue.put(job):
+            future = self.server.index.torch_lane.submit(self._torch_lane, state.torch_queue)
+            self.scheduler.when_done(future, self._torch_done)
 
-    def current(self, job: _Job) -> bool:
-        if self.generation.get(job.uri) != job.generation:
+    def current(self, job: TorchJob) -> bool:
+        state = self.docs.get(job.uri)
+        if state is None or state.generation != job.generation:
             return False
         version = self.server.version_of(job.uri)
         return version is not None and version == job.version
 
-    def _torch_stage(self, job: _Job, a: Analysis, idle: bool) -> list[Diagnostic] | object:
-        """On the torch lane: the torch-off info at once, or else the probes once the
-        document is idle (`_LATER`: not yet); None when already stale."""
+    def _torch_lane(
+        self, queue: Newest[TorchJob]
+    ) -> tuple[TorchJob, list[Diagnostic] | object | None] | None:
+        """On the torch lane: the document's newest job (None: dropped as stale) and its
+        answer (see `_torch_stage`)."""
+        job = queue.take()
+        if job is None:
+            return None
+        try:
+            return job, self._torch_stage(job)
+        except Exception:
+            log.exception("torch checks of %s failed", job.uri)
+            return None
+
+    def _torch_stage(self, job: TorchJob) -> list[Diagnostic] | object | None:
+        """The torch-off info at once, or else the probes once the document is idle
+        (`_LATER`: not yet); None when already stale."""
         if not self.current(job):
             return None
         engine = self.server.index.engine
-        info = engine.torch_info(a)
+        info = engine.torch_info(job.analysis)
         if info:  # torch is off: no probes (the info says why, once)
             return info
-        if not idle and engine.options.probes and self._probe_wait(job.uri) > 0:
+        if not job.idle and engine.options.probes and self._probe_wait(job.uri) > 0:
             return _LATER
-        return engine.check_probes(a)
+        return engine.check_probes(job.analysis)
 
-    def _torch_done(
-        self,
-        job: _Job,
-        doc: DocumentView,
-        a: Analysis,
-        structure: list[Diagnostic],
-        future: Future,
-    ) -> None:
+    def _torch_done(self, future: Future) -> None:
         if future.cancelled():
             return
-        exc = future.exception()
-        if exc is not None:
-            log.error("torch checks of %s failed: %s", job.uri, exc)
+        done = future.result()
+        if done is None:
             return
-        extra = future.result()
+        job, extra = done
+        state = self.docs.get(job.uri)
+        if state is None:
+            return  # closed meanwhile
         if extra is _LATER:
-            wait = self._probe_wait(job.uri)
-            loop = self.server.loop
-            if self.current(job) and loop is not None and not loop.is_closed():
-                args = (job, doc, a, structure, True)
-                loop.call_later(max(wait, 0.0), self.server._guarded, self._start_torch_stage, args)
+            if self.current(job):
+                # the timer holds only the generation; the job waits in the state, where a
+                # newer check drops it
+                state.idle_wait = job
+                self.scheduler.later(
+                    self._probe_wait(job.uri), self._probe_when_idle, job.uri, job.generation
+                )
             return
         assert extra is None or isinstance(extra, list)
         if extra is not None and self.current(job):
             if any(d.code == TORCH_WORKER_FAILED for d in extra):
-                self.torch_results.pop(job.uri, None)  # said once; asked again next time
+                state.torch = None  # said once; asked again next time
             else:
-                self.torch_results[job.uri] = (job.key, extra)
+                state.torch = (job.key, extra)
         if not extra or not self.current(job):
             # nothing to add to what stage 1 published, or superseded by a newer edit or
             # check: never publish stale results
             return
-        self.publish(doc, structure + extra)
+        self.publish(job.doc, job.structure + extra)
         self.refresh()
+
+    def _probe_when_idle(self, uri: str, generation: int) -> None:
+        state = self.docs.get(uri)
+        job = state.idle_wait if state is not None else None
+        if state is None or job is None or job.generation != generation:
+            return  # dropped by a newer check, or closed
+        state.idle_wait = None
+        job.idle = True
+        self._queue_torch_stage(job)
 
     def publish(self, doc: DocumentView, diags: list[Diagnostic]) -> None:
         diags = sorted(diags, key=Diagnostic.sort_key)
         items = [convert.to_lsp_diagnostic(d, doc.lines, doc.encoding) for d in diags]
         if self.pull:
             self._seq += 1
-            self.results[doc.uri] = _Result(doc.version, items, f"{doc.version}#{self._seq}")
+            state = self.docs.get(doc.uri)
+            if state is not None:
+                state.result = PullResult(doc.version, items, f"{doc.version}#{self._seq}")
             return
         self.server.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=items, version=doc.version)
@@ -457,11 +526,12 @@ class DiagnosticsFeature:
         if uri not in self.server.workspace.text_documents:
             return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="none")
         version = self.server.version_of(uri)
-        result = self.results.get(uri)
+        state = self.state(uri)
+        result = state.result
         if result is None or result.version != version:
-            self.scheduled.discard(uri)
+            state.scheduled = False
             self._edited(uri, now=True)
-            result = self.results.get(uri)
+            result = state.result
         if result is None:
             return types.RelatedFullDocumentDiagnosticReport(items=[], result_id="none")
         return types.RelatedFullDocumentDiagnosticReport(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from arcgraph.lsp.outline import Outline, OutlineState
 
 
 class OutlineCache:
-    """The last outline state of each document, by URI.
+    """The last outline state of each document, by URI (one per server: `server.outlines`).
 
     Requests on one text share one scan (completion and hover on a 5,000-line spec would
     otherwise rescan it every time); the next text is an `update` of the last one, which
@@ -58,9 +58,6 @@ class OutlineCache:
             self._states.clear()
 
 
-OUTLINES = OutlineCache()
-
-
 @dataclass
 class DocumentView:
     uri: str
@@ -68,10 +65,12 @@ class DocumentView:
     text: str
     version: int | None
     encoding: str  # "utf-16" (the LSP default), "utf-8" or "utf-32"
+    # the outline cache this view reads and feeds: its server's (a view made alone: its own)
+    outlines: OutlineCache = field(default_factory=OutlineCache, repr=False, compare=False)
 
     @cached_property
     def lines(self) -> list[str]:
-        kept = OUTLINES.peek(self.uri, self.text)
+        kept = self.outlines.peek(self.uri, self.text)
         return kept.lines if kept is not None else convert.split_lines(self.text)
 
     def position(self, pos: types.Position) -> tuple[int, int]:
@@ -89,7 +88,7 @@ class DocumentView:
     @cached_property
     def state(self) -> OutlineState:
         """This text's outline state, shared with every request on the same text."""
-        state = OUTLINES.get(self.uri, self.text)
+        state = self.outlines.get(self.uri, self.text)
         self.__dict__["lines"] = state.lines  # the same split, kept once
         return state
 
@@ -117,13 +116,15 @@ def view_of(server: Any, uri: str) -> DocumentView:
     """The open document `uri` of a server (a pygls LanguageServer)."""
     doc = server.workspace.get_text_document(uri)
     path = Path(doc.path) if doc.path else Path(uri)
-    OUTLINES.retain(server.workspace.text_documents)
+    outlines: OutlineCache = server.outlines
+    outlines.retain(server.workspace.text_documents)
     return DocumentView(
         uri,
         path,
         doc.source,
         doc.version,
         convert.normalize_encoding(server.workspace.position_encoding),
+        outlines,
     )
 
 

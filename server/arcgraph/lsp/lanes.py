@@ -20,14 +20,26 @@ class Lane:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
         self._closed = False
         self._lock = threading.Lock()
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """Jobs handed over and not started yet (what a burst of edits has queued)."""
+        return self._waiting
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         with self._lock:
             if not self._closed:
-                return self._pool.submit(fn, *args)
+                self._waiting += 1
+                return self._pool.submit(self._started, fn, args)
         dropped: Future[T] = Future()
         dropped.cancel()
         return dropped
+
+    def _started(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._lock:
+            self._waiting -= 1
+        return fn(*args)
 
     def shutdown(self, wait: bool = False, cancel_futures: bool = True) -> None:
         with self._lock:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,14 @@ from arcgraph.lsp.code_actions import CodeActionsFeature
 from arcgraph.lsp.completion import CompletionFeature
 from arcgraph.lsp.definition import DefinitionFeature
 from arcgraph.lsp.diagnostics import DiagnosticsFeature
+from arcgraph.lsp.document import OutlineCache
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.file_watch import FileWatcher
 from arcgraph.lsp.hover import HoverFeature
 from arcgraph.lsp.idle_gc import IdleCollector
 from arcgraph.lsp.protocol import ArcGraphProtocol
 from arcgraph.lsp.references import ReferencesFeature, RenameFeature
+from arcgraph.lsp.scheduler import Scheduler
 from arcgraph.lsp.symbols import SymbolsFeature
 from arcgraph.lsp.train import TrainFeature
 from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
@@ -47,11 +48,13 @@ class ArcGraphServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("arcgraph", __version__, protocol_cls=ArcGraphProtocol)
         self.index = WorkspaceIndex()
-        self.loop: asyncio.AbstractEventLoop | None = None
         self.init_options: Any = None
         self.initialized_done = False
         self.file_watcher: FileWatcher | None = None  # for clients that cannot watch files
         self.idle_gc = IdleCollector()  # before the features register: their handlers touch it
+        # all work run later, on lanes or as tasks goes through it (lsp/scheduler.py)
+        self.scheduler = Scheduler(on_activity=self.idle_gc.touch)
+        self.outlines = OutlineCache()  # this server's documents' outlines (lsp/document.py)
         self.diagnostics = DiagnosticsFeature(self)
         self.training = TrainFeature(self)
         self.features: list[Any] = [
@@ -74,6 +77,11 @@ class ArcGraphServer(LanguageServer):
         on(self, types.WORKSPACE_DID_CHANGE_CONFIGURATION, self._configuration_changed)
 
     # -- helpers for the features ----------------------------------------------------------
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the server runs on (None before `initialize`)."""
+        return self.scheduler.loop
+
     def open_uris(self) -> Iterator[str]:
         return iter(list(self.workspace.text_documents))
 
@@ -81,30 +89,9 @@ class ArcGraphServer(LanguageServer):
         doc = self.workspace.text_documents.get(uri)
         return None if doc is None else doc.version
 
-    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run `fn` on the event loop (from any thread): all publishing happens there."""
-        loop = self.loop
-        if loop is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: session over
-            loop.call_soon_threadsafe(self._background_done, fn, args)
-
-    def _background_done(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        """Background work handed back counts as activity: the idle collection (and return
-        of freed memory) follows the last probe or check, not only the last message."""
-        self._guarded(fn, args)
-        self.idle_gc.touch(self.loop)
-
-    @staticmethod
-    def _guarded(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("a background callback failed")
-
     # -- lifecycle -------------------------------------------------------------------------
     def _initialize(self, params: types.InitializeParams) -> None:
-        self.loop = _running_loop()
+        self.scheduler.bind(_running_loop())
         self.init_options = params.initialization_options
         self.index.configure(Settings.from_options(params.initialization_options))
         self.diagnostics.choose_model(params)  # pull or push, before capabilities are sent
@@ -123,12 +110,13 @@ class ArcGraphServer(LanguageServer):
             self.index.start_registry(roots)
 
     def _initialized(self, params: types.InitializedParams) -> None:
-        self.loop = self.loop or _running_loop()
+        if not self.scheduler.running:
+            self.scheduler.bind(_running_loop())
         self.initialized_done = True
         self._watch_files()
-        if self._client_has_configuration() and self.loop is not None:
+        if self._client_has_configuration() and self.scheduler.running:
             # the settings first (another interpreter, other registry folders), then start
-            self.loop.create_task(self._configure_then_start())
+            self.scheduler.spawn(self._configure_then_start())
         else:
             self._start()
 
@@ -168,7 +156,7 @@ class ArcGraphServer(LanguageServer):
         """From the disk cache at once, else built by the worker in the background."""
         if not self.index.load_cached_catalog() and self.index.worker is not None:
             future = self.index.torch_lane.submit(self.index.build_catalog)
-            future.add_done_callback(lambda f: self.call_soon(self._catalog_built, f))
+            self.scheduler.when_done(future, self._catalog_built)
 
     def _configuration_changed(self, params: types.DidChangeConfigurationParams) -> None:
         """Settings changed: with `workspace/configuration`, ask for section `arcgraph` (VS
@@ -176,8 +164,8 @@ class ArcGraphServer(LanguageServer):
         settings = params.settings
         if isinstance(settings, dict) and isinstance(settings.get("arcgraph"), dict):
             self.apply_settings(self.index.settings.merged(settings))
-        elif self._client_has_configuration() and self.loop is not None:
-            self.loop.create_task(self._pull_configuration())
+        elif self._client_has_configuration() and self.scheduler.running:
+            self.scheduler.spawn(self._pull_configuration())
 
     async def _pull_configuration(self) -> None:
         settings = await self._fetch_configuration()
@@ -225,7 +213,7 @@ class ArcGraphServer(LanguageServer):
 
         def changed(events: list[types.FileEvent]) -> None:
             params = types.DidChangeWatchedFilesParams(changes=events)
-            self.call_soon(self.diagnostics.did_change_watched_files, params)
+            self.scheduler.from_thread(self.diagnostics.did_change_watched_files, params)
 
         self.file_watcher = FileWatcher(folders, changed)
         self.file_watcher.start()
@@ -247,7 +235,7 @@ class ArcGraphServer(LanguageServer):
 
     def start_scan(self) -> None:
         future = self.index.submit_scan()
-        future.add_done_callback(lambda f: self.call_soon(self._scanned, f))
+        self.scheduler.when_done(future, self._scanned)
 
     def _scanned(self, future: Any) -> None:
         for uri in self.open_uris():  # the editors' unsaved text wins over the disk
@@ -268,7 +256,7 @@ class ArcGraphServer(LanguageServer):
     def _shutdown(self, params: Any = None) -> None:
         if self.file_watcher is not None:
             self.file_watcher.stop()
-        self.diagnostics.check_lane.shutdown(wait=False, cancel_futures=True)
+        self.diagnostics.shutdown()
         self.index.shutdown()
 
 

@@ -1,0 +1,142 @@
+"""The diagnostics scheduler's state, read inside a real server run in this process.
+
+The server is the one `arcgraph lsp` runs (`build_server`), fed JSON-RPC messages through its
+own protocol and writing its answers to a list here, on this test's event loop, so that the
+per-document state and the torch lane's queue can be read between messages. The torch lane
+is held by a job that waits on an event, as a slow shape probe holds it; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from arcgraph.engine.codes import TORCH_UNAVAILABLE
+from arcgraph.lsp.server import ArcGraphServer, build_server
+
+URI = "file:///nowhere/burst-v1.model.yaml"
+
+MODEL = """inputs:
+  x:
+    dtype: float32
+    shape: [null, 4]
+    columns: [a, b, c, d]
+graph:
+  - name: fc
+    type: torch.nn.Linear
+    params: {{ in_features: 4, out_features: {n} }}
+    inputs: {{ input: x }}
+outputs:
+  y: fc.output
+loss:
+  type: torch.nn.functional.cross_entropy
+  inputs: {{ input: y, target: label }}
+"""
+
+
+class Wire:
+    """The server's writer: every message it sends, parsed."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(json.loads(data))
+
+    def close(self) -> None:
+        pass
+
+    def published(self, version: int) -> list[list[str]]:
+        """The diagnostic codes of each publish of URI at `version`, in order."""
+        return [
+            [d["code"] for d in m["params"]["diagnostics"]]
+            for m in self.sent
+            if m.get("method") == "textDocument/publishDiagnostics"
+            and m["params"]["uri"] == URI
+            and m["params"].get("version") == version
+        ]
+
+
+def send(server: ArcGraphServer, method: str, params: Any, msg_id: int | None = None) -> None:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+    if msg_id is not None:
+        message["id"] = msg_id
+    server.protocol.handle_message(server.protocol.structure_message(message))
+
+
+async def until(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def test_a_burst_of_edits_queues_one_torch_job_the_newest() -> None:
+    server = build_server()
+    wire = Wire()
+    server.protocol.set_writer(wire, include_headers=False)
+    # torch off: the torch stage answers at once with the info saying so
+    send(server, "initialize", {"capabilities": {}, "initializationOptions": {"torch": False}}, 1)
+    send(server, "initialized", {})
+    lane = server.index.torch_lane
+    held, release = threading.Event(), threading.Event()
+    lane.submit(lambda: (held.set(), release.wait(60)))  # a slow probe holds the lane
+    try:
+        await until(held.is_set, "the torch lane held")
+        doc = {"uri": URI, "languageId": "yaml", "version": 1, "text": MODEL.format(n=1)}
+        send(server, "textDocument/didOpen", {"textDocument": doc})
+        await until(lambda: wire.published(1), "the structure check of version 1")
+        for version in range(2, 7):
+            send(
+                server,
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": URI, "version": version},
+                    "contentChanges": [{"text": MODEL.format(n=version)}],
+                },
+            )
+            await until(lambda v=version: wire.published(v), f"the check of version {version}")
+
+        # six checks finished, each with a torch stage to run: one job waits, the newest
+        state = server.diagnostics.docs[URI]
+        queued = state.torch_queue.waiting
+        assert queued is not None and queued.version == 6
+        assert queued.doc.text == MODEL.format(n=6)
+        assert lane.waiting == 1
+        assert [wire.published(v) for v in range(1, 7)] == [[[]]] * 6
+
+        release.set()
+        await until(lambda: len(wire.published(6)) == 2, "the torch stage of version 6")
+        assert wire.published(6) == [[], [TORCH_UNAVAILABLE]]
+        assert [wire.published(v) for v in range(1, 6)] == [[[]]] * 5  # no stale torch stage
+        assert state.torch_queue.waiting is None and lane.waiting == 0
+        assert state.torch is not None and state.torch[1][0].code == TORCH_UNAVAILABLE
+    finally:
+        release.set()
+        send(server, "shutdown", None, 2)
+
+
+async def test_each_server_has_its_own_outline_cache() -> None:
+    """Two servers in one process (the tests' in-process servers, a host embedding two)
+    share no outline: each reads and bounds its own documents' states."""
+    servers = [build_server(), build_server()]
+    for i, server in enumerate(servers):
+        server.protocol.set_writer(Wire(), include_headers=False)
+        send(
+            server, "initialize", {"capabilities": {}, "initializationOptions": {"torch": False}}, 1
+        )
+        doc = {"uri": URI, "languageId": "yaml", "version": 1, "text": MODEL.format(n=i + 1)}
+        send(server, "textDocument/didOpen", {"textDocument": doc})
+        hover = {"textDocument": {"uri": URI}, "position": {"line": 8, "character": 16}}
+        send(server, "textDocument/hover", hover, 2)
+    first, second = (s.outlines.peek(URI, MODEL.format(n=1)) for s in servers)
+    assert first is not None and first.text == MODEL.format(n=1)
+    assert second is None  # the second server never saw the first one's text
+    assert servers[1].outlines.peek(URI, MODEL.format(n=2)) is not None
+    for server in servers:
+        send(server, "shutdown", None, 3)
