@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_specs import big_model_spec  # noqa: E402
+from make_specs import big_model_spec
 
-from arcgraph.engine.checks.context import CheckOptions  # noqa: E402
-from arcgraph.engine.core import Engine  # noqa: E402
-from arcgraph.engine.registry import Registry  # noqa: E402
-from arcgraph.engine.source import parse_yaml  # noqa: E402
-from arcgraph.worker.client import TorchWorker  # noqa: E402
+from arcgraph.engine.checks.context import CheckOptions
+from arcgraph.engine.core import Engine
+from arcgraph.engine.registry import Registry
+from arcgraph.engine.source import parse_yaml
+from arcgraph.worker.client import TorchWorker
 
 
 def best_of(n: int, fn) -> tuple[float, float]:
@@ -59,7 +59,7 @@ def main() -> None:
             subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
             warm_runs.append(time.perf_counter() - t)
         t = time.perf_counter()
-        subprocess.run(cmd + ["--no-shape-check"], env=env, capture_output=True, check=True)
+        subprocess.run([*cmd, "--no-shape-check"], env=env, capture_output=True, check=True)
         warm_noshape = time.perf_counter() - t
 
         worker = TorchWorker(cache_dir=cache)

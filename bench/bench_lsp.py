@@ -710,7 +710,7 @@ def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
     for spec in burst_specs:
         vals, ratios = [], []
         for n in names:
-            finals, published, misses = results[n][f"burst {spec.label}"]
+            finals, _published, misses = results[n][f"burst {spec.label}"]
             r = p50(finals) / singles[(n, spec.label)] if finals else math.nan
             ratios.append(f"{r:.2f}x single")
             vals.append(

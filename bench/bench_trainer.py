@@ -34,8 +34,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
-from arcgraph.training import train  # noqa: E402
-from arcgraph.training.split import epoch_order, split_indices  # noqa: E402
+from arcgraph.training import train
+from arcgraph.training.split import epoch_order, split_indices
 
 CONFIGS = {
     "small": {"rows": 100_000, "features": 20, "hidden": 64, "batch": 256},

@@ -29,7 +29,7 @@ def _package_dir(path: list[str]) -> str | None:
     spec = importlib.machinery.PathFinder.find_spec("yaml", path)
     if spec is None or not spec.submodule_search_locations:
         return None
-    return list(spec.submodule_search_locations)[0]
+    return next(iter(spec.submodule_search_locations))
 
 
 def prefer_libyaml(bundle: str) -> bool:

@@ -11,6 +11,7 @@ import resource
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,7 @@ def alias_bomb(levels: int = 9) -> str:
     """`[&a [x × 9], &b [*a × 9], …]`: nine nested anchors expand to 9**9 scalars."""
     names = "abcdefghi"[:levels]
     items = ["&a [" + ", ".join(["x"] * 9) + "]"]
-    items += [
-        f"&{n} [" + ", ".join([f"*{p}"] * 9) + "]" for p, n in zip(names, names[1:], strict=False)
-    ]
+    items += [f"&{n} [" + ", ".join([f"*{p}"] * 9) + "]" for p, n in pairwise(names)]
     return "[" + ", ".join(items) + "]"
 
 

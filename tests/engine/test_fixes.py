@@ -154,7 +154,7 @@ def test_no_fix_when_the_span_is_not_what_the_diagnostic_was_about(check_text) -
 
     text = TRAINER.replace("  batch_size: 8\n", "  batchsize: 8\n")
     d = next(d for d in check_text(text) if d.code == "AG111")
-    assert [f.title for f in fixes_for(text, d)][0] == "Rename to 'batch_size'"
+    assert next(f.title for f in fixes_for(text, d)) == "Rename to 'batch_size'"
     line = d.span.start_line
     for span in (
         Span(line, d.span.start_col + 2, line, d.span.end_col + 2),  # shifted by two

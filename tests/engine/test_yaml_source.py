@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from arcgraph.engine.core import Engine
 from arcgraph.engine.kinds import SpecKind
 from arcgraph.engine.source import YMap, YScalar, YSeq, parse_yaml, to_python
@@ -151,10 +153,7 @@ def _nested_anchors(levels: int) -> str:
     """`a: &a [x × 9]`, `b: &b [*a × 9]`, …: each level multiplies the expansion by nine."""
     names = "abcdefghi"[:levels]
     lines = ["a: &a [" + ", ".join(["x"] * 9) + "]"]
-    lines += [
-        f"{n}: &{n} [" + ", ".join([f"*{p}"] * 9) + "]"
-        for p, n in zip(names, names[1:], strict=False)
-    ]
+    lines += [f"{n}: &{n} [" + ", ".join([f"*{p}"] * 9) + "]" for p, n in pairwise(names)]
     return "\n".join(lines) + "\n"
 
 

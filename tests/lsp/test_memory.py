@@ -31,8 +31,8 @@ from arcgraph.lsp.idle_gc import IDLE_S
 from .conftest import RecordingClient, start_client, stop_client, uri_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from bench_memory import worker_of as worker_pid  # noqa: E402
-from make_specs import big_model_spec  # noqa: E402
+from bench_memory import worker_of as worker_pid
+from make_specs import big_model_spec
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads RSS from /proc")
 

@@ -32,7 +32,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
     save({"model": {"w": torch.ones(2)}, "epoch": 1}, target)
 
     class Boom:
-        def __reduce__(self):  # noqa: D105
+        def __reduce__(self):
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):

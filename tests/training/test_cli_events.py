@@ -176,7 +176,7 @@ def test_trainer_spec_typos_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(SpecError, match=r"^config: unknown field\(s\) epoch$"):
         parse_config({**base_config(), "epoch": 3})
-    with pytest.raises(SpecError, match="^config.batch_size must be a positive integer, got 0$"):
+    with pytest.raises(SpecError, match=r"^config.batch_size must be a positive integer, got 0$"):
         parse_config(base_config(batch_size=0))
 
 

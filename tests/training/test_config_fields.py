@@ -195,7 +195,7 @@ def test_monitor_check_of_the_trainer_itself() -> None:
         "it produces: train_loss"
     )
     raw = base_config(early_stopping_monitor="val_mae")
-    with pytest.raises(SpecError, match="it produces: train_loss, val_loss, val_accuracy$"):
+    with pytest.raises(SpecError, match=r"it produces: train_loss, val_loss, val_accuracy$"):
         choose_monitor(parse_config(raw), raw, loss)
 
 
@@ -236,7 +236,7 @@ def test_save_best_only(tmp_path: Path) -> None:
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error")
 def test_device_cuda_absent_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(
-        SpecError, match="^config.device is 'cuda' but no CUDA device is available to torch$"
+        SpecError, match=r"^config.device is 'cuda' but no CUDA device is available to torch$"
     ):
         run(tmp_path, device="cuda")
 

@@ -74,7 +74,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "r",
         ]
     )
-    out, err = proc.communicate(timeout=300)
+    _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     return root / "runs" / "bc-mlp-v1" / "r"
 
@@ -128,7 +128,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(
             str(events),
         ]
     )
-    out, err = resumed.communicate(timeout=300)
+    _out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     start = [e for e in read_events(events) if e["event"] == "start"][-1]
     assert start["resumed_from"] == str(list_checkpoints(run)[-1].parent / done[0])
@@ -154,7 +154,7 @@ def test_first_signal_saves_a_checkpoint_and_resume_matches(
     proc = cli([*args, "--events", str(events)])
     wait_for(events, proc, lambda e: e["event"] == "step" and e["epoch"] == 2 and e["batch"] == 10)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     run = tmp_path / "runs" / "bc-mlp-v1" / "r"
     name = signal.Signals(sig).name
@@ -175,7 +175,7 @@ def test_first_signal_saves_a_checkpoint_and_resume_matches(
         str(latest),
     )
     resumed = cli(["--trainer", str(trainer), "--data", str(BREAST_CANCER), "--resume", str(run)])
-    out, err = resumed.communicate(timeout=300)
+    _out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert_same_result(run, reference)
 
@@ -219,7 +219,7 @@ def test_resume_with_changed_data_is_refused(tmp_path: Path) -> None:
     trainer, first = _small(tmp_path, epochs=1)
     other = tmp_path / "bc.csv"
     other.write_text(BREAST_CANCER.read_text().replace("17.99", "18.0"))
-    with pytest.raises(ResumeError, match="^the data changed since"):
+    with pytest.raises(ResumeError, match=r"^the data changed since"):
         train(trainer, other, resume=first["run_dir"])
 
 
@@ -265,7 +265,7 @@ def test_non_finite_loss_stops_naming_epoch_and_batch(tmp_path: Path, events: Ev
     )
     assert (err.epoch, err.batch) == (11, 3)
     run = tmp_path / "runs" / "diverge-v1" / "r"
-    assert [p.name for p in list_checkpoints(run)][0] == "epoch-0010.pt"
+    assert next(p.name for p in list_checkpoints(run)) == "epoch-0010.pt"
     summary = json.loads((run / "summary.json").read_text())
     assert (summary["status"], summary["epochs_completed"]) == ("failed", 10)
     assert summary["checkpoint"] == str(run / "checkpoints" / "epoch-0010.pt")

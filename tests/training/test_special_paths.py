@@ -61,8 +61,17 @@ def test_train_on_a_fifo_is_one_error_line_without_reading_it(tmp_path: Path) ->
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "server"), env.get("PYTHONPATH")]))
     proc = subprocess.run(  # a hang fails on the timeout
-        [sys.executable, "-m", "arcgraph.training", "--trainer", str(trainer), "--data", str(fifo)]
-        + ["--out", str(tmp_path / "runs")],
+        [
+            sys.executable,
+            "-m",
+            "arcgraph.training",
+            "--trainer",
+            str(trainer),
+            "--data",
+            str(fifo),
+            "--out",
+            str(tmp_path / "runs"),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -80,8 +89,17 @@ def test_a_fifo_trainer_spec_is_one_error_line_without_reading_it(tmp_path: Path
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "server"), env.get("PYTHONPATH")]))
     proc = subprocess.run(  # a hang fails on the timeout
-        [sys.executable, "-m", "arcgraph.training", "--trainer", str(trainer), "--data", str(IRIS)]
-        + ["--out", str(tmp_path / "runs")],
+        [
+            sys.executable,
+            "-m",
+            "arcgraph.training",
+            "--trainer",
+            str(trainer),
+            "--data",
+            str(IRIS),
+            "--out",
+            str(tmp_path / "runs"),
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -72,7 +72,7 @@ class _Index:
     """Lookups over one immutable entry list, built on first use and shared by every
     `Outline` of the same text (each request's cursor outline reuses them)."""
 
-    __slots__ = ("entries", "_by_path", "_by_container", "_items", "_values", "_lines", "_nodes")
+    __slots__ = ("_by_container", "_by_path", "_items", "_lines", "_nodes", "_values", "entries")
 
     def __init__(self, entries: list[Entry]) -> None:
         self.entries = entries
@@ -201,7 +201,7 @@ _FRAME_IDS = itertools.count()
 
 
 class _Frame:
-    __slots__ = ("indent", "seg", "is_item", "empty", "next_index", "block_scalar", "fid")
+    __slots__ = ("block_scalar", "empty", "fid", "indent", "is_item", "next_index", "seg")
 
     def __init__(self, indent: int, seg: str, is_item: bool, empty: bool = True) -> None:
         self.indent = indent
@@ -560,7 +560,7 @@ class OutlineState:
     the stacks differ only by a list's length (a node added or removed), the old entries
     are reused with moved positions while that list lasts (see `_list_shift`)."""
 
-    __slots__ = ("text", "lines", "entries", "outline", "memo", "_cp_lines", "_cps")
+    __slots__ = ("_cp_lines", "_cps", "entries", "lines", "memo", "outline", "text")
 
     def __init__(
         self, text: str, lines: list[str], entries: list[Entry], cps: list[_Checkpoint]
@@ -651,7 +651,7 @@ def _run(
             t += 1
         if tail is not None and t < len(old) and old[t][0] + delta == n:
             snap = _snapshot(stack)
-            ln, osnap, ooff, oids = old[t]
+            _ln, osnap, ooff, oids = old[t]
             if snap == osnap:
                 entries.extend(_shifted(tail.entries[ooff:], delta))
                 shift = len(entries) - len(tail.entries)  # entries before: new - old

@@ -348,7 +348,7 @@ class TrainFeature:
         async for raw in run.process.stderr:
             line = raw.decode("utf-8", "replace").rstrip()
             if line:
-                run.stderr_tail = (run.stderr_tail + [line])[-20:]
+                run.stderr_tail = [*run.stderr_tail, line][-20:]
                 self._log(line)
 
     def _finish(self, run: Run, token: str | None, code: int) -> dict[str, Any]:

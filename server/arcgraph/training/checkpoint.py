@@ -126,7 +126,7 @@ def latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
     for path in list_checkpoints(run_dir):
         try:
             state = load(path)
-        except Exception:  # noqa: BLE001 - a truncated/corrupt file: fall back to an older one
+        except Exception:  # a truncated/corrupt file: fall back to an older one
             continue
         if isinstance(state, dict) and "model" in state and "epoch" in state:
             return path, state
@@ -151,7 +151,7 @@ class BackgroundWriter:
     def _run(self, path: Path, data: bytes) -> None:
         try:
             atomic_write(path, lambda fh: fh.write(data))
-        except BaseException as err:  # noqa: BLE001 - re-raised in the training thread
+        except BaseException as err:  # re-raised in the training thread
             self._error = err
 
     def submit(self, obj: Any, path: Path) -> None:

@@ -384,7 +384,7 @@ class Loop:
             try:
                 graph.capture(xb, yb, rows)
                 self.reporter.info(f"captured the training step in a CUDA graph (batch {hi - lo})")
-            except Exception as err:  # noqa: BLE001 - any capture failure means: stay eager
+            except Exception as err:  # any capture failure means: stay eager
                 self.reporter.info(f"CUDA graph capture failed, training eagerly: {err}")
                 self.graph_step = None
                 loss = self.loss.fn(self.model(xb)[self.loss.input], yb)

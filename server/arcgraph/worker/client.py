@@ -94,7 +94,8 @@ def builder_fingerprint() -> str:
     name rules), so a cached catalog is rebuilt when that code changes, not only torch."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for f in sorted(here.glob("*.py")) + [
+    for f in [
+        *sorted(here.glob("*.py")),
         here.parent / "builder" / "torchnames.py",
         here.parent / "namespaces.py",
     ]:

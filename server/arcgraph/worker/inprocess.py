@@ -41,7 +41,7 @@ def _answered(probe: Callable[[], dict[str, Any]]) -> ProbeResult:
     """A probe's answer; its exception as a worker crash would be (the check is skipped)."""
     try:
         return probe_result(probe())
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return ProbeResult(ok=None, message=f"{type_name(exc)}: {exc}")
 
 
