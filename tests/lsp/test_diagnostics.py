@@ -68,11 +68,21 @@ async def test_registry_and_catalog_diagnostics(
         ("AG201", rng(0, 11, 0, 20)),
         ("AG210", rng(2, 8, 2, 25)),
     ]
-    assert diags[0].message.startswith("model_ref 'nosuch-v1' names no model in the workspace")
-    assert diags[1].message == (
-        "'torch.optim.Adamm' is not an optimizer in torch.optim; did you mean 'torch.optim.Adam'?"
+    known = [
+        "arc-generative-recommender-v1",
+        "arc-logistic-regression-v1",
+        "arc-mlp-classifier-v1",
+        "arc-transformer-classifier-v1",
+        "breast-cancer-mlp-v1",
+    ]  # the example workspace's first five model ids
+    assert (diags[0].message, diags[0].data) == (
+        f"model_ref 'nosuch-v1' names no model in the workspace; known models: {', '.join(known)}",
+        {"candidates": known},
     )
-    assert diags[1].data == {"fix": "replace", "with": "torch.optim.Adam"} or diags[1].data
+    assert (diags[1].message, diags[1].data) == (
+        "'torch.optim.Adamm' is not an optimizer in torch.optim; did you mean 'torch.optim.Adam'?",
+        {"fix": "replace_value", "with": "torch.optim.Adam"},
+    )
 
 
 async def test_utf16_columns(client: RecordingClient, workspace: Path):
@@ -205,7 +215,7 @@ async def test_model_edit_rechecks_open_trainer(client: RecordingClient, workspa
 async def test_without_torch_one_info_per_spec(cache_dir: Path, workspace: Path):
     """A Python without torch: one AG400 info per spec, structure checks still run."""
     c = await start_client(
-        cache_dir, workspace, options={"python": str(workspace / "no-such-python")}
+        cache_dir, workspace, options={"interpreter": str(workspace / "no-such-python")}
     )
     try:
         uri = uri_of(workspace / "trainers" / "notorch.trainer.yaml")
