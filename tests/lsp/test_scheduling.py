@@ -14,7 +14,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from arcgraph.engine.codes import TORCH_UNAVAILABLE
+from arcgraph.lsp.scheduler import Newest, Scheduler
 from arcgraph.lsp.server import ArcGraphServer, build_server
 
 URI = "file:///nowhere/burst-v1.model.yaml"
@@ -140,3 +143,45 @@ async def test_each_server_has_its_own_outline_cache() -> None:
     assert servers[1].outlines.peek(URI, MODEL.format(n=2)) is not None
     for server in servers:
         send(server, "shutdown", None, 3)
+
+
+async def test_a_spawned_task_is_kept_until_it_ends() -> None:
+    """The loop holds tasks weakly: one nobody keeps can be collected mid-flight (RUF006)."""
+    scheduler = Scheduler()
+    scheduler.bind(asyncio.get_running_loop())
+    gate = asyncio.Event()
+
+    async def work() -> int:
+        await gate.wait()
+        return 7
+
+    task = scheduler.spawn(work())
+    assert task is not None and scheduler.tasks == {task}
+    gate.set()
+    assert await task == 7
+    await asyncio.sleep(0)  # one loop turn: the done callbacks run
+    assert scheduler.tasks == set()
+
+
+def test_newest_keeps_one_item_and_asks_for_one_taker() -> None:
+    slot: Newest[int] = Newest()
+    assert slot.put(1) is True  # nothing waited: start a taker
+    assert slot.put(2) is False and slot.put(3) is False  # that taker takes the newest
+    assert slot.waiting == 3
+    assert slot.take() == 3 and slot.waiting is None
+    assert slot.take() is None
+    assert slot.put(4) is True  # taken: the next item needs a new taker
+    slot.clear()
+    assert slot.put(5) is False and slot.take() == 5  # the started taker takes it
+
+
+def test_a_failing_callback_is_logged_and_the_rest_run(caplog: pytest.LogCaptureFixture) -> None:
+    ran: list[int] = []
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    Scheduler.guarded(fail, ())
+    Scheduler.guarded(ran.append, (1,))
+    assert ran == [1]
+    assert [r.getMessage() for r in caplog.records] == ["a background callback failed"]
