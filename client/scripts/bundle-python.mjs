@@ -4,9 +4,9 @@
 //
 //  1. arcgraph itself, built from the repository (pip --no-deps, from a copy of the sources so
 //     the work tree gets no build/ or egg-info).
-//  2. its dependencies (PyYAML, ruamel.yaml, pygls, lsprotocol, cattrs, attrs, ...) resolved for
+//  2. its dependencies (PyYAML, pygls, lsprotocol, cattrs, attrs, ...) resolved for
 //     the oldest supported Python (3.10), so conditional ones such as exceptiongroup are there.
-//  3. compiled extensions are removed (PyYAML and ruamel.yaml fall back to pure Python), so the
+//  3. compiled extensions are removed (PyYAML falls back to pure Python), so the
 //     bundle works with any CPython >= 3.10 on any platform.
 //
 // The Python running pip: $ARCGRAPH_BUNDLE_PYTHON, else ../.venv/bin/python, else python3.
@@ -24,7 +24,7 @@ const venvPython = join(repo, '.venv', 'bin', 'python');
 const python = process.env.ARCGRAPH_BUNDLE_PYTHON || (existsSync(venvPython) ? venvPython : 'python3');
 const extra = (process.env.ARCGRAPH_BUNDLE_PIP_ARGS ?? '').split(/\s+/).filter(Boolean);
 // exceptiongroup: cattrs needs it on 3.10 only, and pip evaluates markers for the running Python.
-const DEPENDENCIES = ['PyYAML>=6.0', 'ruamel.yaml>=0.18', 'pygls>=2.0,<3', 'lsprotocol>=2025.0.0', 'exceptiongroup>=1.1.1', 'typing_extensions>=4.14'];
+const DEPENDENCIES = ['PyYAML>=6.0', 'pygls>=2.0,<3', 'lsprotocol>=2025.0.0', 'attrs>=24.3.0', 'cattrs>=23.1.2', 'exceptiongroup>=1.1.1', 'typing_extensions>=4.14'];
 
 function pip(args) {
   const full = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-compile', '--quiet', '--target', libs, ...extra, ...args];
@@ -93,7 +93,7 @@ console.log(`removed ${removed} compiled extension(s)`);
 const probe = [
   'import sys',
   `sys.path.insert(0, ${JSON.stringify(libs)})`,
-  'import yaml, ruamel.yaml, pygls, lsprotocol, cattrs, attrs',
+  'import yaml, pygls, lsprotocol, cattrs, attrs',
   'import arcgraph.lsp.server, arcgraph.cli',
   'assert arcgraph.__file__.startswith(sys.path[0]), arcgraph.__file__',
   "print('bundled/libs ok:', sorted(n for n in __import__('os').listdir(sys.path[0]) if not n.endswith('-info')))",

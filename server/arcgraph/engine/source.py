@@ -3,9 +3,9 @@
 Every key and value keeps its exact span so that every check can point at the text.
 `yaml.CSafeLoader` composes the document and `_Builder` turns it into located nodes (about
 10 + 7 ms for 5,000 lines, with tag resolution memoized and no garbage collection during the
-build); ruamel.yaml is ~25x slower and is kept for comment-preserving edits only. Problems of the text itself (syntax,
-duplicate keys, several documents, no mapping, binary data) become diagnostics here, one
-each, never an exception.
+build; ruamel.yaml parses some 25x slower). Problems of the text itself (syntax, duplicate
+keys, several documents, no mapping, binary data) become diagnostics here, one each, never an
+exception.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ class ParsedYaml:
 _new_tuple = tuple.__new__
 _ScalarNode = yaml.ScalarNode
 _SequenceNode = yaml.SequenceNode
+_MappingNode = yaml.MappingNode
 _QUOTED = ("'", '"')
 
 
@@ -143,7 +144,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         return None
 
 
-def _span(node: yaml.Node) -> Span:
+def _span(node: yaml.Node | yaml.Event) -> Span:
     s, e = node.start_mark, node.end_mark
     return _new_tuple(Span, (s.line, s.column, e.line, e.column))
 
@@ -200,15 +201,16 @@ class _Builder:
     def _build(self, node: yaml.Node) -> YNode:
         s, e = node.start_mark, node.end_mark
         span = _new_tuple(Span, (s.line, s.column, e.line, e.column))
-        cls = node.__class__
-        if cls is _ScalarNode:
+        if type(node) is _ScalarNode:
             text = node.value
             if node.tag == _STR_TAG:  # most scalars: skip the constructor machinery
                 return YScalar(span, text, text, node.style in _QUOTED)
             return YScalar(span, self._construct(node), text, node.style in _QUOTED)
         build = self.build
-        if cls is _SequenceNode:
+        if type(node) is _SequenceNode:
             return YSeq(span, [build(i) for i in node.value], bool(node.flow_style))
+        if type(node) is not _MappingNode:  # the composer makes no other kind
+            raise TypeError(f"unexpected YAML node {node!r}")
         pairs: list[tuple[YNode, YNode]] = []
         seen: dict[str, YNode] = {}  # key text -> key node, in order: the map's key_texts
         merged: list[tuple[YNode, YNode]] = []
