@@ -299,7 +299,8 @@ class DiagnosticsFeature:
         generation = self._next_generation(state)
         done = self._structure(doc)
         assert done is not None  # never given up when not asked to
-        self._finish(doc, generation, *done, edited)
+        a, structure = done
+        self._finish(doc, generation, a, structure, edited)
 
     def _next_generation(self, state: DocState) -> int:
         state.generation = next(self._generations)
@@ -332,7 +333,11 @@ class DiagnosticsFeature:
         return a, structure
 
     def _structure_done(
-        self, doc: DocumentView, generation: int, edited: bool, future: Future
+        self,
+        doc: DocumentView,
+        generation: int,
+        edited: bool,
+        future: Future[tuple[Analysis, list[Diagnostic]] | None],
     ) -> None:
         uri = doc.uri
         state = self.docs.get(uri)
@@ -359,7 +364,8 @@ class DiagnosticsFeature:
         if done is None:  # given up as stale, yet the version is current: check it again
             self.check(view_of(self.server, uri), edited=edited)
             return
-        self._finish(doc, generation, *done, edited)
+        a, structure = done
+        self._finish(doc, generation, a, structure, edited)
 
     def _finish(
         self,
