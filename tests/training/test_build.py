@@ -58,16 +58,58 @@ def test_arc_examples_build_on_meta_without_storage(name: str) -> None:
     assert {k: tuple(v.shape) for k, v in out.items()} == ARC_EXAMPLES[name]
 
 
-def test_examples_folder_specs_build_when_present() -> None:
-    """The workspace examples (written alongside) build too; skipped until they exist."""
-    folder = Path(__file__).resolve().parents[2] / "examples" / "models"
-    files = sorted(folder.glob("*.model.yaml")) if folder.is_dir() else []
-    if not files:
-        pytest.skip("no examples/models yet")
-    for f in files:
-        s = yaml.safe_load(f.read_text())
-        out = build_model(s, device="meta")(example_inputs(s))
-        assert out, f.name
+def linear(fan_in: int, fan_out: int) -> int:
+    return fan_in * fan_out + fan_out
+
+
+def batch_norm(features: int) -> int:
+    return 2 * features  # weight and bias (running statistics are buffers)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
+# name -> (output shapes for a batch of 2, parameter count); counts of the small models written
+# out from their layers.
+EXAMPLE_MODELS: dict[str, tuple[dict[str, tuple[int, ...]], int]] = {
+    "arc-generative-recommender-v1": ({"next_item_logits": (2, 257, 10000)}, 4_947_920),
+    "arc-logistic-regression-v1": ({"probability": (2, 1)}, linear(128, 1)),
+    "arc-mlp-classifier-v1": ({"logits": (2, 10)}, linear(64, 128) + linear(128, 10)),
+    "arc-transformer-classifier-v1": ({"logits": (2, 10)}, 34_540_554),
+    "breast-cancer-mlp-v1": (
+        {"logits": (2, 1), "prediction": (2, 1)},
+        batch_norm(30) + linear(30, 16) + linear(16, 1),
+    ),
+    "deep-mlp-v2": (
+        {"logits": (2, 1), "probability": (2, 1)},
+        batch_norm(30) + linear(30, 64) + linear(64, 64) + linear(64, 32) + linear(32, 1),
+    ),
+    "diabetes-logistic-v1": ({"logits": (2, 1), "probability": (2, 1)}, linear(10, 1)),
+    "diabetes-regressor-v1": (
+        {"prediction": (2, 1)},
+        batch_norm(10) + linear(10, 32) + linear(32, 1),
+    ),
+    "iris-classifier-v1": (
+        {"logits": (2, 3), "probabilities": (2, 3)},
+        batch_norm(4) + linear(4, 16) + linear(16, 3),
+    ),
+    "prototype-model-v1": ({"logits": (2, 3)}, batch_norm(4) + linear(4, 3)),
+    "transformer-large-v1": ({"logits": (2, 10)}, 34_546_698),
+}
+
+
+def test_every_examples_folder_model_is_listed() -> None:
+    names = sorted(p.name.removesuffix(".model.yaml") for p in EXAMPLES.glob("*.model.yaml"))
+    assert names == sorted(EXAMPLE_MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLE_MODELS))
+def test_examples_folder_models_build_with_their_shapes_and_parameter_counts(name: str) -> None:
+    s = yaml.safe_load((EXAMPLES / f"{name}.model.yaml").read_text())
+    model = build_model(s, device="meta")
+    out = model(example_inputs(s))
+    shapes, parameters = EXAMPLE_MODELS[name]
+    assert {k: tuple(v.shape) for k, v in out.items()} == shapes
+    assert all(v.dtype == torch.float32 for v in out.values())
+    assert sum(p.numel() for p in model.parameters()) == parameters
 
 
 def test_state_dict_keys_are_node_names() -> None:
