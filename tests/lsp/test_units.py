@@ -21,14 +21,23 @@ LINE = "a\U0001f600b\u00e9c"  # a, emoji (2 UTF-16 units, 4 bytes), b, é (1 uni
     ],
 )
 def test_columns_round_trip(encoding: str, cols: list[int]):
-    assert [convert.col_to_client(LINE, i, encoding) for i in range(6)] == cols
-    assert [convert.col_from_client(LINE, u, encoding) for u in cols] == list(range(6))
+    lines = ["x", LINE]
+    assert [convert.to_position(lines, 1, i, encoding) for i in range(6)] == [
+        types.Position(1, c) for c in cols
+    ]
+    assert [convert.from_position(lines, types.Position(1, c), encoding) for c in cols] == [
+        (1, i) for i in range(6)
+    ]
 
 
 def test_column_inside_a_surrogate_pair_and_past_the_end():
-    assert convert.col_from_client(LINE, 2, "utf-16") == 2  # mid-emoji: the char after
-    assert convert.col_to_client(LINE, 9, "utf-16") == 6 + 4
-    assert convert.col_from_client(LINE, 10, "utf-16") == 9
+    lines = [LINE, "abc"]
+    assert convert.from_position(lines, types.Position(0, 2)) == (0, 2)  # mid-emoji: after it
+    assert convert.to_position(lines, 0, 9) == types.Position(0, 6)  # the line's end
+    asked = types.Position(0, 10)
+    assert convert.from_position(lines, asked) == (0, 5)  # the line's end, not one before
+    assert convert.from_position(lines, types.Position(1, 4), "utf-8") == (1, 3)
+    assert asked == types.Position(0, 10)  # the request's position is left as it was
 
 
 def test_encoding_names():

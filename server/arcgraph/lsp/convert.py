@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lsprotocol import types
 from pygls import uris
+from pygls.workspace import PositionCodec
 
 from arcgraph.engine import codes
 from arcgraph.engine.diagnostics import Diagnostic, Span
@@ -25,40 +26,14 @@ def normalize_encoding(encoding: object) -> str:
     return value if value in (UTF8, UTF16, UTF32) else UTF16
 
 
-def _units(text: str, encoding: str) -> int:
-    if encoding == UTF32:
-        return len(text)
-    if encoding == UTF8:
-        return len(text.encode("utf-8", "surrogatepass"))
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def col_to_client(line: str, col: int, encoding: str = UTF16) -> int:
-    """A code-point column on `line` -> the client's units (past the end: counted as is)."""
-    col = max(col, 0)
-    if col <= len(line):
-        return _units(line[:col], encoding)
-    return _units(line, encoding) + (col - len(line))
-
-
-def col_from_client(line: str, units: int, encoding: str = UTF16) -> int:
-    """The client's units on `line` -> a code-point column (inside a pair: the char after)."""
-    if encoding == UTF32:
-        return max(units, 0)
-    seen = 0
-    for i, ch in enumerate(line):
-        if seen >= units:
-            return i
-        seen += _units(ch, encoding)
-    return len(line) + max(units - seen, 0)
-
-
-def _line(lines: list[str], n: int) -> str:
-    return lines[n] if 0 <= n < len(lines) else ""
+# pygls's codecs (its workspace uses the same) count the units; keyed by normalize_encoding.
+_CODECS = {e: PositionCodec(e) for e in (UTF8, UTF16, UTF32)}
 
 
 def to_position(lines: list[str], line: int, col: int, encoding: str = UTF16) -> types.Position:
-    return types.Position(max(line, 0), col_to_client(_line(lines, line), col, encoding))
+    """A code-point (line, column) -> an LSP position (past the line's end: its end, as LSP
+    clients read any character beyond a line)."""
+    return _CODECS[encoding].position_to_client_units(lines, types.Position(line, col))
 
 
 def to_range(lines: list[str], span: Span, encoding: str = UTF16) -> types.Range:
@@ -69,8 +44,16 @@ def to_range(lines: list[str], span: Span, encoding: str = UTF16) -> types.Range
 
 
 def from_position(lines: list[str], pos: types.Position, encoding: str = UTF16) -> tuple[int, int]:
-    """An LSP position -> (line, code-point column)."""
-    return pos.line, col_from_client(_line(lines, pos.line), pos.character, encoding)
+    """An LSP position -> (line, code-point column); inside a surrogate pair: the character
+    after; past the line's end: its end; a line past the text: as given."""
+    if not 0 <= pos.line < len(lines):
+        return pos.line, pos.character
+    codec = _CODECS[encoding]
+    # clamped here: pygls maps a character past the end to one before the end, and it
+    # writes the clamp into the position it is given (the request's own)
+    units = min(pos.character, codec.client_num_units(lines[pos.line]))
+    server = codec.position_from_client_units(lines, types.Position(pos.line, units))
+    return server.line, server.character
 
 
 def split_lines(text: str) -> list[str]:
