@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from arcgraph.engine.core import Engine
-from arcgraph.engine.fixes import apply_edits, fixes_for
+from arcgraph.engine.fixes import fixes_for
+from edits import apply_edits
 
 from .conftest import MODEL, TRAINER, rows
 
