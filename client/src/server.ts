@@ -158,7 +158,7 @@ export class ServerManager implements vscode.Disposable {
       synchronize: { configurationSection: 'arcgraph' },
       outputChannel: this.output,
       traceOutputChannel: this.output,
-      initializationOptions: initializationOptions(this.settings(), executable),
+      initializationOptions: initializationOptions(this.settingsSection(), executable),
       diagnosticCollectionName: 'arcgraph',
       middleware: {
         workspace: {
@@ -177,9 +177,8 @@ export class ServerManager implements vscode.Disposable {
             if (!client || !sections?.includes('arcgraph')) {
               return next(sections);
             }
-            const section = vscode.workspace.getConfiguration(undefined, this.workspaceFolder()?.uri).get('arcgraph');
             await client.sendNotification(DidChangeConfigurationNotification.type, {
-              settings: { arcgraph: settingsForServer(section, this.interpreter?.executable) },
+              settings: { arcgraph: settingsForServer(this.settingsSection(), this.interpreter?.executable) },
             });
           },
         },
@@ -263,13 +262,9 @@ export class ServerManager implements vscode.Disposable {
     });
   }
 
-  settings(): { registryFolders: string[]; registryInclude: string[]; shapeCheck: boolean } {
-    const config = vscode.workspace.getConfiguration('arcgraph', this.workspaceFolder()?.uri);
-    return {
-      registryFolders: config.get<string[]>('registry.folders', []),
-      registryInclude: config.get<string[]>('registry.include', ['**/*.yaml', '**/*.yml']),
-      shapeCheck: config.get<boolean>('checks.shape', true),
-    };
+  /** The `arcgraph` settings of the workspace folder, as VS Code nests them. */
+  private settingsSection(): unknown {
+    return vscode.workspace.getConfiguration(undefined, this.workspaceFolder()?.uri).get('arcgraph');
   }
 
   private async warnNoTorch(executable: string): Promise<void> {

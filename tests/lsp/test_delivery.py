@@ -76,7 +76,7 @@ async def test_pull_report_has_the_torch_stage(cache_dir: Path, workspace: Path)
     """The torch stage's result (here the AG400 info) is part of the report of its version."""
     nopy = workspace / "no-such-python"
     c = await start_client(
-        cache_dir, workspace, "vscode-languageclient-9", options={"python": str(nopy)}
+        cache_dir, workspace, "vscode-languageclient-9", options={"interpreter": str(nopy)}
     )
     try:
         uri = uri_of(workspace / "trainers" / "pull-torch.trainer.yaml")
@@ -97,7 +97,7 @@ async def test_pull_refresh_when_results_change_without_an_edit(cache_dir: Path,
     assert caps.workspace is not None
     caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
     nopy = workspace / "no-such-python"
-    c = await start_client(cache_dir, workspace, caps, options={"python": str(nopy)})
+    c = await start_client(cache_dir, workspace, caps, options={"interpreter": str(nopy)})
     try:
         assert c.pull
         uri = uri_of(workspace / "trainers" / "refresh.trainer.yaml")
@@ -164,7 +164,7 @@ async def test_burst_of_edits_is_coalesced(cache_dir: Path, workspace: Path):
 async def test_settings_through_workspace_configuration(cache_dir: Path, workspace: Path):
     """Section `arcgraph` at `initialized`, again on didChangeConfiguration (settings null),
     merged over the initialization options; applied without a restart."""
-    config = {"arcgraph": {"registry": {"folders": ["nowhere"]}, "python": "/no/such/python"}}
+    config = {"arcgraph": {"registry": {"folders": ["nowhere"]}, "interpreter": "/no/such/python"}}
     c = await start_client(cache_dir, workspace, configuration=config)
     try:
         uri = uri_of(workspace / "trainers" / "configured.trainer.yaml")
@@ -180,7 +180,7 @@ async def test_settings_through_workspace_configuration(cache_dir: Path, workspa
             "structure checks still run"
         )
         # the user edits the settings: the registry folders go, another interpreter
-        c.set_configuration({"arcgraph": {"python": "/other/python"}})
+        c.set_configuration({"arcgraph": {"interpreter": "/other/python"}})
         c.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         diags = await c.wait_for_diagnostics(
             uri, 1, lambda d: codes(["AG400"])(d) and "/other/" in d[0].message
@@ -200,10 +200,10 @@ async def test_settings_through_workspace_configuration(cache_dir: Path, workspa
 async def test_shape_check_switched_by_configuration(
     cache_dir: Path, workspace: Path, has_catalog: bool
 ):
-    """`shapeCheck` from workspace/configuration, flipped on and off without a restart."""
+    """`checks.shape` from workspace/configuration, flipped on and off without a restart."""
     if not has_catalog:
         pytest.skip("torch is not installed")
-    off = {"arcgraph": {"probes": True, "shapeCheck": False}}
+    off = {"arcgraph": {"probes": True, "checks": {"shape": False}}}
     c = await start_client(cache_dir, workspace, configuration=off)
     try:
         uri = uri_of(workspace / "models" / "shapes-v1.model.yaml")
@@ -213,7 +213,7 @@ async def test_shape_check_switched_by_configuration(
             model.replace("in_features: 16, out_features: 3", "in_features: 15, out_features: 3"),
         )
         assert await c.wait_for_diagnostics(uri, 1) == []
-        c.set_configuration({"arcgraph": {"probes": True, "shapeCheck": True}})
+        c.set_configuration({"arcgraph": {"probes": True, "checks": {"shape": True}}})
         c.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         diags = await c.wait_for_diagnostics(uri, 1, lambda d: len(d) > 0, timeout=90)
         assert [(d.code, d.message, d.range) for d in diags] == [

@@ -88,7 +88,9 @@ async def test_burst_of_edits_costs_one_probe_for_the_last_version(
     log.unlink(missing_ok=True)
     text = (workspace / "models" / "iris-classifier-v1.model.yaml").read_text()
     assert "in_features: 16" in text.splitlines()[LINE]
-    c = await start_client(cache_dir, workspace, options={"probes": True, "python": str(python)})
+    c = await start_client(
+        cache_dir, workspace, options={"probes": True, "interpreter": str(python)}
+    )
     try:
         uri = uri_of(workspace / "models" / "probe-idle-v1.model.yaml")
         c.open(uri, text)

@@ -147,7 +147,7 @@ def ag401(diags: list[types.Diagnostic]) -> list[types.Diagnostic]:
 async def _probe_hangs_then_recovers(
     cache_dir: Path, workspace: Path, wrapper: Path, mark: Path, timeout: float, kill: bool
 ) -> str:
-    options = {"probes": True, "python": str(wrapper), "torchTimeout": timeout}
+    options = {"probes": True, "interpreter": str(wrapper), "torchTimeout": timeout}
     c = await start_client(cache_dir, workspace, options=options)
     try:
         uri = uri_of(workspace / "trainers" / f"hang-{kill}.trainer.yaml")

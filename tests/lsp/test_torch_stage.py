@@ -161,7 +161,7 @@ async def test_configuration_change_switches_interpreter(
     """From a Python without torch to this one: the AG400 info goes, catalog checks come."""
     import sys
 
-    c = await start_client(cache_dir, workspace, options={"python": str(workspace / "nopy")})
+    c = await start_client(cache_dir, workspace, options={"interpreter": str(workspace / "nopy")})
     try:
         uri = uri_of(workspace / "trainers" / "config.trainer.yaml")
         text = NESTEROV.replace("SGD", "Adamm").replace("nesterov", "amsgrad")
@@ -170,7 +170,7 @@ async def test_configuration_change_switches_interpreter(
         seen = c.count(uri)
         c.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(
-                settings={"arcgraph": {"python": sys.executable, "probes": False}}
+                settings={"arcgraph": {"interpreter": sys.executable, "probes": False}}
             )
         )
         diags = await c.wait_for_diagnostics(

@@ -200,7 +200,9 @@ async def test_a_crashed_trainer_is_reported(cache_dir: Path, workspace: Path, t
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     trainer = _trainer(workspace, "lsp-crash", epochs=1)
-    client = await start_client(cache_dir, workspace, options={"python": str(fake), "torch": False})
+    client = await start_client(
+        cache_dir, workspace, options={"interpreter": str(fake), "torch": False}
+    )
     try:
         result = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(

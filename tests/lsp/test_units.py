@@ -138,7 +138,7 @@ def test_server_process_never_imports_torch(cache_dir, has_catalog):
     script = (
         "import sys\n"
         "from arcgraph.lsp.server import build_server\n"
-        "from arcgraph.lsp.workspace_index import Settings\n"
+        "from arcgraph.lsp.settings import Settings\n"
         "s = build_server()\n"
         "s.index.configure(Settings())\n"
         f"assert s.index.load_cached_catalog() is {has_catalog}\n"
@@ -198,55 +198,3 @@ def test_large_graph_outline_and_symbols_are_linear():
     assert time.perf_counter() - start < 3.0
     assert len(refs) == 3000 and refs[-1] == "n2999"
     assert len(symbols[1].children) == 3000
-
-
-def test_settings_from_the_vscode_client():
-    from arcgraph.lsp.workspace_index import Settings
-
-    init = {
-        "arcgraph": {
-            "python": "/venv/bin/python",
-            "interpreter": "/venv/bin/python",
-            "shapeCheck": False,
-            "registry": {"folders": [], "include": ["**/*.model.yaml"]},
-            "checks": {"shape": False},
-        }
-    }
-    s = Settings.from_options(init)
-    assert (s.python, s.shape_check, s.probes, s.torch) == ("/venv/bin/python", False, True, True)
-    assert s.registry_settings().folders == ["."]
-    assert s.registry_settings().include == ["**/*.model.yaml"]  # the registry matches globs
-    # a pushed settings section: an empty interpreter keeps the server's; other keys apply
-    pushed = {
-        "arcgraph": {
-            "interpreter": "",
-            "registry": {"folders": ["models"], "include": []},
-            "checks": {"shape": True},
-            "trace": {"server": "off"},
-        }
-    }
-    t = s.merged(pushed)
-    assert (t.python, t.shape_check) == ("/venv/bin/python", True)
-    assert t.registry_settings().folders == ["models"]
-    assert t.registry_settings().include == ["*.yaml", "*.yml"]
-    assert Settings.from_options(None) == Settings()
-    assert Settings.from_options({"arcgraph": 3}) == Settings()
-
-
-def test_torch_timeout_setting():
-    from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
-
-    assert Settings().torch_timeout == 20.0
-    assert Settings.from_options({"torchTimeout": 3}).torch_timeout == 3.0
-    for bad in (True, 0, -1, "5", None):
-        assert Settings.from_options({"torchTimeout": bad}).torch_timeout == 20.0
-    index = WorkspaceIndex()
-    try:
-        index.configure(Settings.from_options({"torchTimeout": 2.5}))
-        worker = index.worker
-        assert worker is not None and worker.timeout == 2.5
-        # only the timeout changed: the same worker (no new process), a new limit
-        assert index.reconfigure(Settings.from_options({"torchTimeout": 7})) is False
-        assert index.worker is worker and worker.timeout == 7.0
-    finally:
-        index.shutdown()

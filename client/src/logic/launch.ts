@@ -32,25 +32,14 @@ export function serverEnv(
   return env;
 }
 
-/** The `arcgraph` settings section, as the extension reads it. */
-export interface ArcGraphSettings {
-  readonly registryFolders: readonly string[];
-  readonly registryInclude: readonly string[];
-  readonly shapeCheck: boolean;
-}
-
 /**
- * `initializationOptions`: the server's own keys (`python`, `shapeCheck`) and the settings
- * section as VS Code has it (`registry`, `checks`), under `arcgraph`.
+ * `initializationOptions`: the settings section as the server reads it (`settingsForServer`),
+ * plus what this client does itself, under `arcgraph` (docs/clients.md has the shape).
  */
-export function initializationOptions(settings: ArcGraphSettings, python: string): Record<string, unknown> {
+export function initializationOptions(section: unknown, python: string): Record<string, unknown> {
   return {
     arcgraph: {
-      python,
-      interpreter: python,
-      shapeCheck: settings.shapeCheck,
-      registry: { folders: [...settings.registryFolders], include: [...settings.registryInclude] },
-      checks: { shape: settings.shapeCheck },
+      ...settingsForServer(section, python),
       // this client shows the outcome of `arcgraph.train` itself (from the command's result,
       // with buttons) and reports progress sent on the `workDoneToken` it passes: a server may
       // leave out its own closing showMessage
@@ -60,20 +49,21 @@ export function initializationOptions(settings: ArcGraphSettings, python: string
 }
 
 /**
- * The `arcgraph` settings section as the server sees it (pushed with didChangeConfiguration or
- * pulled with workspace/configuration): `interpreter` (and `python`) become the interpreter the
- * client resolved, probed and trust-checked, never the raw setting (`~`, `${workspaceFolder}`,
- * a workspace value in Restricted Mode).
+ * The `arcgraph` settings section as the server gets it, in one spelling wherever it goes
+ * (initialization options, answers to workspace/configuration, didChangeConfiguration): VS Code's
+ * `arcgraph.*` settings as the one nested object VS Code makes of them (`arcgraph.checks.shape`
+ * is `checks.shape`), with `interpreter` the one the client resolved, probed and trust-checked,
+ * never the raw setting (`~`, `${workspaceFolder}`, a workspace value in Restricted Mode); the
+ * server's old spelling of it, `python`, is never passed on.
  */
 export function settingsForServer(section: unknown, python: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> =
     section !== null && typeof section === 'object' && !Array.isArray(section) ? { ...(section as Record<string, unknown>) } : {};
+  delete out.python;
   if (python) {
     out.interpreter = python;
-    out.python = python;
   } else {
     delete out.interpreter;
-    delete out.python;
   }
   return out;
 }

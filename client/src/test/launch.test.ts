@@ -18,29 +18,42 @@ describe('launch', () => {
     assert.equal(serverEnv({}, '/libs').PYTHONPATH, '/libs');
     assert.equal(serverEnv({ PYTHONPATH: '/y' }, undefined).PYTHONPATH, '/y');
   });
-  it('initialization options carry the interpreter and the settings', () => {
-    const opts = initializationOptions({ registryFolders: ['models'], registryInclude: ['**/*.model.yaml'], shapeCheck: false }, '/py');
-    assert.deepEqual(opts, {
+  it('initialization options are the settings section in the one spelling, and the client', () => {
+    // what `getConfiguration().get('arcgraph')` gives for arcgraph.registry.folders,
+    // arcgraph.checks.shape, ...: one nested object
+    const section = {
+      interpreter: '',
+      registry: { folders: ['models'], include: ['**/*.model.yaml'] },
+      checks: { shape: false },
+      torchTimeout: 20,
+      trace: { server: 'off' },
+    };
+    assert.deepEqual(initializationOptions(section, '/py'), {
       arcgraph: {
-        python: '/py',
         interpreter: '/py',
-        shapeCheck: false,
         registry: { folders: ['models'], include: ['**/*.model.yaml'] },
         checks: { shape: false },
+        torchTimeout: 20,
+        trace: { server: 'off' },
         client: { showsTrainResult: true, trainProgressOnWorkDoneToken: true },
       },
     });
+    // the same keys as the configuration answers carry
+    const settings = { ...(initializationOptions(section, '/py').arcgraph as Record<string, unknown>) };
+    delete settings.client;
+    assert.deepEqual(settings, settingsForServer(section, '/py'));
   });
   it('the server sees the resolved interpreter, never the raw setting', () => {
     const raw = { interpreter: '${workspaceFolder}/evil', registry: { folders: ['m'] }, checks: { shape: true } };
     assert.deepEqual(settingsForServer(raw, '/usr/bin/python3.12'), {
       interpreter: '/usr/bin/python3.12',
-      python: '/usr/bin/python3.12',
       registry: { folders: ['m'] },
       checks: { shape: true },
     });
+    // nor the old spelling `python` (the server still reads it) from a hand-written settings.json
     assert.deepEqual(settingsForServer({ interpreter: '~/x', python: 'y', trace: {} }, undefined), { trace: {} });
-    assert.deepEqual(settingsForServer(null, '/p'), { interpreter: '/p', python: '/p' });
+    assert.deepEqual(settingsForServer({ python: '${workspaceFolder}/evil' }, '/p'), { interpreter: '/p' });
+    assert.deepEqual(settingsForServer(null, '/p'), { interpreter: '/p' });
     assert.equal(raw.interpreter, '${workspaceFolder}/evil'); // not mutated
   });
 });

@@ -30,9 +30,10 @@ from arcgraph.lsp.idle_gc import IdleCollector
 from arcgraph.lsp.protocol import ArcGraphProtocol
 from arcgraph.lsp.references import ReferencesFeature, RenameFeature
 from arcgraph.lsp.scheduler import Scheduler
+from arcgraph.lsp.settings import Parsed, Settings, parse
 from arcgraph.lsp.symbols import SymbolsFeature
 from arcgraph.lsp.train import TrainFeature
-from arcgraph.lsp.workspace_index import Settings, WorkspaceIndex
+from arcgraph.lsp.workspace_index import WorkspaceIndex
 from arcgraph.version import __version__
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class ArcGraphServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("arcgraph", __version__, protocol_cls=ArcGraphProtocol)
         self.index = WorkspaceIndex()
-        self.init_options: Any = None
+        self.init_settings = Settings()  # from initializationOptions: what configuration overrides
         self.initialized_done = False
         self.file_watcher: FileWatcher | None = None  # for clients that cannot watch files
         self.idle_gc = IdleCollector()  # before the features register: their handlers touch it
@@ -92,8 +93,8 @@ class ArcGraphServer(LanguageServer):
     # -- lifecycle -------------------------------------------------------------------------
     def _initialize(self, params: types.InitializeParams) -> None:
         self.scheduler.bind(_running_loop())
-        self.init_options = params.initialization_options
-        self.index.configure(Settings.from_options(params.initialization_options))
+        self.init_settings = self._take(parse(params.initialization_options))
+        self.index.configure(self.init_settings)
         self.diagnostics.choose_model(params)  # pull or push, before capabilities are sent
         roots: list[Path] = []
         for folder in params.workspace_folders or []:
@@ -147,10 +148,17 @@ class ArcGraphServer(LanguageServer):
             log.warning("workspace/configuration failed: %s", exc)
             return None
         section = result[0] if isinstance(result, list | tuple) and result else None
-        base = Settings.from_options(self.init_options)
-        if isinstance(section, dict):
-            return base.merged({"arcgraph": section})
-        return base
+        if section is None:  # nothing configured: the initialization options hold
+            return self.init_settings
+        return self._take(self.init_settings.merged({"arcgraph": section}))
+
+    def _take(self, parsed: Parsed) -> Settings:
+        """The settings parsed, after telling the user what in them was ignored or old."""
+        for problem in parsed.problems:
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Warning, message=problem)
+            )
+        return parsed.settings
 
     def _load_catalog(self) -> None:
         """From the disk cache at once, else built by the worker in the background."""
@@ -162,8 +170,8 @@ class ArcGraphServer(LanguageServer):
         """Settings changed: with `workspace/configuration`, ask for section `arcgraph` (VS
         Code sends `settings: null` in that model); pushed `{"arcgraph": {...}}` applies as is."""
         settings = params.settings
-        if isinstance(settings, dict) and isinstance(settings.get("arcgraph"), dict):
-            self.apply_settings(self.index.settings.merged(settings))
+        if isinstance(settings, dict) and "arcgraph" in settings:
+            self.apply_settings(self._take(self.index.settings.merged(settings)))
         elif self._client_has_configuration() and self.scheduler.running:
             self.scheduler.spawn(self._pull_configuration())
 

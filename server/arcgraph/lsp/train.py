@@ -217,7 +217,7 @@ class TrainFeature:
         return str(names[picked.title])
 
     def _interpreter(self) -> str:
-        return self.server.index.settings.python or sys.executable
+        return self.server.index.settings.interpreter or sys.executable
 
     async def _run(self, run: Run, data: Path, target: Any, model: Any) -> dict[str, Any]:
         from arcgraph.worker.client import child_env
@@ -378,10 +378,7 @@ class TrainFeature:
     def _client_shows_result(self) -> bool:
         """A client that shows the command's result itself (the VS Code extension says so in
         `initializationOptions.arcgraph.client.showsTrainResult`) gets no second message."""
-        opts = getattr(self.server, "init_options", None)
-        opts = opts.get("arcgraph", opts) if isinstance(opts, dict) else None
-        client = opts.get("client") if isinstance(opts, dict) else None
-        return isinstance(client, dict) and client.get("showsTrainResult") is True
+        return self.server.index.settings.client.shows_train_result
 
     def _show(self, kind: types.MessageType, message: str) -> None:
         if self._client_shows_result():

@@ -12,85 +12,17 @@ import logging
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.checks.context import CheckOptions
 from arcgraph.engine.core import Engine
-from arcgraph.engine.registry import Registry, RegistrySettings, workspace_root_for
+from arcgraph.engine.registry import Registry, workspace_root_for
 from arcgraph.lsp.lanes import Lane
+from arcgraph.lsp.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Settings:
-    """From `initializationOptions`, then `workspace/didChangeConfiguration` (all optional).
-
-    Both may nest the keys under `arcgraph`. Keys: `python` (or `interpreter`; empty: the
-    server's own), `torch`, `probes`, `shapeCheck` (or `checks.shape`), `torchTimeout`
-    (seconds one torch request may take before the worker is stopped and restarted; default
-    20), `registry.folders` (relative to each workspace folder) and `registry.include` (file
-    name patterns like `*.yaml`, or path globs like `**/*.model.yaml`: the registry matches
-    both).
-    `pullDiagnostics: false` (initialization options only) keeps push diagnostics for a
-    client that offers pull. Clients with `workspace/configuration` are asked for section
-    `arcgraph` at `initialized` and on every `didChangeConfiguration`; their answer is merged
-    over the initialization options."""
-
-    python: str | None = None  # the interpreter with torch (default: the server's own)
-    torch: bool = True  # False: structure checks only, no worker
-    probes: bool = True  # ask torch to construct the optimizer / run the shape check
-    shape_check: bool = True
-    torch_timeout: float = 20.0
-    registry_folders: tuple[str, ...] = ()
-    registry_include: tuple[str, ...] = ()
-
-    @classmethod
-    def from_options(cls, options: Any) -> Settings:
-        return cls().merged(options)
-
-    def merged(self, options: Any) -> Settings:
-        """These settings with the keys present in `options` applied (others unchanged)."""
-        if not isinstance(options, dict):
-            return self
-        opts = options.get("arcgraph", options)
-        if not isinstance(opts, dict):
-            return self
-        out = replace(self)
-        for key in ("python", "interpreter"):
-            value = opts.get(key)
-            if isinstance(value, str) and value:
-                out.python = value
-                break
-        for key, attr in (("torch", "torch"), ("probes", "probes"), ("shapeCheck", "shape_check")):
-            if isinstance(opts.get(key), bool):
-                setattr(out, attr, opts[key])
-        timeout = opts.get("torchTimeout")
-        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-            out.torch_timeout = float(timeout)
-        checks = opts.get("checks")
-        if isinstance(checks, dict) and isinstance(checks.get("shape"), bool):
-            out.shape_check = checks["shape"]
-        registry = opts.get("registry")
-        if isinstance(registry, dict):
-            folders = registry.get("folders")
-            if isinstance(folders, list):
-                out.registry_folders = tuple(f for f in folders if isinstance(f, str) and f)
-            include = registry.get("include")
-            if isinstance(include, list):
-                out.registry_include = tuple(p for p in include if isinstance(p, str) and p)
-        return out
-
-    def registry_settings(self) -> RegistrySettings:
-        rs = RegistrySettings()
-        if self.registry_folders:
-            rs.folders = list(self.registry_folders)
-        if self.registry_include:
-            rs.include = list(self.registry_include)
-        return rs
 
 
 class WorkspaceIndex:
@@ -111,7 +43,7 @@ class WorkspaceIndex:
         self.engine = Engine(None, None, self._options())
 
     def _options(self) -> CheckOptions:
-        return CheckOptions(shape_check=self.settings.shape_check, probes=self.settings.probes)
+        return CheckOptions(shape_check=self.settings.checks.shape, probes=self.settings.probes)
 
     def configure(self, settings: Settings) -> None:
         """Apply settings and create the torch worker (no process is started here)."""
@@ -120,7 +52,9 @@ class WorkspaceIndex:
         if settings.torch:
             from arcgraph.worker.client import TorchWorker
 
-            self.worker = TorchWorker(interpreter=settings.python, timeout=settings.torch_timeout)
+            self.worker = TorchWorker(
+                interpreter=settings.interpreter, timeout=settings.torch_timeout
+            )
         else:
             self.worker = None
         self.engine.torch = self.worker
@@ -132,7 +66,7 @@ class WorkspaceIndex:
         old = self.settings
         if self.registry is not None and settings.registry_settings() != old.registry_settings():
             self.registry.settings = settings.registry_settings()
-        if (settings.python, settings.torch) == (old.python, old.torch):
+        if (settings.interpreter, settings.torch) == (old.interpreter, old.torch):
             self.settings = settings
             self.engine.options = self._options()
             if self.worker is not None and settings.torch_timeout != old.torch_timeout:
