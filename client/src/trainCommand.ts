@@ -11,7 +11,12 @@ import {
   type WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import {
+  csvHeadText,
   curvesPath,
+  type DataFormats,
+  dataFormatsOf,
+  dataGlob,
+  dialogExtensions,
   isParquet,
   isSuccess,
   modelInfo,
@@ -30,7 +35,6 @@ import {
 import { runPython } from './run';
 import type { ServerManager } from './server';
 
-const DATA_GLOB = '**/*.{csv,tsv,parquet,pq}';
 const EXCLUDE_GLOB = '**/{node_modules,.git,.venv,venv,runs,__pycache__}/**';
 
 interface Remembered {
@@ -113,19 +117,44 @@ export class TrainCommand {
     const key = `arcgraph.train:${trainer.toString()}`;
     const remembered = this.context.workspaceState.get<Remembered>(key, {});
 
+    // the server says which data tables its trainer reads: it runs before the picks
+    const formats = await this.dataFormats();
+    if (!formats) {
+      return;
+    }
     // a caller (the server's code lens, a keybinding) may name the data and the target already
     const given = givenTrainInputs(arg);
-    const data = given.data ?? (await this.pickData(trainer, remembered.data, modelRef));
+    const data = given.data ?? (await this.pickData(trainer, formats, remembered.data, modelRef));
     if (!data) {
       return;
     }
     const target =
-      given.target ?? (await this.pickTarget(data, info, remembered.data === data ? remembered.target : undefined));
+      given.target ??
+      (await this.pickTarget(data, formats, info, remembered.data === data ? remembered.target : undefined));
     if (!target) {
       return;
     }
     await this.context.workspaceState.update(key, { data, target } satisfies Remembered);
     await this.train(trainer, data, target, modelRef ?? path.basename(trainer.fsPath));
+  }
+
+  /** The running server's data formats (started if need be); undefined when it cannot run. */
+  private async dataFormats(): Promise<DataFormats | undefined> {
+    if (this.server.state !== 'running') {
+      await this.server.start();
+    }
+    const client = this.server.client;
+    if (!client || this.server.state !== 'running') {
+      this.notRunning();
+      return undefined;
+    }
+    return dataFormatsOf(client.initializeResult?.capabilities.experimental);
+  }
+
+  private notRunning(): void {
+    void vscode.window.showErrorMessage(
+      `Arc-Graph: the language server is not running${this.server.problem ? `: ${this.server.problem}` : ''}.`,
+    );
   }
 
   private async findModelInfo(modelRef: string | undefined): Promise<ModelInfo> {
@@ -145,8 +174,14 @@ export class TrainCommand {
     }
   }
 
-  private async pickData(trainer: vscode.Uri, remembered: string | undefined, modelRef?: string): Promise<string | undefined> {
-    const uris = await vscode.workspace.findFiles(DATA_GLOB, EXCLUDE_GLOB, 5000);
+  private async pickData(
+    trainer: vscode.Uri,
+    formats: DataFormats,
+    remembered: string | undefined,
+    modelRef?: string,
+  ): Promise<string | undefined> {
+    const glob = dataGlob(formats);
+    const uris = glob ? await vscode.workspace.findFiles(glob, EXCLUDE_GLOB, 5000) : [];
     const files = uris.map((u) => u.fsPath);
     if (remembered && !files.includes(remembered)) {
       try {
@@ -176,15 +211,15 @@ export class TrainCommand {
     if (pick.label === browse) {
       const chosen = await vscode.window.showOpenDialog({
         canSelectMany: false,
-        filters: { 'Data tables': ['csv', 'tsv', 'parquet', 'pq'] },
+        filters: dialogExtensions(formats).length > 0 ? { 'Data tables': dialogExtensions(formats) } : undefined,
       });
       return chosen?.[0]?.fsPath;
     }
     return ordered[items.indexOf(pick)];
   }
 
-  async columnsOf(file: string): Promise<string[]> {
-    if (isParquet(file)) {
+  async columnsOf(file: string, formats: DataFormats): Promise<string[]> {
+    if (isParquet(file, formats)) {
       const python = this.server.interpreter?.executable;
       if (!python) {
         return [];
@@ -200,16 +235,16 @@ export class TrainCommand {
     try {
       const buffer = Buffer.alloc(256 * 1024);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      return parseCsvHeader(buffer.subarray(0, bytesRead).toString('utf8'));
+      return parseCsvHeader(csvHeadText(buffer.subarray(0, bytesRead), file));
     } finally {
       await handle.close();
     }
   }
 
-  private async pickTarget(data: string, info: ModelInfo, remembered?: string): Promise<string | undefined> {
+  private async pickTarget(data: string, formats: DataFormats, info: ModelInfo, remembered?: string): Promise<string | undefined> {
     let columns: string[];
     try {
-      columns = await this.columnsOf(data);
+      columns = await this.columnsOf(data, formats);
     } catch (error) {
       void vscode.window.showErrorMessage(`Arc-Graph: ${(error as Error).message}`);
       return undefined;
@@ -237,7 +272,7 @@ export class TrainCommand {
     }
     const client = this.server.client;
     if (!client || this.server.state !== 'running') {
-      void vscode.window.showErrorMessage(`Arc-Graph: the language server is not running${this.server.problem ? `: ${this.server.problem}` : ''}.`);
+      this.notRunning();
       return;
     }
     const args = trainArguments(trainer.toString(), data, target);

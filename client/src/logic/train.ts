@@ -1,4 +1,5 @@
 // The Train command's logic: which data files and columns to offer first, what to send, what came back.
+import * as zlib from 'node:zlib';
 import { parseDocument } from 'yaml';
 
 /** Splits one CSV record (RFC 4180 quoting) into fields. */
@@ -66,10 +67,53 @@ function guessDelimiter(header: string): string {
   return best !== undefined && best[1] > 0 ? best[0] : ',';
 }
 
-export const DATA_EXTENSIONS: readonly string[] = ['.csv', '.parquet', '.pq', '.tsv'];
+/**
+ * The data tables the server's trainer reads, by format: the server's one list, sent at
+ * initialize (`capabilities.experimental.arcgraph.dataFiles`); the client keeps no copy.
+ */
+export interface DataFormats {
+  readonly csv: readonly string[]; // suffixes such as '.csv', '.csv.gz', '.tsv'
+  readonly parquet: readonly string[];
+}
 
-export function isParquet(path: string): boolean {
-  return /\.(parquet|pq)$/i.test(path);
+/** The formats from the initialize result's `experimental` (none when a server sent none). */
+export function dataFormatsOf(experimental: unknown): DataFormats {
+  const suffixes = (value: unknown): string[] =>
+    Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string' && s.startsWith('.')) : [];
+  const arcgraph = (experimental as { arcgraph?: { dataFiles?: { csv?: unknown; parquet?: unknown } } } | null)?.arcgraph;
+  const files = arcgraph?.dataFiles;
+  return { csv: suffixes(files?.csv), parquet: suffixes(files?.parquet) };
+}
+
+function allSuffixes(formats: DataFormats): string[] {
+  return [...formats.csv, ...formats.parquet];
+}
+
+/** The glob of the workspace search for data tables (any folder, any of the suffixes); undefined for none. */
+export function dataGlob(formats: DataFormats): string | undefined {
+  const names = allSuffixes(formats).map((s) => s.slice(1));
+  if (names.length === 0) {
+    return undefined;
+  }
+  return names.length === 1 ? `**/*.${names[0]}` : `**/*.{${names.join(',')}}`;
+}
+
+/** The open dialog's filter: file extensions without the dot, the last one of `.csv.gz`. */
+export function dialogExtensions(formats: DataFormats): string[] {
+  return [...new Set(allSuffixes(formats).map((s) => s.slice(s.lastIndexOf('.') + 1)))];
+}
+
+export function isParquet(path: string, formats: DataFormats): boolean {
+  const lower = path.toLowerCase();
+  return formats.parquet.some((s) => lower.endsWith(s));
+}
+
+/** The text of a CSV file's first bytes; a gzipped one (`.csv.gz`) is inflated as far as it goes. */
+export function csvHeadText(bytes: Uint8Array, path: string): string {
+  const data = path.toLowerCase().endsWith('.gz')
+    ? zlib.gunzipSync(bytes, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+    : bytes;
+  return Buffer.from(data).toString('utf8');
 }
 
 function words(name: string): Set<string> {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as zlib from 'node:zlib';
 import {
+  csvHeadText,
   curvesPath,
+  dataFormatsOf,
+  dataGlob,
+  dialogExtensions,
   isParquet,
   modelInfo,
   nameAffinity,
@@ -16,6 +21,32 @@ import {
   trainerModelRef,
   trainResultMessage,
 } from '../logic/train';
+
+// what the server sends at initialize (tests/lsp/test_train.py checks the server's side)
+const FORMATS = dataFormatsOf({ arcgraph: { dataFiles: { csv: ['.csv', '.csv.gz', '.tsv'], parquet: ['.parquet', '.pq'] } } });
+
+describe('data formats from the server', () => {
+  it('are read from the initialize result', () => {
+    assert.deepEqual(FORMATS, { csv: ['.csv', '.csv.gz', '.tsv'], parquet: ['.parquet', '.pq'] });
+    // a server that sent none (or something else): nothing is searched for
+    for (const experimental of [undefined, null, {}, { arcgraph: { dataFiles: { csv: 'csv', parquet: [3, 'pq'] } } }]) {
+      assert.deepEqual(dataFormatsOf(experimental), { csv: [], parquet: [] });
+    }
+  });
+  it('make the workspace search and the open dialog filter', () => {
+    assert.equal(dataGlob(FORMATS), '**/*.{csv,csv.gz,tsv,parquet,pq}');
+    assert.equal(dataGlob({ csv: ['.csv'], parquet: [] }), '**/*.csv');
+    assert.equal(dataGlob(dataFormatsOf(undefined)), undefined);
+    assert.deepEqual(dialogExtensions(FORMATS), ['csv', 'gz', 'tsv', 'parquet', 'pq']);
+  });
+  it('a gzipped CSV header is read from its first bytes', () => {
+    const rows = ['sepal length,species', ...Array.from({ length: 5000 }, (_, i) => `${i}.5,setosa`)].join('\n');
+    const gz = zlib.gzipSync(Buffer.from(rows));
+    const head = gz.subarray(0, Math.floor(gz.length / 2)); // as read: the first bytes only
+    assert.ok(csvHeadText(head, '/d/iris.csv.gz').startsWith('sepal length,species\n0.5,setosa\n'));
+    assert.equal(csvHeadText(Buffer.from('a,b\n1,2\n'), '/d/x.csv'), 'a,b\n1,2\n');
+  });
+});
 
 describe('CSV header', () => {
   it('plain, CRLF and BOM', () => {
@@ -56,9 +87,10 @@ describe('data file order', () => {
     assert.equal(orderDataFiles(files, '/ws/trainers/breast-cancer.trainer.yaml', '/ws/data/iris.csv')[0], '/ws/data/iris.csv');
   });
   it('parquet detection', () => {
-    assert.ok(isParquet('/a/b.parquet'));
-    assert.ok(isParquet('/a/b.PQ'));
-    assert.ok(!isParquet('/a/b.csv'));
+    assert.ok(isParquet('/a/b.parquet', FORMATS));
+    assert.ok(isParquet('/a/b.PQ', FORMATS));
+    assert.ok(!isParquet('/a/b.csv', FORMATS));
+    assert.ok(!isParquet('/a/b.parquet', dataFormatsOf(undefined)));
   });
 });
 

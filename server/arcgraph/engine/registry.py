@@ -12,7 +12,7 @@ import fnmatch
 import os
 import re
 import threading
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,14 +140,7 @@ class Registry:
                         yield path
 
     def _walk(self, base: Path) -> Iterable[Path]:
-        """The files below `base`, skipping excluded and hidden folders."""
-        if not base.is_dir():
-            return
-        exclude = set(self.settings.exclude)
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if walked_into(d, exclude)]
-            for fname in filenames:
-                yield Path(dirpath, fname)
+        return walk_files(base, self.settings.exclude)
 
     def included(self, rel: str) -> bool:
         """Does a path (relative to a registry folder) match an include pattern? Patterns
@@ -295,6 +288,18 @@ def workspace_root_for(path: Path) -> Path:
         if (folder / "models").is_dir() or (folder / ".git").exists():
             return folder
     return start
+
+
+def walk_files(base: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> Iterator[Path]:
+    """The files below `base` as a workspace walk sees them: excluded and hidden folders are
+    not entered (the registry's scan, the server's data-file search)."""
+    if not base.is_dir():
+        return
+    skip = frozenset(exclude)
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = [d for d in dirnames if walked_into(d, skip)]
+        for fname in filenames:
+            yield Path(dirpath, fname)
 
 
 def walked_into(folder: str, exclude: Container[str]) -> bool:

@@ -18,7 +18,7 @@ registers `on_cancel(msg_id, fn)` to stop its own work when its request is cance
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,7 @@ from pygls.exceptions import (
 )
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, MsgId
+from pygls.protocol.language_server import lsp_method
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class ArcGraphProtocol(LanguageServerProtocol):
         super().__init__(*args, **kwargs)
         self.initialize_seen = False
         self._cancel_hooks: dict[MsgId, list[Callable[[], None]]] = {}
+        # `capabilities.experimental` of the initialize result (pygls' builder sets none)
+        self.experimental: dict[str, Any] | None = None
 
     # -- reading -------------------------------------------------------------------------
     def structure_message(self, data: dict[str, Any]) -> Any:
@@ -99,6 +102,16 @@ class ArcGraphProtocol(LanguageServerProtocol):
                 self._send_response(message.id, None, error.to_response_error())
             return
         super().handle_message(message)
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        """pygls' initialize (the server's handler, then the capabilities), plus what the
+        server tells its clients in `experimental`."""
+        result = yield from super().lsp_initialize(params)
+        result.capabilities.experimental = self.experimental
+        return result
 
     # -- answering -----------------------------------------------------------------------
     def _send_handler_result(self, future: Future[Any], *, msg_id: MsgId) -> None:

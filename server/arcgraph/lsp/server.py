@@ -12,11 +12,12 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
+from arcgraph.engine.datafiles import CSV_SUFFIXES, PARQUET_SUFFIXES
 from arcgraph.lsp import convert
 from arcgraph.lsp.code_actions import CodeActionsFeature
 from arcgraph.lsp.completion import CompletionFeature
@@ -48,6 +49,10 @@ SWITCH_INTERVAL_S = 0.001
 class ArcGraphServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("arcgraph", __version__, protocol_cls=ArcGraphProtocol)
+        # told at initialize: the data tables the trainer reads, by format (the VS Code
+        # extension's Train command searches the workspace for these; it has no list of its own)
+        data_files = {"csv": list(CSV_SUFFIXES), "parquet": list(PARQUET_SUFFIXES)}
+        cast(ArcGraphProtocol, self.protocol).experimental = {"arcgraph": {"dataFiles": data_files}}
         self.index = WorkspaceIndex()
         self.init_settings = Settings()  # from initializationOptions: what configuration overrides
         self.initialized_done = False

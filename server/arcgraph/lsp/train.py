@@ -17,14 +17,16 @@ import logging
 import signal
 import sys
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from arcgraph.engine.datafiles import is_data_file
 from arcgraph.engine.kinds import SpecKind, detect_kind
-from arcgraph.engine.registry import workspace_root_for
+from arcgraph.engine.registry import DEFAULT_EXCLUDE, walk_files, workspace_root_for
 from arcgraph.engine.source import YMap, parse_yaml
 from arcgraph.lsp import convert
 from arcgraph.lsp.feature import on
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COMMAND = "arcgraph.train"
-DATA_SUFFIXES = (".csv", ".parquet", ".pq")
 MAX_DATA_CHOICES = 6
 
 
@@ -79,16 +80,14 @@ def end_message(summary: dict[str, Any]) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def data_candidates(trainer: Path, limit: int = MAX_DATA_CHOICES) -> list[Path]:
-    """Data tables near the trainer's workspace, nearest folders first."""
+def data_candidates(
+    trainer: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE, limit: int = MAX_DATA_CHOICES
+) -> list[Path]:
+    """Data tables in the trainer's workspace, nearest folders first. Blocking (a walk of the
+    workspace): run it off the event loop. Walks as the registry does: `exclude` and hidden
+    folders (`.venv`, `node_modules`, `runs`, ...) are never entered."""
     root = workspace_root_for(trainer)
-    found: list[Path] = []
-    for path in sorted(root.rglob("*")):
-        if path.suffix.lower() in DATA_SUFFIXES and path.is_file():
-            parts = path.relative_to(root).parts
-            if any(p.startswith(".") or p in ("node_modules", "runs") for p in parts[:-1]):
-                continue
-            found.append(path)
+    found = [p for p in walk_files(root, exclude) if is_data_file(p) and p.is_file()]
     found.sort(key=lambda p: (len(p.relative_to(root).parts), str(p)))
     return found[:limit]
 
@@ -186,9 +185,18 @@ class TrainFeature:
         self._show(types.MessageType.Warning, message)
         return {"status": "refused", "error": message}
 
+    async def data_choices(self, trainer: Path) -> list[Path]:
+        """The data tables to offer, found on the scan lane: a workspace walk (with a `.venv`
+        in it, once 0.4 s) must not hold the event loop, and the lane keeps file system walks
+        one at a time."""
+        registry = self.server.index.registry
+        exclude = list(registry.settings.exclude if registry is not None else DEFAULT_EXCLUDE)
+        walk = self.server.index.scan_lane.submit(data_candidates, trainer, exclude)
+        return await asyncio.wrap_future(walk)
+
     async def _ask_for_data(self, trainer: Path) -> str | None:
         """No data path given: offer the tables found in the workspace, or say what is missing."""
-        choices = data_candidates(trainer)
+        choices = await self.data_choices(trainer)
         if not choices:
             self._show(
                 types.MessageType.Error,

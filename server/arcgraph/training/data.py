@@ -23,12 +23,10 @@ import pyarrow.compute as pc
 import torch
 
 from arcgraph.builder import torchnames
+from arcgraph.engine.datafiles import CSV_SUFFIXES, PARQUET_SUFFIXES
 from arcgraph.engine.files import not_regular
 from arcgraph.training.errors import DataError
 from arcgraph.training.losses import LossSpec
-
-CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 @dataclass
