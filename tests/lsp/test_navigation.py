@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,20 @@ loss:
 
 def pos(line: int, col: int) -> types.Position:
     return types.Position(line, col)
+
+
+async def refs_once_indexed(
+    client: RecordingClient, uri: str, p: types.Position, expected: list, timeout: float = 60.0
+) -> list[tuple[str, types.Range]]:
+    """References once the background scan has indexed the workspace's trainers (asked again
+    until the answer is `expected`, or the time is up: then the last answer)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        answer = await refs(client, uri, p, include=False)
+        if answer == expected or loop.time() > deadline:
+            return answer
+        await asyncio.sleep(0.05)
 
 
 async def refs(
@@ -133,14 +148,14 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
             (unsaved, rng(0, 11, 0, 29)),
         ]
         # anywhere in the model spec that is not a node or input: the trainers
-        assert await refs(client, model_uri, pos(0, 3), include=False) == expected
+        assert await refs_once_indexed(client, model_uri, pos(0, 3), expected) == expected
         assert await refs(client, model_uri, pos(38, 5), include=False) == expected
         # on the model ID in a trainer; the declaration is the model file
         top = (model_uri, rng(0, 0, 0, 0))
         assert await refs(client, unsaved, pos(0, 15)) == [top, *expected]
         # the unsaved text of an open trainer wins over its file
         client.open(iris, "model_ref: deep-mlp-v2\n")
-        await client.wait_for(lambda: client.count(iris) or True)
+        await client.wait_for_diagnostics(iris, 1)  # the server has the open text
         assert await refs(client, unsaved, pos(0, 15), include=False) == [
             expected[0],
             expected[2],
