@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from arcgraph.engine import codes
 from arcgraph.engine.diagnostics import Diagnostic, Span
@@ -30,6 +30,15 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 # A hook may replace the generic "unknown key" diagnostic (e.g. `loss` in a trainer spec).
 UnknownKeyHook = Callable[[tuple[str, ...], str, YNode], Diagnostic | None]
+
+
+class Problem(NamedTuple):
+    """A diagnostic with where it is in JSON Schema's terms: the path of the value (of the
+    mapping, for a missing or unknown key) and the keyword it breaks."""
+
+    path: tuple[str, ...]
+    keyword: str
+    diagnostic: Diagnostic
 
 
 @lru_cache(maxsize=4)
@@ -200,15 +209,18 @@ class Validator:
     own_patterns: frozenset[tuple[str, ...]] = frozenset()
 
     def __post_init__(self) -> None:
-        self.out: list[Diagnostic] = []
+        self.problems: list[Problem] = []
         self._owned_root = (_owned_trie(self.own_patterns),) if self.own_patterns else ()
 
     # Messages name the place (`graph[3].type`); it is worded only when something is wrong.
 
     def run(self, node: YNode) -> list[Diagnostic]:
-        self.out = []
+        self.problems = []
         self._check(node, self.root_schema, (), None, self._owned_root)
-        return self.out
+        return [p.diagnostic for p in self.problems]
+
+    def _add(self, path: tuple[str, ...], keyword: str, diagnostic: Diagnostic) -> None:
+        self.problems.append(Problem(path, keyword, diagnostic))
 
     # ``key`` is the key node the value hangs under: missing keys are reported on it.
     def _check(
@@ -239,7 +251,7 @@ class Validator:
                     msg = (
                         f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}"
                     )
-                self.out.append(Diagnostic(codes.WRONG_TYPE, msg, node.span))
+                self._add(path, "type", Diagnostic(codes.WRONG_TYPE, msg, node.span))
                 return False
         if own and any(_END in t for t in own):
             return True  # the engine checks this value itself (torch or registry knows better)
@@ -254,7 +266,7 @@ class Validator:
             if guess:
                 msg += f"; did you mean '{guess}'?"
                 data = {"fix": "replace_value", "with": guess}
-            self.out.append(Diagnostic(codes.NOT_IN_ENUM, msg, node.span, data=data))
+            self._add(path, "enum", Diagnostic(codes.NOT_IN_ENUM, msg, node.span, data=data))
         if isinstance(node, YScalar):
             ok &= self._check_scalar(node, schema, path)
         elif isinstance(node, YSeq):
@@ -271,12 +283,12 @@ class Validator:
         path: tuple[str, ...],
         own: _Owned = (),
     ) -> bool:
-        saved = self.out
-        best: list[Diagnostic] | None = None
+        saved = self.problems
+        best: list[Problem] | None = None
         for alt in alts:
-            self.out = []
+            self.problems = []
             if self._check(node, alt, path, None, own):
-                self.out = saved
+                self.problems = saved
                 return True
             sub = resolve(alt, self.root_schema)
             t = sub.get("type")
@@ -285,18 +297,20 @@ class Validator:
                 and t is not None
                 and _type_ok(node, [t] if isinstance(t, str) else list(t))
             ):
-                best = self.out  # the branch of the right type explains the problem best
-        self.out = saved
+                best = self.problems  # the branch of the right type explains it best
+        self.problems = saved
         if best:
-            self.out.extend(best)
+            self.problems.extend(best)
         else:
             where = _fmt_path(path) or "the spec"
-            self.out.append(
+            self._add(
+                path,
+                "oneOf" if "oneOf" in schema else "anyOf",
                 Diagnostic(
                     codes.WRONG_TYPE,
                     f"'{where}' must be {describe(schema, self.root_schema)}; got {show(node)}",
                     node.span,
-                )
+                ),
             )
         return False
 
@@ -305,45 +319,60 @@ class Validator:
         if isinstance(v, int | float) and not isinstance(v, bool):
             lo, lo_x = schema.get("minimum"), schema.get("exclusiveMinimum")
             hi, hi_x = schema.get("maximum"), schema.get("exclusiveMaximum")
-            bad = (
-                (lo is not None and v < lo)
-                or (lo_x is not None and v <= lo_x)
-                or (hi is not None and v > hi)
-                or (hi_x is not None and v >= hi_x)
+            failed = (
+                "minimum"
+                if lo is not None and v < lo
+                else "exclusiveMinimum"
+                if lo_x is not None and v <= lo_x
+                else "maximum"
+                if hi is not None and v > hi
+                else "exclusiveMaximum"
+                if hi_x is not None and v >= hi_x
+                else None
             )
-            if bad:
+            if failed:
                 where = _fmt_path(path) or "the spec"
-                self.out.append(
+                self._add(
+                    path,
+                    failed,
                     Diagnostic(
                         codes.OUT_OF_RANGE,
                         f"'{where}' must be {describe(schema, self.root_schema)}; got {node.text}",
                         node.span,
-                    )
+                    ),
                 )
                 return False
         if isinstance(v, str) and len(v) < schema.get("minLength", 0):
             where = _fmt_path(path) or "the spec"
-            self.out.append(Diagnostic(codes.BAD_LENGTH, f"'{where}' must not be empty", node.span))
+            self._add(
+                path,
+                "minLength",
+                Diagnostic(codes.BAD_LENGTH, f"'{where}' must not be empty", node.span),
+            )
             return False
         if "const" in schema and v != schema["const"]:
             where = _fmt_path(path) or "the spec"
-            self.out.append(
+            self._add(
+                path,
+                "const",
                 Diagnostic(
                     codes.NOT_IN_ENUM,
                     f"'{where}' must be {json.dumps(schema['const'])}; got {show(node)}",
                     node.span,
-                )
+                ),
             )
             return False
         if isinstance(v, str) and "pattern" in schema and not _regex(schema["pattern"]).search(v):
             hint = schema.get("x-format-hint") or schema.get("description", "").split(". ")[0]
             where = _fmt_path(path) or "the spec"
-            self.out.append(
+            self._add(
+                path,
+                "pattern",
                 Diagnostic(
                     codes.BAD_FORMAT,
                     f"'{where}' has an invalid value {v!r}: {hint.rstrip('.')}",
                     node.span,
-                )
+                ),
             )
             return False
         return True
@@ -355,37 +384,43 @@ class Validator:
         where = _fmt_path(path) or "the spec"
         n = len(node.items)
         if "minItems" in schema and n < schema["minItems"]:
-            self.out.append(
+            self._add(
+                path,
+                "minItems",
                 Diagnostic(
                     codes.BAD_LENGTH,
                     f"'{where}' needs at least {schema['minItems']} item(s); it has {n}",
                     node.span,
-                )
+                ),
             )
             ok = False
         if "maxItems" in schema and n > schema["maxItems"]:
-            self.out.append(
+            self._add(
+                path,
+                "maxItems",
                 Diagnostic(
                     codes.BAD_LENGTH,
                     f"'{where}' allows at most {schema['maxItems']} item(s); it has {n}",
                     node.span,
-                )
+                ),
             )
             ok = False
         if schema.get("uniqueItems"):
             seen: set[Any] = set()
             for item in node.items:
-                if isinstance(item, YScalar) and isinstance(item.value, str | int | float | bool):
-                    if item.value in seen:
-                        self.out.append(
-                            Diagnostic(
-                                codes.BAD_LENGTH,
-                                f"'{where}' lists {show(item)} twice; each entry must be unique",
-                                item.span,
-                            )
-                        )
-                        ok = False
-                    seen.add(item.value)
+                value = _json_key(item)
+                if value in seen:
+                    self._add(
+                        path,
+                        "uniqueItems",
+                        Diagnostic(
+                            codes.BAD_LENGTH,
+                            f"'{where}' lists {show(item)} twice; each entry must be unique",
+                            item.span,
+                        ),
+                    )
+                    ok = False
+                seen.add(value)
         items = schema.get("items")
         if isinstance(items, dict):
             for i, item in enumerate(node.items):
@@ -414,13 +449,15 @@ class Validator:
             if sub is None and patterns and extra is False:
                 names = schema.get("propertyNames", {})
                 where = _fmt_path(path) or "the spec"
-                self.out.append(
+                self._add(
+                    path,
+                    "additionalProperties",
                     Diagnostic(
                         codes.BAD_FORMAT,
                         f"'{name}' is not a valid name in {where}: "
                         + (names.get("description") or "use letters, digits and underscores"),
                         knode.span,
-                    )
+                    ),
                 )
                 ok = False
                 continue
@@ -440,12 +477,14 @@ class Validator:
                 self._missing_key(node, path, req, props.get(req, {}), key)
         if "minProperties" in schema and len(present) < schema["minProperties"]:
             where = _fmt_path(path) or "the spec"
-            self.out.append(
+            self._add(
+                path,
+                "minProperties",
                 Diagnostic(
                     codes.BAD_LENGTH,
                     f"'{where}' needs at least {schema['minProperties']} entr{'y' if schema['minProperties'] == 1 else 'ies'}",
                     key.span if key is not None else node.span,
-                )
+                ),
             )
             ok = False
         return ok
@@ -456,7 +495,7 @@ class Validator:
         if self.unknown_key_hook is not None:
             special = self.unknown_key_hook(path, name, knode)
             if special is not None:
-                self.out.append(special)
+                self._add(path, "additionalProperties", special)
                 return
         where = _fmt_path(path) or "the top level"
         guess = did_you_mean(name, list(props))
@@ -467,7 +506,9 @@ class Validator:
             allowed = ", ".join(props)
             msg = f"unknown key '{name}' in {where}; allowed keys: {allowed}"
             data = {"fix": "remove_key", "key": name}
-        self.out.append(Diagnostic(codes.UNKNOWN_KEY, msg, knode.span, data=data))
+        self._add(
+            path, "additionalProperties", Diagnostic(codes.UNKNOWN_KEY, msg, knode.span, data=data)
+        )
 
     def _missing_key(
         self,
@@ -492,13 +533,15 @@ class Validator:
             span = lines_key or span
         else:
             span = key.span if key is not None else node.span
-        self.out.append(
+        self._add(
+            path,
+            "required",
             Diagnostic(
                 codes.MISSING_KEY,
                 msg,
                 span,
                 data={"fix": "add_key", "path": list(path), "key": req, "value": default},
-            )
+            ),
         )
 
 
@@ -532,6 +575,18 @@ def _descend(own: _Owned, part: str) -> _Owned:
             if wild is not None:
                 out.append(wild)
     return tuple(out)
+
+
+def _json_key(node: YNode) -> Any:
+    """A node's value as JSON compares it, hashable: `true` is not `1` (Python says it is),
+    `1` is `1.0`, lists and mappings compare by content."""
+    if isinstance(node, YSeq):
+        return ("array", tuple(_json_key(i) for i in node.items))
+    if isinstance(node, YMap):
+        return ("object", frozenset((k, _json_key(v)) for k, _, v in node.items()))
+    t = yaml_type(node)
+    value = node.value if isinstance(node, YScalar) else None
+    return ("number" if t == "integer" else t, value)
 
 
 def _placeholder(schema: dict[str, Any]) -> Any:
