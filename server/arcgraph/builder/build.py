@@ -75,12 +75,13 @@ class GraphModule(nn.Module):
         return tuple(name for name, _ in self._outputs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        if self._chain is not None and len(args) == 1 and not kwargs:
+        chain = self._chain
+        if chain is not None and len(args) == 1 and not kwargs:
             arg = args[0]
             if not self._main:
-                return self._run_chain(arg)
+                return self._run_chain(chain, arg)
             if type(arg) is dict and self._input_names[0] in arg:
-                return self._run_chain(arg[self._input_names[0]])
+                return self._run_chain(chain, arg[self._input_names[0]])
         if len(args) == 1 and not kwargs and isinstance(args[0], Mapping):
             env: dict[str, Any] = dict(args[0])
         else:
@@ -103,13 +104,13 @@ class GraphModule(nn.Module):
             return env[k] if i is None else _pick(env[k], i)
         return tuple(env[k] if i is None else _pick(env[k], i) for _, (k, i) in self._outputs)
 
-    def _run_chain(self, x: Any) -> Any:
+    def _run_chain(self, chain: tuple[Callable[..., Any], ...], x: Any) -> Any:
         """The forward of a straight chain (one input, each node fed by the one before, the
         outputs all the last node's): the same calls as the step list without its argument
         gathering, which is most of the per-step Python cost of a small model."""
         done = 0
         try:
-            for fn in self._chain:  # type: ignore[union-attr]
+            for fn in chain:
                 x = fn(x)
                 done += 1
         except Exception as err:
@@ -340,8 +341,9 @@ class _Builder:
             pos, kw = refs[name]
             if layer is not None:
                 layers[name] = layer
-            if mod_of[name] is not None:
-                pos, kw = self._bind_module_inputs(name, mod_of[name], pos, kw, module_name)
+            mod_name = mod_of[name]
+            if mod_name is not None:
+                pos, kw = self._bind_module_inputs(name, mod_name, pos, kw, module_name)
             pack = layer is None and bool(pos) and _takes_sequence(getattr(fn, "func", fn))
             steps.append((name, fn, pos, kw, pack))
 

@@ -116,7 +116,7 @@ _MappingNode = yaml.MappingNode
 _QUOTED = ("'", '"')
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """The safe loader with its tag resolution memoized: libyaml's composer asks Python for
     the tag of every scalar (regexes per value), and a spec repeats a few hundred values.
     It has no path resolvers, so the descend/ascend hooks called per node are no-ops.

@@ -82,15 +82,15 @@ class ArcGraphProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         method = getattr(message, "method", None)
-        is_request = getattr(message, "id", None) is not None and method is not None
+        msg_id: MsgId | None = getattr(message, "id", None)
         if not self.initialize_seen:
             if method == types.INITIALIZE and not isinstance(message, Unreadable):
                 self.initialize_seen = True
-            elif is_request:
+            elif msg_id is not None and method is not None:  # a request
                 error = JsonRpcServerNotInitialized(
                     f"arcgraph: {method} before initialize; send initialize first"
                 )
-                self._send_response(message.id, None, error.to_response_error())
+                self._send_response(msg_id, None, error.to_response_error())
                 return
             elif method is not None and method != types.EXIT:
                 return  # notifications before initialize are dropped

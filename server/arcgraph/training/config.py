@@ -89,7 +89,7 @@ def parse_optimizer(opt: Any) -> OptimizerSpec:
     if not isinstance(opt.get("type"), str):
         raise SpecError("optimizer.type: a torch.optim class name is required")
     lr = opt.get("lr")
-    if not _is_number(lr) or lr <= 0:
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr <= 0:
         raise SpecError(f"optimizer.lr must be a positive number, got {lr!r}")
     params = opt.get("params") or {}
     if not isinstance(params, Mapping):

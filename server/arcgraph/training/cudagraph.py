@@ -118,7 +118,8 @@ class CudaGraphStep:
     def _step_and_zero(self) -> None:
         clip_and_step(self.optimizer, self.params, self.clip_val, self.clip_norm)
         for p in self.params:
-            p.grad.zero_()  # type: ignore[union-attr]
+            if p.grad is not None:  # set for every parameter before capture
+                p.grad.zero_()
 
     # -- capture and replay ---------------------------------------------------------------
     def ready_to_capture(self, at_group_start: bool) -> bool:
@@ -140,22 +141,28 @@ class CudaGraphStep:
             p.grad = torch.zeros_like(p)
         batch = int(yb.shape[0])
         if rows is not None:
-            self.static_idx = torch.zeros(batch, dtype=torch.long, device=yb.device)
+            idx = self.static_idx = torch.zeros(batch, dtype=torch.long, device=yb.device)
+            rows_x, rows_y = rows
+
+            def batch_in_graph() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+                """Graph A gathers its batch from the device-resident rows by `static_idx`."""
+                x = {k: v.index_select(0, idx) for k, v in rows_x.items()}
+                return x, rows_y.index_select(0, idx)
         else:
-            self.static_x = {k: v.clone() for k, v in xb.items()}
-            self.static_y = yb.clone()
+            static_x = self.static_x = {k: v.clone() for k, v in xb.items()}
+            static_y = self.static_y = yb.clone()
+
+            def batch_in_graph() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+                """Graph A reads the batch the caller copies into `static_x`/`static_y`."""
+                return static_x, static_y
+
         self.static_scale = torch.ones((), device=yb.device)
         self.scale = 1.0
         graph_a = torch.cuda.CUDAGraph()
         graph_b = torch.cuda.CUDAGraph()
         try:
             with torch.cuda.graph(graph_a):
-                if rows is not None:
-                    idx = self.static_idx
-                    x = {k: v.index_select(0, idx) for k, v in rows[0].items()}
-                    y = rows[1].index_select(0, idx)
-                else:
-                    x, y = self.static_x, self.static_y
+                x, y = batch_in_graph()
                 loss = self.loss_fn(self.model(x)[self.output], y)
                 (loss if self.fused else loss * self.static_scale).backward()
                 if self.fused:

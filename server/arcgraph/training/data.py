@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.compute as pc  # most functions are made at import: uses carry pyright: ignore
 import torch
 
 from arcgraph.builder import torchnames
@@ -180,7 +180,7 @@ def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _check_nulls(col: pa.ChunkedArray, name: str, where: _Where) -> None:
     if col.null_count:
-        first = pc.index(pc.is_null(col), True).as_py()
+        first = pc.index(pc.is_null(col), True).as_py()  # pyright: ignore[reportAttributeAccessIssue]
         raise DataError(f"column '{name}': empty cell in {where(first)}")
 
 
@@ -273,7 +273,7 @@ def _input_tensor(
         # One column holding a fixed-length sequence per row (Parquet list column).
         col = _plain(table.column(columns[0]))
         _check_nulls(col, columns[0], where)
-        lengths = pc.list_value_length(col).to_numpy()
+        lengths = pc.list_value_length(col).to_numpy()  # pyright: ignore[reportAttributeAccessIssue]
         if lengths.size and (lengths != lengths[0]).any():
             i = int(np.argmax(lengths != lengths[0]))
             raise DataError(
@@ -281,9 +281,10 @@ def _input_tensor(
                 f"expected {lengths[0]} like row 1"
             )
         per_row = int(lengths[0]) if lengths.size else 1
-        flat = _numeric(
-            pc.list_flatten(col), columns[0], where.per_row(per_row), np_dtype, hint
-        ).astype(np_dtype, copy=False)
+        values = pc.list_flatten(col)  # pyright: ignore[reportAttributeAccessIssue]
+        flat = _numeric(values, columns[0], where.per_row(per_row), np_dtype, hint).astype(
+            np_dtype, copy=False
+        )
         arr = flat.reshape(n, -1)
     else:
         arr = np.empty((n, len(columns)), dtype=np_dtype)
@@ -294,8 +295,8 @@ def _input_tensor(
         if width != 1:
             raise DataError(f"input '{name}' has shape {shape} but {width} values per row")
         arr = arr.reshape(n)
-    elif all(isinstance(d, int) for d in tail) and math.prod(tail) == width:
-        arr = arr.reshape(n, *tail)
+    elif (sizes := [d for d in tail if isinstance(d, int)]) == tail and math.prod(sizes) == width:
+        arr = arr.reshape(n, *sizes)
     elif len(tail) == 1 and tail[0] is None:
         pass
     else:
@@ -319,13 +320,13 @@ def _target_tensor(
     labels: list[str] | None = None
     is_text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
     if is_text and loss.task in ("multiclass", "binary"):
-        labels = sorted(pc.unique(col).to_pylist())
+        labels = sorted(pc.unique(col).to_pylist())  # pyright: ignore[reportAttributeAccessIssue]
         if loss.task == "binary" and len(labels) != 2:
             raise DataError(
                 f"column '{name}': {loss.type} needs two classes, found {len(labels)}: "
                 + ", ".join(map(repr, labels[:10]))
             )
-        codes = pc.index_in(col, value_set=pa.array(labels)).to_numpy()
+        codes = pc.index_in(col, value_set=pa.array(labels)).to_numpy()  # pyright: ignore[reportAttributeAccessIssue]
         arr = codes.astype(np.int64 if loss.task == "multiclass" else np.float32)
         return torch.from_numpy(arr), labels
     np_dtype = np.dtype(np.int64) if loss.task == "multiclass" else np.dtype(np.float32)

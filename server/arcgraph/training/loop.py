@@ -42,7 +42,6 @@ from arcgraph.training.optim import clip_and_step, clip_grads, needs_closure, op
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import epoch_order
 
-CHECKPOINT_FORMAT = 1
 # Validation runs in chunks of about this many input elements (at least a training batch, at
 # most EVAL_ROWS_MAX rows): a small tabular model evaluates in one or two calls, a model with
 # long sequences in chunks whose activations stay modest.
@@ -113,7 +112,9 @@ class RunContext:
 
 
 def rng_state() -> dict[str, Any]:
-    np_state = np.random.get_state()
+    np_state = np.random.get_state(legacy=True)  # the default; numpy's stub says otherwise
+    if isinstance(np_state, dict):  # only for a bit generator other than the global MT19937
+        raise TypeError(f"numpy's global random state is not MT19937: {np_state['bit_generator']}")
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -186,7 +187,7 @@ class Loop:
         if batch and any(p.grad is not None for p in self.params):
             grads = [None if p.grad is None else p.grad.detach().cpu() for p in self.params]
         return {
-            "format": CHECKPOINT_FORMAT,
+            "format": ckpt_io.CHECKPOINT_FORMAT,
             "epoch": epoch,
             "batch": batch,
             "partial_losses": None if partial is None else partial.detach().cpu(),

@@ -30,7 +30,9 @@ def make_optimizer(
     """`capturable=True` (for CUDA graphs) is passed only to optimizers that accept it, with
     `fused=True` where the optimizer has a fused kernel and the spec did not choose."""
     cls = optimizer_class(spec)
-    kwargs = dict(spec.params)
+    # lr with the rest: each torch.optim class takes it by keyword (Optimizer's own
+    # __init__, the declared type, does not)
+    kwargs: dict[str, Any] = {"lr": spec.lr, **spec.params}
     if capturable and supports_capturable(cls):
         kwargs["capturable"] = True
         # One fused kernel per step instead of a loop of foreach kernels, unless the spec
@@ -43,11 +45,11 @@ def make_optimizer(
     params = list(params)
     if kwargs.get("fused") and "fused" not in spec.params:
         try:
-            return cls(params, lr=spec.lr, **kwargs)
+            return cls(params, **kwargs)
         except (TypeError, ValueError, RuntimeError):
             del kwargs["fused"]  # not for these parameters (dtype, device): the default
     try:
-        return cls(params, lr=spec.lr, **kwargs)
+        return cls(params, **kwargs)
     except (TypeError, ValueError) as err:
         raise SpecError(f"optimizer.params for {spec.type}: {err}") from err
 

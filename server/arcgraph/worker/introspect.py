@@ -20,6 +20,7 @@ import torch
 
 from arcgraph.builder import torchnames
 from arcgraph.engine.catalog import accepts_value
+from arcgraph.engine.namespaces import rejection_reason
 from arcgraph.worker import accepts as acc
 from arcgraph.worker.rst import ParsedDoc, parse_docstring
 from arcgraph.worker.signatures import (
@@ -304,7 +305,7 @@ def build_catalog() -> dict[str, Any]:
     rejected: dict[str, str] = {}
 
     for name in torchnames.REJECTED:
-        rejected[name] = torchnames.rejection_reason(name) or "may not be used in a spec"
+        rejected[name] = rejection_reason(name) or "may not be used in a spec"
 
     for attr in _public(torch.optim):
         qual = torchnames.OPTIM_PREFIX + attr

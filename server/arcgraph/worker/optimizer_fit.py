@@ -66,7 +66,8 @@ def _step(
         return loss
 
     closure()
-    opt.step(closure)
+    # torch annotates the closure as returning float; its optimizers take the loss tensor
+    opt.step(closure)  # pyright: ignore[reportArgumentType, reportCallIssue]
 
 
 def _construct(

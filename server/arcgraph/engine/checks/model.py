@@ -103,7 +103,8 @@ def check_model(ctx: CheckContext) -> None:
     if isinstance(inputs, YMap):
         _check_inputs(ctx, inputs)
     top = Scope("graph", inputs.keys() if isinstance(inputs, YMap) else [])
-    top.outputs = root.get("outputs") if isinstance(root.get("outputs"), YMap) else None  # type: ignore[assignment]
+    outputs = root.get("outputs")
+    top.outputs = outputs if isinstance(outputs, YMap) else None
     _check_scope(ctx, top, root.get("graph"), module_inputs, module_outputs)
     if isinstance(modules, YMap):
         for name, _, mod in modules.items():

@@ -231,7 +231,7 @@ def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> N
                 codes.NO_VALIDATION,
                 f"{key} needs a validation split, but validation_split is 0 ({why}); "
                 "set validation_split to e.g. 0.2",
-                cfg.key_node(key).span,  # type: ignore[union-attr]
+                _span_or(cfg.key_node(key), cfg),
                 Severity.WARNING,
             )
     clip_v, clip_n = cfg.key_node("gradient_clip_val"), cfg.key_node("gradient_clip_norm")
@@ -250,7 +250,7 @@ def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> N
             codes.CHECKPOINT_AFTER_END,
             f"checkpoint_every is {every} but training runs {epochs} epochs, so no periodic "
             f"checkpoint is ever written; use a value <= {epochs}",
-            cfg.get("checkpoint_every").span,  # type: ignore[union-attr]
+            _span_or(cfg.get("checkpoint_every"), cfg),
             Severity.WARNING,
         )
     if _value(cfg, "pin_memory") is True and _value(cfg, "device") in ("cpu", "mps"):
@@ -258,7 +258,7 @@ def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> N
             codes.PIN_MEMORY_WITHOUT_CUDA,
             f"pin_memory only speeds up copies to a CUDA device, and device is "
             f"'{_value(cfg, 'device')}'; remove pin_memory or use device: cuda",
-            cfg.key_node("pin_memory").span,  # type: ignore[union-attr]
+            _span_or(cfg.key_node("pin_memory"), cfg),
             Severity.WARNING,
         )
     if isinstance(monitor, str) and monitor_node is not None:
@@ -271,6 +271,11 @@ def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> N
             else:
                 msg += f" ({', '.join(metrics)})"
             ctx.suggest(codes.UNKNOWN_METRIC, msg, monitor_node.span, guess)
+
+
+def _span_or(node: YNode | None, whole: YMap) -> Span:
+    """`node`'s span (callers read its value, so it is there), else the whole mapping's."""
+    return node.span if node is not None else whole.span
 
 
 def _is_int(v: Any) -> bool:
@@ -296,11 +301,13 @@ def span_for_probe_param(root: YMap, param: str | None) -> Span:
     """The key a torch constructor error is about: params.<param>, lr, or the type."""
     opt = root.get("optimizer")
     assert isinstance(opt, YMap)
-    if param == "lr" and opt.key_node("lr") is not None:
-        return opt.get("lr").span  # type: ignore[union-attr]
+    lr = opt.get("lr")
+    if param == "lr" and lr is not None:
+        return lr.span
     params = opt.get("params")
-    if param and isinstance(params, YMap) and params.key_node(param) is not None:
-        return params.key_node(param).span  # type: ignore[union-attr]
+    key = params.key_node(param) if param and isinstance(params, YMap) else None
+    if key is not None:
+        return key.span
     node = opt.get("type") or opt
     return node.span
 
