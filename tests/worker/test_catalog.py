@@ -127,3 +127,12 @@ def test_hover_signature_is_the_one_a_spec_writes(catalog) -> None:
         "dampening: float = 0, weight_decay: float | Tensor = 0, nesterov: bool = False, *, "
     )
     assert "params" not in md.split("```")[1] and "collections.abc" not in md
+
+
+def test_the_catalog_fingerprint_reads_files_that_exist() -> None:
+    """A moved module left the name rules out of the fingerprint silently: the cached catalog
+    was not rebuilt when they changed."""
+    from arcgraph.worker.client import fingerprint_sources
+
+    missing = [str(p) for p in fingerprint_sources() if not p.is_file()]
+    assert missing == []

@@ -92,16 +92,21 @@ class _NoReply(Exception):
 def builder_fingerprint() -> str:
     """A hash of the code that decides what the catalog holds (the introspection and the
     name rules), so a cached catalog is rebuilt when that code changes, not only torch."""
-    here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for f in [
-        *sorted(here.glob("*.py")),
-        here.parent / "builder" / "torchnames.py",
-        here.parent / "namespaces.py",
-    ]:
+    for f in fingerprint_sources():
         with contextlib.suppress(OSError):
             h.update(f.read_bytes())
     return h.hexdigest()[:12]
+
+
+def fingerprint_sources() -> list[Path]:
+    """The files `builder_fingerprint` hashes: the worker, the name resolver, the name rules."""
+    here = Path(__file__).resolve().parent
+    return [
+        *sorted(here.glob("*.py")),
+        here.parent / "builder" / "torchnames.py",
+        here.parent / "engine" / "namespaces.py",
+    ]
 
 
 def child_env() -> dict[str, str]:
