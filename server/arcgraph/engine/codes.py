@@ -70,6 +70,30 @@ BAD_FORMAT = _code("AG115", "bad format", "A string that does not match the requ
 BAD_LENGTH = _code(
     "AG116", "wrong number of items", "A list or mapping with too few or too many entries."
 )
+IGNORED_TOP_LEVEL_KEY = _code(
+    "AG117",
+    "top-level key ignored",
+    "The top level of a model spec is open (Arc writes `name`, `data_table`): a key the spec"
+    " does not define is ignored by arcgraph, said as an info.",
+)
+TOP_LEVEL_KEY_TYPO = _code(
+    "AG118",
+    "top-level key looks like a spec key",
+    "An unknown top-level key of a model spec within edit distance of a spec key (`grpah`):"
+    " a warning with did-you-mean, since the section it was meant to be is ignored.",
+)
+ARC_UNIFIED_FORM = _code(
+    "AG119",
+    "Arc unified spec",
+    "A model spec with Arc's `training:` section: the model part (with `training.loss` as"
+    " its loss) is checked; the training section belongs in a trainer spec (quick fix: split).",
+)
+ARC_WRAPPER_FORM = _code(
+    "AG120",
+    "Arc model/trainer wrapper",
+    "Arc's older `model:` / `trainer:` wrapper file: no Arc loader and no arcgraph check reads"
+    " it (quick fix: split it into a model spec and a trainer spec).",
+)
 
 # --- trainer spec -------------------------------------------------------------------------
 LOSS_IN_TRAINER = _code(
@@ -200,6 +224,30 @@ UNKNOWN_INPUT_ARG = _code(
 )
 MODEL_ID_FORMAT = _code(
     "AG322", "bad model file name", "A model spec's file name gives its ID, <name>-v<version>."
+)
+CATEGORICAL_INCOMPLETE = _code(
+    "AG330",
+    "categorical input incomplete",
+    "A `categorical: true` input gives `vocab_size` and `embedding_dim`: its embedding is built"
+    " from both (Arc's builder refuses it without them).",
+)
+CATEGORICAL_DTYPE = _code(
+    "AG331",
+    "categorical dtype",
+    "A categorical input holds indices into its embedding: dtype int64 (long) or int32 (int),"
+    " the index types torch.nn.Embedding takes.",
+)
+CATEGORICAL_SHAPE = _code(
+    "AG332",
+    "categorical shape",
+    "A categorical input has shape [null] (one value per row, embedded to [batch, embedding_dim])"
+    " or [null, k] (k values, embedded to [batch, k, embedding_dim]).",
+)
+EMBEDDING_WITHOUT_CATEGORICAL = _code(
+    "AG333",
+    "embedding keys without categorical",
+    "`vocab_size` / `embedding_dim` only take effect with `categorical: true`; without it the"
+    " input reaches the graph as it is.",
 )
 
 # --- torch availability -------------------------------------------------------------------
