@@ -16,7 +16,7 @@ from arcgraph.training.checkpoint import (
     progress_of,
     save,
 )
-from arcgraph.training.errors import OutputError
+from arcgraph.training.errors import OutputError, ResumeError
 
 
 def test_atomic_write_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -53,8 +53,8 @@ def test_latest_complete_checkpoint_skips_a_damaged_one(tmp_path: Path) -> None:
     ckpts = tmp_path / "checkpoints"
     ckpts.mkdir()
     for epoch in (1, 2):
-        save({"model": {}, "epoch": epoch}, ckpts / checkpoint_name(epoch))
-    save({"model": {}, "epoch": 2, "batch": 5}, ckpts / checkpoint_name(3, 5))
+        save({"format": 1, "model": {}, "epoch": epoch}, ckpts / checkpoint_name(epoch))
+    save({"format": 1, "model": {}, "epoch": 2, "batch": 5}, ckpts / checkpoint_name(3, 5))
     assert [p.name for p in list_checkpoints(tmp_path)] == [
         "epoch-0003-batch-00005.pt",
         "epoch-0002.pt",
@@ -64,6 +64,32 @@ def test_latest_complete_checkpoint_skips_a_damaged_one(tmp_path: Path) -> None:
     (ckpts / "epoch-0003-batch-00005.pt").write_bytes(data[: len(data) // 2])
     path, state = latest_checkpoint(tmp_path)
     assert (path.name, state["epoch"]) == ("epoch-0002.pt", 2)
+
+
+@pytest.mark.parametrize(
+    ("state", "has"),
+    [
+        ({"format": 2, "model": {}, "epoch": 2}, "checkpoint format 2"),
+        ({"format": "1", "model": {}, "epoch": 2}, "checkpoint format '1'"),
+        ({"model": {}, "epoch": 2}, "no checkpoint format"),
+        ([1, 2], "no checkpoint format"),
+    ],
+)
+def test_a_checkpoint_of_another_format_is_refused_not_skipped(
+    tmp_path: Path, state: object, has: str
+) -> None:
+    """The newest checkpoint loads but has another layout: refused by name (an older one of
+    the right format is not silently used instead)."""
+    ckpts = tmp_path / "checkpoints"
+    ckpts.mkdir()
+    save({"format": 1, "model": {}, "epoch": 1}, ckpts / checkpoint_name(1))
+    save(state, ckpts / checkpoint_name(2))
+    with pytest.raises(ResumeError) as info:
+        latest_checkpoint(tmp_path)
+    assert str(info.value) == (
+        f"{ckpts / 'epoch-0002.pt'} has {has}; this arcgraph reads format 1 (resume it with "
+        "the arcgraph version that wrote it, or start a new run)"
+    )
 
 
 def test_load_refuses_pickled_code(tmp_path: Path) -> None:

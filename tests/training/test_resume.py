@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 import torch
 
 from arcgraph.training import NonFiniteLossError, ResumeError, train
+from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training.checkpoint import list_checkpoints
 
 from .conftest import BREAST_CANCER, REPO, Events, base_config, make_workspace
@@ -231,6 +233,81 @@ def test_resume_of_a_finished_run_does_nothing(tmp_path: Path, events: Events) -
         events.of("info")[0]["message"]
         == f"{first['run_dir']} already finished (completed); nothing to resume"
     )
+
+
+def _interrupted_after_epoch_2(tmp_path: Path) -> tuple[Path, Path]:
+    """A 3-epoch run as if killed after epoch 2's checkpoint: (trainer, run directory)."""
+    trainer, first = _small(tmp_path, epochs=3)
+    run = Path(first["run_dir"])
+    (run / "summary.json").unlink()
+    (run / "checkpoints" / "epoch-0003.pt").unlink()
+    return trainer, run
+
+
+def test_resume_drops_the_loaded_checkpoint_once_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loaded checkpoint's weights are copied into the model; the checkpoint itself must
+    not stay referenced (a second copy of every weight) while training runs."""
+    trainer, run = _interrupted_after_epoch_2(tmp_path)
+    loaded: list[weakref.ref[torch.Tensor]] = []
+    real_load = ckpt_io.load
+
+    def load_and_watch(path: Path, map_location: Any = "cpu") -> Any:
+        state = real_load(path, map_location)
+        loaded.extend(weakref.ref(t) for t in state["model"].values())
+        return state
+
+    monkeypatch.setattr(ckpt_io, "load", load_and_watch)
+    alive: list[int] = []  # checkpoint tensors still alive at each epoch's end
+
+    def sink(event: dict[str, Any]) -> None:
+        if event["event"] == "epoch":
+            alive.append(sum(ref() is not None for ref in loaded))
+
+    summary = train(trainer, BREAST_CANCER, resume=run, events=sink)
+    assert summary["epochs_completed"] == 3
+    model_keys = real_load(run / "checkpoints" / "epoch-0002.pt")["model"]
+    assert len(loaded) == len(model_keys) == 9  # one load: the epoch-2 checkpoint
+    assert alive == [0]
+
+
+def test_resume_refuses_a_checkpoint_of_another_format(tmp_path: Path) -> None:
+    """Through the API and `arcgraph train --resume`: one line naming the file, the format it
+    has and the one this version reads; nothing is trained."""
+    trainer, run = _interrupted_after_epoch_2(tmp_path)
+    newest = run / "checkpoints" / "epoch-0002.pt"
+    state = ckpt_io.load(newest)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "server"), env.get("PYTHONPATH")]))
+    args = ["--trainer", str(trainer), "--data", str(BREAST_CANCER), "--resume", str(run)]
+    for fmt, has in ((2, "checkpoint format 2"), (None, "no checkpoint format")):
+        if fmt is None:
+            del state["format"]
+        else:
+            state["format"] = fmt
+        ckpt_io.save(state, newest)
+        expected = (
+            f"{newest} has {has}; this arcgraph reads format 1 (resume it with the arcgraph "
+            "version that wrote it, or start a new run)"
+        )
+        with pytest.raises(ResumeError) as info:
+            train(trainer, BREAST_CANCER, resume=run)
+        assert str(info.value) == expected
+        proc = subprocess.run(
+            [sys.executable, "-m", "arcgraph", "train", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (proc.returncode, proc.stdout, proc.stderr) == (
+            1,
+            "",
+            f"arcgraph train: error: {expected}\n",
+        )
+    assert not (run / "summary.json").exists()
+    assert [p.name for p in list_checkpoints(run)] == ["epoch-0002.pt", "epoch-0001.pt"]
 
 
 DIVERGING = """inputs:

@@ -12,6 +12,7 @@ import contextlib
 import os
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,12 @@ import numpy as np
 import torch
 import yaml
 
-from arcgraph.builder.build import build_model
+from arcgraph.builder.build import GraphModule, build_model
 from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
-from arcgraph.training.config import TrainerConfig, parse_trainer
+from arcgraph.training.config import OptimizerSpec, TrainerConfig, parse_trainer
 from arcgraph.training.cudagraph import CudaGraphStep, capture_blocker
-from arcgraph.training.data import check_class_indices, fingerprint, load_dataset
+from arcgraph.training.data import Dataset, check_class_indices, fingerprint, load_dataset
 from arcgraph.training.device import resolve_device
 from arcgraph.training.errors import (
     NonFiniteLossError,
@@ -35,7 +36,7 @@ from arcgraph.training.errors import (
     TrainingInterrupted,
 )
 from arcgraph.training.events import EventSink, Reporter
-from arcgraph.training.loop import Loop, RunContext
+from arcgraph.training.loop import DeviceData, Loop, RunContext
 from arcgraph.training.losses import LossSpec, parse_loss
 from arcgraph.training.optim import make_optimizer
 from arcgraph.training.placement import align_target, class_count, place
@@ -157,6 +158,54 @@ def train(
         raise
 
 
+@dataclass
+class _Specs:
+    """The run's specs, read and checked: everything decided before a file is written."""
+
+    trainer_path: Path
+    trainer_text: str
+    model_path: Path
+    model_text: str
+    model_spec: dict[str, Any]
+    opt_spec: OptimizerSpec
+    cfg: TrainerConfig
+    device: torch.device
+    loss: LossSpec
+    target: str
+    monitor: str
+    model_id: str
+    hashes: dict[str, str]
+
+
+@dataclass
+class _Resumed:
+    """The checkpoint a resume continues from. `state` is taken (and dropped) by `_restore`:
+    kept, it would hold a second copy of the weights and optimizer state through training."""
+
+    path: Path
+    state: dict[str, Any] | None
+
+
+@dataclass
+class _Start:
+    """Where the run goes: an existing run directory (resume) or None (made once the data
+    passed its checks), the seed, and the checkpoint to continue from."""
+
+    run_dir: Path | None
+    seed: int
+    resumed: _Resumed | None = None
+    finished: dict[str, Any] | None = None  # the summary of a run that has nothing left to do
+
+
+@dataclass
+class _Data:
+    dataset: Dataset
+    train_idx: torch.Tensor
+    val_idx: torch.Tensor
+    placed: DeviceData
+    notes: list[str]
+
+
 def _train(
     trainer_path: Path,
     data_path: Path,
@@ -171,7 +220,34 @@ def _train(
     verbose: bool | None,
     stack: contextlib.ExitStack,
 ) -> dict[str, Any]:
-    # 1. Specs: read, engine check, typed config. No data has been touched yet.
+    specs = _read_specs(trainer_path, model, target, reporter, verbose)
+    start = _prepare_run_dir(specs, data_path, out, resume, force, run_name, reporter, stack)
+    if start.finished is not None:
+        reporter.end(start.finished)
+        return start.finished
+    with _isolated_rng(specs.device):
+        net, optimizer = _build(specs, start.seed)
+        data = _load_data(specs, data_path, net, start.seed)
+        run_dir = _write_run_dir(specs, start, data, out, run_name, resume is not None, stack)
+        graph_step = _graph_step(net, specs.loss, optimizer, specs.cfg, specs.device, reporter)
+        with GracefulStop() as stop:
+            loop = _make_loop(
+                specs, net, optimizer, data, run_dir, start.seed, reporter, stop, graph_step
+            )
+            resumed_from = _restore(loop, start.resumed)
+            summary = _fit(specs, loop, data, run_dir, start.seed, resumed_from, reporter)
+    _finish(run_dir, loop, summary, specs.model_id, reporter)
+    return summary
+
+
+def _read_specs(
+    trainer_path: Path,
+    model: str | Path | None,
+    target: str | None,
+    reporter: Reporter,
+    verbose: bool | None,
+) -> _Specs:
+    """Specs read, checked by the engine, typed; no data has been touched yet."""
     trainer_text, trainer_spec = _load_yaml(trainer_path)
     model_ref = trainer_spec.get("model_ref") if isinstance(trainer_spec, dict) else None
     model_path = resolve_model(trainer_path, model_ref, model)
@@ -183,140 +259,223 @@ def _train(
     reporter.verbose = cfg.verbose if verbose is None else verbose
     device = resolve_device(cfg.device)
     loss = parse_loss(model_spec, device)
-    target = target or loss.target
-    monitor = choose_monitor(cfg, trainer_spec.get("config") or {}, loss)
-    model_id = _model_id(model_path)
-    hashes = {"model": rundir.sha256_text(model_text), "trainer": rundir.sha256_text(trainer_text)}
+    return _Specs(
+        trainer_path=trainer_path,
+        trainer_text=trainer_text,
+        model_path=model_path,
+        model_text=model_text,
+        model_spec=model_spec,
+        opt_spec=opt_spec,
+        cfg=cfg,
+        device=device,
+        loss=loss,
+        target=target or loss.target,
+        monitor=choose_monitor(cfg, trainer_spec.get("config") or {}, loss),
+        model_id=_model_id(model_path),
+        hashes={
+            "model": rundir.sha256_text(model_text),
+            "trainer": rundir.sha256_text(trainer_text),
+        },
+    )
 
-    # 2. The run directory: a new one, or a resumed one whose specs must not have changed.
-    state: dict[str, Any] | None = None
-    ckpt_path: Path | None = None
-    if resume is not None:
-        run_dir = resume
-        if not (run_dir / rundir.RUN_FILE).is_file():
-            raise ResumeError(f"{run_dir} is not a run directory (no {rundir.RUN_FILE})")
-        # Locked before anything is read from it, so what is read is not being rewritten.
-        stack.enter_context(RunLock(run_dir))
-        removed = ckpt_io.remove_temp_files(run_dir)
-        if removed:
-            names = ", ".join(str(p.relative_to(run_dir)) for p in removed)
-            reporter.info(f"removed {len(removed)} temp file(s) of an interrupted write: {names}")
-        run_info = _check_resume(run_dir, hashes, data_path, force)
-        seed = int(run_info["seed"])
-        found = ckpt_io.latest_checkpoint(run_dir)
-        if found is not None:
-            ckpt_path, state = found
-        else:
-            reporter.info(f"no complete checkpoint in {run_dir}: starting it from the beginning")
-        summary_path = run_dir / rundir.SUMMARY_FILE
-        if state is not None and summary_path.is_file():
-            previous = rundir.read_json(summary_path)
-            if previous.get("status") in ("completed", "early_stopped") and not force:
-                reporter.info(
-                    f"{run_dir} already finished ({previous['status']}); nothing to resume"
-                )
-                reporter.end(previous)
-                return previous
-    else:
-        rundir.check_new_name(out, model_id, run_name)
+
+def _prepare_run_dir(
+    specs: _Specs,
+    data_path: Path,
+    out: Path,
+    resume: Path | None,
+    force: bool,
+    run_name: str | None,
+    reporter: Reporter,
+    stack: contextlib.ExitStack,
+) -> _Start:
+    """A new run's name is checked (its directory is made later, once the data passed); a
+    resumed run is locked, checked against its specs, and its latest checkpoint loaded."""
+    if resume is None:
+        rundir.check_new_name(out, specs.model_id, run_name)
+        cfg = specs.cfg
         seed = cfg.seed if cfg.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
-        run_dir = None
+        return _Start(run_dir=None, seed=seed)
+    run_dir = resume
+    if not (run_dir / rundir.RUN_FILE).is_file():
+        raise ResumeError(f"{run_dir} is not a run directory (no {rundir.RUN_FILE})")
+    # Locked before anything is read from it, so what is read is not being rewritten.
+    stack.enter_context(RunLock(run_dir))
+    removed = ckpt_io.remove_temp_files(run_dir)
+    if removed:
+        names = ", ".join(str(p.relative_to(run_dir)) for p in removed)
+        reporter.info(f"removed {len(removed)} temp file(s) of an interrupted write: {names}")
+    run_info = _check_resume(run_dir, specs.hashes, data_path, force)
+    start = _Start(run_dir=run_dir, seed=int(run_info["seed"]))
+    found = ckpt_io.latest_checkpoint(run_dir)
+    if found is None:
+        reporter.info(f"no complete checkpoint in {run_dir}: starting it from the beginning")
+        return start
+    start.resumed = _Resumed(*found)
+    del found
+    summary_path = run_dir / rundir.SUMMARY_FILE
+    if summary_path.is_file():
+        previous = rundir.read_json(summary_path)
+        if previous.get("status") in ("completed", "early_stopped") and not force:
+            reporter.info(f"{run_dir} already finished ({previous['status']}); nothing to resume")
+            start.resumed, start.finished = None, previous
+    return start
 
-    with _isolated_rng(device):
-        # 3. Model and optimizer from the seed (the same initial weights on every device).
-        torch.manual_seed(seed)
-        net = build_model(model_spec, device=device)
-        if loss.input not in net.output_names:
-            raise SpecError(f"loss.inputs.input '{loss.input}' is not a model output")
-        optimizer = make_optimizer(opt_spec, net.parameters(), capturable=device.type == "cuda")
 
-        # 4. Data: read, checked, split by the seed, placed on the device.
-        dataset = load_dataset(data_path, model_spec, target, loss)
-        train_idx, val_idx = split_indices(dataset.n_rows, cfg.validation_split, seed)
-        placed, notes = place(dataset, train_idx, val_idx, device, cfg)
-        align_target(net, placed, loss.input, loss.target_dtype.is_floating_point)
-        if loss.task == "multiclass":
-            n_classes = class_count(net, placed, loss.input)
-            if n_classes is not None:
-                check_class_indices(dataset, n_classes, target, loss.input, data_path)
+def _build(specs: _Specs, seed: int) -> tuple[GraphModule, torch.optim.Optimizer]:
+    """Model and optimizer from the seed (the same initial weights on every device)."""
+    torch.manual_seed(seed)
+    net = build_model(specs.model_spec, device=specs.device)
+    if specs.loss.input not in net.output_names:
+        raise SpecError(f"loss.inputs.input '{specs.loss.input}' is not a model output")
+    optimizer = make_optimizer(
+        specs.opt_spec, net.parameters(), capturable=specs.device.type == "cuda"
+    )
+    return net, optimizer
 
-        if run_dir is None:
-            run_dir = rundir.new_run_dir(out, model_id, run_name)
-            stack.enter_context(RunLock(run_dir))
-        rundir.make_checkpoint_dir(run_dir)
-        _write_run_files(
-            run_dir,
-            resume=resume is not None,
-            model_text=model_text,
-            trainer_text=trainer_text,
-            hashes=hashes,
-            info={
-                "model_id": model_id,
-                "model_path": str(model_path.resolve()),
-                "trainer_path": str(trainer_path.resolve()),
-                "target": target,
-                "loss": loss.type,
-                "task": loss.task,
-                "labels": dataset.labels,
-                "seed": seed,
-                "seed_from_spec": cfg.seed is not None,
-                "device": str(device),
-                "monitor": monitor,
-                "data": dataset.fingerprint,
-                "rows": {
-                    "total": dataset.n_rows,
-                    "train": placed.n_train,
-                    "validation": placed.n_val,
-                },
-                "versions": rundir.versions(),
+
+def _load_data(specs: _Specs, data_path: Path, net: GraphModule, seed: int) -> _Data:
+    """Data read, checked, split by the seed, placed on the device."""
+    loss = specs.loss
+    dataset = load_dataset(data_path, specs.model_spec, specs.target, loss)
+    train_idx, val_idx = split_indices(dataset.n_rows, specs.cfg.validation_split, seed)
+    placed, notes = place(dataset, train_idx, val_idx, specs.device, specs.cfg)
+    align_target(net, placed, loss.input, loss.target_dtype.is_floating_point)
+    if loss.task == "multiclass":
+        n_classes = class_count(net, placed, loss.input)
+        if n_classes is not None:
+            check_class_indices(dataset, n_classes, specs.target, loss.input, data_path)
+    return _Data(dataset, train_idx, val_idx, placed, notes)
+
+
+def _write_run_dir(
+    specs: _Specs,
+    start: _Start,
+    data: _Data,
+    out: Path,
+    run_name: str | None,
+    resume: bool,
+    stack: contextlib.ExitStack,
+) -> Path:
+    """The run directory (made and locked now for a new run) and its run files."""
+    run_dir = start.run_dir
+    if run_dir is None:
+        run_dir = rundir.new_run_dir(out, specs.model_id, run_name)
+        stack.enter_context(RunLock(run_dir))
+    rundir.make_checkpoint_dir(run_dir)
+    dataset, placed = data.dataset, data.placed
+    _write_run_files(
+        run_dir,
+        resume=resume,
+        model_text=specs.model_text,
+        trainer_text=specs.trainer_text,
+        hashes=specs.hashes,
+        info={
+            "model_id": specs.model_id,
+            "model_path": str(specs.model_path.resolve()),
+            "trainer_path": str(specs.trainer_path.resolve()),
+            "target": specs.target,
+            "loss": specs.loss.type,
+            "task": specs.loss.task,
+            "labels": dataset.labels,
+            "seed": start.seed,
+            "seed_from_spec": specs.cfg.seed is not None,
+            "device": str(specs.device),
+            "monitor": specs.monitor,
+            "data": dataset.fingerprint,
+            "rows": {
+                "total": dataset.n_rows,
+                "train": placed.n_train,
+                "validation": placed.n_val,
             },
-            split={"train": train_idx.tolist(), "validation": val_idx.tolist()},
-        )
-        context = RunContext(
-            run_dir=run_dir,
-            model_id=model_id,
-            spec_hashes=hashes,
-            data_sha256=dataset.fingerprint["sha256"],
-            seed=seed,
-            split={"train": train_idx, "validation": val_idx},
-        )
-        graph_step = _graph_step(net, loss, optimizer, cfg, device, reporter)
-        with GracefulStop() as stop:
-            loop = Loop(
-                model=net,
-                loss=loss,
-                optimizer=optimizer,
-                cfg=cfg,
-                data=placed,
-                reporter=reporter,
-                stop=stop,
-                run=context,
-                monitor=monitor,
-                graph_step=graph_step,
-            )
-            if state is not None:
-                loop.load_state_dict(state)
-            reporter.start(
-                {
-                    "run_dir": str(run_dir),
-                    "model_id": model_id,
-                    "device": str(device),
-                    "epochs": cfg.epochs,
-                    "seed": seed,
-                    "train_rows": placed.n_train,
-                    "val_rows": placed.n_val,
-                    "steps_per_epoch": len(loop.plan(placed.n_train)),
-                    "monitor": monitor,
-                    "resumed_from": None if ckpt_path is None else str(ckpt_path),
-                }
-            )
-            for note in notes:
-                reporter.info(note)
-            try:
-                summary = loop.fit()
-            except (NonFiniteLossError, OutputError) as err:
-                _write_failed_summary(run_dir, loop, err)
-                raise
+            "versions": rundir.versions(),
+        },
+        split={"train": data.train_idx.tolist(), "validation": data.val_idx.tolist()},
+    )
+    return run_dir
+
+
+def _make_loop(
+    specs: _Specs,
+    net: GraphModule,
+    optimizer: torch.optim.Optimizer,
+    data: _Data,
+    run_dir: Path,
+    seed: int,
+    reporter: Reporter,
+    stop: GracefulStop,
+    graph_step: CudaGraphStep | None,
+) -> Loop:
+    context = RunContext(
+        run_dir=run_dir,
+        model_id=specs.model_id,
+        spec_hashes=specs.hashes,
+        data_sha256=data.dataset.fingerprint["sha256"],
+        seed=seed,
+        split={"train": data.train_idx, "validation": data.val_idx},
+    )
+    return Loop(
+        model=net,
+        loss=specs.loss,
+        optimizer=optimizer,
+        cfg=specs.cfg,
+        data=data.placed,
+        reporter=reporter,
+        stop=stop,
+        run=context,
+        monitor=specs.monitor,
+        graph_step=graph_step,
+    )
+
+
+def _restore(loop: Loop, resumed: _Resumed | None) -> Path | None:
+    """The loop continues from the checkpoint; the loaded state is dropped here, so training
+    does not hold the checkpoint's tensors next to the model's and optimizer's own."""
+    if resumed is None:
+        return None
+    state, resumed.state = resumed.state, None
+    if state is not None:
+        loop.load_state_dict(state)
+    return resumed.path
+
+
+def _fit(
+    specs: _Specs,
+    loop: Loop,
+    data: _Data,
+    run_dir: Path,
+    seed: int,
+    resumed_from: Path | None,
+    reporter: Reporter,
+) -> dict[str, Any]:
+    placed = data.placed
+    reporter.start(
+        {
+            "run_dir": str(run_dir),
+            "model_id": specs.model_id,
+            "device": str(specs.device),
+            "epochs": specs.cfg.epochs,
+            "seed": seed,
+            "train_rows": placed.n_train,
+            "val_rows": placed.n_val,
+            "steps_per_epoch": len(loop.plan(placed.n_train)),
+            "monitor": specs.monitor,
+            "resumed_from": None if resumed_from is None else str(resumed_from),
+        }
+    )
+    for note in data.notes:
+        reporter.info(note)
+    try:
+        return loop.fit()
+    except (NonFiniteLossError, OutputError) as err:
+        _write_failed_summary(run_dir, loop, err)
+        raise
+
+
+def _finish(
+    run_dir: Path, loop: Loop, summary: dict[str, Any], model_id: str, reporter: Reporter
+) -> None:
+    """summary.json and the loss plot, after the loop (and its signal handlers) ended."""
     rundir.write_json(run_dir / rundir.SUMMARY_FILE, summary)
     if loop.progress.history:
         try:
@@ -324,7 +483,6 @@ def _train(
         except OutputError as err:  # the run itself is complete and saved
             reporter.info(f"no loss plot: {err}")
     reporter.end(summary)
-    return summary
 
 
 def _write_failed_summary(run_dir: Path, loop: Loop, err: TrainError) -> None:

@@ -19,9 +19,12 @@ from typing import IO, Any
 
 import torch
 
+from arcgraph.training.errors import ResumeError
 from arcgraph.training.output import write_error
 
 CHECKPOINT_DIR = "checkpoints"
+# The layout of a checkpoint's dict (Loop.state_dict); a resume refuses any other.
+CHECKPOINT_FORMAT = 1
 _NAME = re.compile(r"^epoch-(\d{4,})(?:-batch-(\d{5,}))?\.pt$")
 TEMP_SUFFIX = ".tmp"
 # atomic_write's temp files: ".<target name>.<8 random characters from mkstemp>.tmp"
@@ -36,7 +39,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None], *, durable: bool = True) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object], *, durable: bool = True) -> None:
     """Readers see the old file or the new one, never a mix. `durable=False` skips the fsyncs,
     for files rebuilt from a checkpoint anyway (metrics.csv): still atomic, not crash-proof."""
     path = Path(path)
@@ -121,14 +124,28 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return [p for key, p in sorted((f for f in found if f[0]), reverse=True)]
 
 
+def check_format(path: Path, state: Any) -> None:
+    """A checkpoint of another layout (another arcgraph version) is refused, not misread."""
+    fmt = state.get("format") if isinstance(state, dict) else None
+    if type(fmt) is int and fmt == CHECKPOINT_FORMAT:
+        return
+    has = "no checkpoint format" if fmt is None else f"checkpoint format {fmt!r}"
+    raise ResumeError(
+        f"{path} has {has}; this arcgraph reads format {CHECKPOINT_FORMAT} (resume it with "
+        "the arcgraph version that wrote it, or start a new run)"
+    )
+
+
 def latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The newest checkpoint that loads completely; a damaged file is skipped."""
+    """The newest checkpoint that loads completely; a damaged file is skipped, one of another
+    format refused (falling back to an older one would silently drop progress)."""
     for path in list_checkpoints(run_dir):
         try:
             state = load(path)
         except Exception:  # a truncated/corrupt file: fall back to an older one
             continue
-        if isinstance(state, dict) and "model" in state and "epoch" in state:
+        check_format(path, state)
+        if "model" in state and "epoch" in state:
             return path, state
     return None
 
