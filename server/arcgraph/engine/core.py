@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from arcgraph.engine import codes
-from arcgraph.engine.checks.context import CatalogLike, CheckContext, CheckOptions
+from arcgraph.engine.catalog import Catalog
+from arcgraph.engine.checks.context import CheckContext, CheckOptions
 from arcgraph.engine.checks.model import check_model
 from arcgraph.engine.checks.trainer import (
     check_trainer,
@@ -39,11 +40,13 @@ from arcgraph.engine.schema import validate
 from arcgraph.engine.source import (
     ParsedYaml,
     YMap,
+    YScalar,
     decode,
     normalize_newlines,
     parse_yaml,
     to_python,
 )
+from arcgraph.engine.torch_service import TorchService
 
 __all__ = [
     "Analysis",
@@ -58,23 +61,6 @@ __all__ = [
 class Cancelled(Exception):
     """A check given up between its phases because its result would be stale (the editor's
     text changed meanwhile): a burst of edits then costs about one check after the last."""
-
-
-class ProbeLike(Protocol):
-    ok: bool | None
-    message: str
-
-
-class TorchService(Protocol):
-    """What the engine asks of the torch worker (arcgraph.worker.client.TorchWorker)."""
-
-    @property
-    def unavailable_reason(self) -> str | None: ...
-    def catalog(self) -> Any: ...
-    def probe_optimizer(
-        self, type: str, lr: float, params: dict[str, Any], model: dict[str, Any] | None = None
-    ) -> Any: ...
-    def probe_shapes(self, spec: dict[str, Any]) -> Any: ...
 
 
 @dataclass
@@ -104,7 +90,7 @@ class Engine:
         registry: Registry | None = None,
         torch: TorchService | None = None,
         options: CheckOptions | None = None,
-        catalog: CatalogLike | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.registry = registry
         self.torch = torch
@@ -117,13 +103,13 @@ class Engine:
         self._probe_models: dict[tuple[str, str, int], tuple[Analysis, dict[str, Any]] | None] = {}
 
     # -- the catalog -----------------------------------------------------------------------
-    def catalog(self) -> CatalogLike | None:
+    def catalog(self) -> Catalog | None:
         """The torch catalog, loading (or building, through the worker) on first use."""
         if self._catalog is None and self.torch is not None:
             self._catalog = self.torch.catalog()
         return self._catalog
 
-    def set_catalog(self, catalog: CatalogLike | None) -> None:
+    def set_catalog(self, catalog: Catalog | None) -> None:
         self._catalog = catalog
 
     def torch_off_reason(self) -> str | None:
@@ -149,7 +135,7 @@ class Engine:
     def check_structure(
         self,
         a: Analysis,
-        catalog: CatalogLike | None = None,
+        catalog: Catalog | None = None,
         *,
         stale: Callable[[], bool] | None = None,
     ) -> list[Diagnostic]:
@@ -161,7 +147,7 @@ class Engine:
         return out
 
     def _structure(
-        self, a: Analysis, catalog: CatalogLike | None, stale: Callable[[], bool] | None
+        self, a: Analysis, catalog: Catalog | None, stale: Callable[[], bool] | None
     ) -> list[Diagnostic]:
         if a.file_problem is not None:
             return (
@@ -287,9 +273,8 @@ class Engine:
         if source is None:
             return None
         key = (str(source[0]), source[1], id(self._catalog))
-        known = self._probe_models.get(key, False)
-        if known is not False:
-            return known
+        if key in self._probe_models:
+            return self._probe_models[key]
         m = self.analyze(*source)
         found: tuple[Analysis, dict[str, Any]] | None = None
         if (
@@ -309,8 +294,8 @@ class Engine:
         ref = root.get("model_ref")
         if self.trainers_model is not None:
             paths = [self.trainers_model]
-        elif isinstance(getattr(ref, "value", None), str):
-            paths = self.registry.paths_of(ref.value)  # type: ignore[union-attr]
+        elif isinstance(ref, YScalar) and isinstance(ref.value, str):
+            paths = self.registry.paths_of(ref.value)
         else:
             return None
         text = self.registry.text_of(paths[0]) if len(paths) == 1 else None
@@ -470,7 +455,7 @@ def check_files(
     torch: TorchService | None = None,
     options: CheckOptions | None = None,
     engine: Engine | None = None,
-    catalog: CatalogLike | None = None,
+    catalog: Catalog | None = None,
 ) -> list[Diagnostic]:
     """Check files and folders; the registry spans `roots` (default: each path's workspace).
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from arcgraph.engine.catalog import CallableInfo
 from arcgraph.engine.kinds import SpecKind
 from arcgraph.lsp import specpaths
 from arcgraph.lsp.document import DocumentView, view_or_none
@@ -185,7 +186,9 @@ class _Completer:
             return f"{name}: {specpaths.yaml_scalar(default)}"
         return f"{name}: "
 
-    def param_keys(self, path: tuple[str, ...], info: Any, owner: str, present: set[str]) -> None:
+    def param_keys(
+        self, path: tuple[str, ...], info: CallableInfo, owner: str, present: set[str]
+    ) -> None:
         skip = set(present)
         if path == ("optimizer", "params"):
             skip |= {"params", "lr"}

@@ -8,13 +8,16 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from arcgraph.engine.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.outline import Outline, OutlineState
+
+if TYPE_CHECKING:
+    from arcgraph.lsp.server import ArcGraphServer
 
 
 class OutlineCache:
@@ -112,8 +115,8 @@ class DocumentView:
         return kind
 
 
-def view_of(server: Any, uri: str) -> DocumentView:
-    """The open document `uri` of a server (a pygls LanguageServer)."""
+def view_of(server: ArcGraphServer, uri: str) -> DocumentView:
+    """The open document `uri` of the server."""
     doc = server.workspace.get_text_document(uri)
     path = Path(doc.path) if doc.path else Path(uri)
     outlines: OutlineCache = server.outlines
@@ -128,7 +131,7 @@ def view_of(server: Any, uri: str) -> DocumentView:
     )
 
 
-def view_or_none(server: Any, uri: str) -> DocumentView | None:
+def view_or_none(server: ArcGraphServer, uri: str) -> DocumentView | None:
     """The open document `uri`, or None when the client has not opened it (or closed it):
     requests about such documents answer empty results, never errors."""
     if uri not in server.workspace.text_documents:

@@ -4,24 +4,38 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pygls.exceptions import JsonRpcException
 
+if TYPE_CHECKING:
+    from arcgraph.lsp.server import ArcGraphServer
+
 log = logging.getLogger(__name__)
 
+P = TypeVar("P")  # the request's or notification's params (an lsprotocol type)
+R = TypeVar("R")  # the handler's answer
 
-def on(server: Any, method: str, fn: Callable[[Any], Any], options: Any = None) -> None:
+
+class Feature(Protocol):
+    """One language feature (hover, completion, ...): made for a server, it registers its
+    handlers on it with `on`."""
+
+    def register(self, server: ArcGraphServer) -> None: ...
+
+
+def on(
+    server: ArcGraphServer, method: str, fn: Callable[[P], R], options: object | None = None
+) -> None:
     """pygls marks handlers with attributes, which bound methods cannot carry: wrap them.
 
     A feature that fails on some odd text logs the error and answers "nothing" (None), so one
     bad document never turns into error popups or a dead server."""
 
-    idle = getattr(server, "idle_gc", None)
+    idle = server.idle_gc
 
-    def handler(params: Any) -> Any:
-        if idle is not None:
-            idle.touch(server.loop)
+    def handler(params: P) -> R | None:
+        idle.touch(server.loop)
         try:
             return fn(params)
         except JsonRpcException:

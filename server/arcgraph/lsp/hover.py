@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from arcgraph.engine.checks.model_summary import summarize_model
+from arcgraph.engine.catalog import CallableInfo, Catalog
+from arcgraph.engine.checks.model_summary import ModelSummary, summarize_model
 from arcgraph.engine.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.definition import find_target
@@ -64,7 +65,7 @@ class HoverFeature:
         if kind == SpecKind.TRAINER and path == ("model_ref",):
             return self.model_markdown(word)
         if catalog is not None:
-            info = None
+            info: CallableInfo | None = None
             if kind == SpecKind.TRAINER and path == ("optimizer", "type"):
                 info = catalog.optimizer(word)
             elif kind == SpecKind.MODEL and path == ("loss", "type"):
@@ -95,7 +96,7 @@ class HoverFeature:
         return model_summary_markdown(s)
 
 
-def model_summary_markdown(s: Any) -> str:
+def model_summary_markdown(s: ModelSummary) -> str:
     lines = [f"**Model `{s.model_id}`** \u2014 [{s.path.name}]({convert.path_to_uri(s.path)})"]
     if s.inputs:
         ins = ", ".join(
@@ -115,7 +116,7 @@ def model_summary_markdown(s: Any) -> str:
     return "\n\n".join(lines)
 
 
-def _reference_markdown(o: Outline, c: Cursor, catalog: Any) -> str | None:
+def _reference_markdown(o: Outline, c: Cursor, catalog: Catalog | None) -> str | None:
     """A reference (`hidden.output`, an input name, a model output): what it names."""
     target = find_target(o, c)
     if target is None:
@@ -124,7 +125,7 @@ def _reference_markdown(o: Outline, c: Cursor, catalog: Any) -> str | None:
     if entry.key == "name":  # a node
         ntype = o.value_of((*entry.path, "type")) or "?"
         parts = [f"**Node `{entry.value}`** — `{ntype}` (line {entry.line + 1})"]
-        info = None
+        info: CallableInfo | None = None
         if catalog is not None and ntype:
             info = catalog.module(ntype) or catalog.function(ntype)
         if info is not None:

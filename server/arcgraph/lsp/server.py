@@ -24,7 +24,7 @@ from arcgraph.lsp.completion import CompletionFeature
 from arcgraph.lsp.definition import DefinitionFeature
 from arcgraph.lsp.diagnostics import DiagnosticsFeature
 from arcgraph.lsp.document import OutlineCache
-from arcgraph.lsp.feature import on
+from arcgraph.lsp.feature import Feature, on
 from arcgraph.lsp.file_watch import FileWatcher
 from arcgraph.lsp.hover import HoverFeature
 from arcgraph.lsp.idle_gc import IdleCollector
@@ -63,7 +63,7 @@ class ArcGraphServer(LanguageServer):
         self.outlines = OutlineCache()  # this server's documents' outlines (lsp/document.py)
         self.diagnostics = DiagnosticsFeature(self)
         self.training = TrainFeature(self)
-        self.features: list[Any] = [
+        self.features: list[Feature] = [
             self.training,
             self.diagnostics,
             HoverFeature(self),

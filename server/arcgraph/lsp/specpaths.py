@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from arcgraph.engine import fixes
+from arcgraph.engine.catalog import CallableInfo, Catalog, ParamInfo
 from arcgraph.engine.kinds import SpecKind, detect_kind
 from arcgraph.engine.schema import alternatives, load_schema, resolve, subschema_at
 from arcgraph.lsp.outline import Outline
@@ -61,7 +62,9 @@ def schema_types(kind: SpecKind, schema: dict[str, Any]) -> set[str]:
     return types
 
 
-def callable_for(outline: Outline, path: tuple[str, ...], catalog: Any) -> tuple[Any, str] | None:
+def callable_for(
+    outline: Outline, path: tuple[str, ...], catalog: Catalog | None
+) -> tuple[CallableInfo | None, str] | None:
     """The catalog entry whose keyword arguments the mapping at `path` holds, and its name:
     `optimizer.params` -> the optimizer, a node's `params` -> its type, `loss.params`."""
     if catalog is None:
@@ -81,7 +84,9 @@ def callable_for(outline: Outline, path: tuple[str, ...], catalog: Any) -> tuple
     return None
 
 
-def node_input_args(outline: Outline, path: tuple[str, ...], catalog: Any) -> tuple[list, str]:
+def node_input_args(
+    outline: Outline, path: tuple[str, ...], catalog: Catalog | None
+) -> tuple[list[ParamInfo], str]:
     """For a node's `inputs` mapping at `path`: the arguments its type takes tensors by
     (a module's forward, a function's parameters) and the owner's name for docs."""
     node = node_of(path)
@@ -116,7 +121,7 @@ def stack_params(outline: Outline, path: tuple[str, ...]) -> bool:
     )
 
 
-def param_markdown(p: Any, owner: str) -> str:
+def param_markdown(p: ParamInfo, owner: str) -> str:
     head = f"**{p.name}**"
     if p.annotation:
         head += f": `{p.annotation}`"

@@ -25,11 +25,12 @@ import sys
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from arcgraph.engine.catalog import FORMAT, Catalog, CatalogError
+from arcgraph.engine.torch_service import ProbeResult, probe_result
 from arcgraph.memory import child_allocator_env
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # the folder that holds `arcgraph/`
@@ -44,26 +45,6 @@ except Exception:
     v, p = None, None
 print(json.dumps({"python": platform.python_version(), "torch": v, "dist": p}))
 """
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    """ok: True (torch accepts), False (torch refuses: see message/param/node), None (could
-    not tell: worker unavailable, crashed or timed out; message says why)."""
-
-    ok: bool | None
-    message: str = ""
-    param: str | None = None
-    node: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # extra facts, e.g. output shapes
-
-
-def probe_result(result: dict[str, Any]) -> ProbeResult:
-    """A probe's answer (arcgraph.worker.probes) as the engine reads it."""
-    r = dict(result)
-    ok, message = r.pop("ok", None), r.pop("message", "") or ""
-    param, node = r.pop("param", None), r.pop("node", None)
-    return ProbeResult(ok=ok, message=message, param=param, node=node, data=r)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +347,7 @@ class TorchWorker:
     ) -> ProbeResult:
         """Construct the optimizer in torch: its own argument checks produce the message; with
         the trainer's model spec, whether it can train that model (node, fix in `data`)."""
-        extra = {"model": model} if model is not None else {}
+        extra: dict[str, Any] = {"model": model} if model is not None else {}
         reply = self.request("probe_optimizer", type=type, lr=lr, params=params or {}, **extra)
         return self._probe(reply)
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from arcgraph.worker.client import ProbeResult, probe_result
+from arcgraph.engine.catalog import Catalog
+from arcgraph.engine.torch_service import ProbeResult, probe_result
 
 
 class InProcessTorch:
-    """An `arcgraph.engine.TorchService` over `arcgraph.worker.probes`, with a given catalog."""
+    """The engine's `TorchService` over `arcgraph.worker.probes`, with a given catalog."""
 
     unavailable_reason: str | None = None
 
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, catalog: Catalog | None) -> None:
         self._catalog = catalog
 
-    def catalog(self) -> Any:
+    def catalog(self) -> Catalog | None:
         return self._catalog
 
     def probe_optimizer(

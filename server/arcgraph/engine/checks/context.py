@@ -4,41 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.diagnostics import Diagnostic, Related, Severity, Span
 from arcgraph.engine.registry import Registry
 from arcgraph.engine.source import YNode
-
-
-class ParamLike(Protocol):
-    name: str
-    kind: str
-    has_default: bool
-    default: Any
-    accepts: list[Any] | None
-    annotation: str
-
-
-class CallableLike(Protocol):
-    name: str
-    kind: str
-    signature: str
-    params: list[Any]
-
-
-class CatalogLike(Protocol):
-    """The torch-free catalog (arcgraph.engine.catalog.Catalog) as the checks use it."""
-
-    def optimizer(self, qualname: str) -> Any: ...
-    def module(self, qualname: str) -> Any: ...
-    def function(self, qualname: str) -> Any: ...
-    def loss(self, qualname: str) -> Any: ...
-    def optimizer_names(self) -> list[str]: ...
-    def module_names(self) -> list[str]: ...
-    def function_names(self) -> list[str]: ...
-    def loss_names(self) -> list[str]: ...
-    def dtype_names(self) -> list[str]: ...
 
 
 @dataclass
@@ -52,7 +23,7 @@ class CheckContext:
     path: Path
     text: str
     root: YNode
-    catalog: CatalogLike | None
+    catalog: Catalog | None  # torch's API as data; None: torch checks are off
     registry: Registry | None
     options: CheckOptions = field(default_factory=CheckOptions)
     out: list[Diagnostic] = field(default_factory=list)

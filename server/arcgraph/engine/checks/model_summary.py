@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.diagnostics import Span
 from arcgraph.engine.registry import Registry
 from arcgraph.engine.source import YMap, YScalar
@@ -27,13 +28,13 @@ class ModelSummary:
     loss_span: Span = field(default_factory=lambda: Span(0, 0, 0, 0))
 
 
-def loss_task(loss_type: str | None, catalog: Any = None) -> str | None:
+def loss_task(loss_type: str | None, catalog: Catalog | None = None) -> str | None:
     """classification or regression: from the catalog's hint, else from the name."""
     if not loss_type:
         return None
     if catalog is not None:
         info = catalog.loss(loss_type)
-        task = getattr(info, "task", None) if info is not None else None
+        task = info.task if info is not None else None
         if task:
             return str(task)
     name = loss_type.rsplit(".", 1)[-1]
@@ -45,7 +46,7 @@ def _str(node: Any) -> str | None:
 
 
 def summarize_model(
-    registry: Registry, path: Path, model_id: str, catalog: Any = None
+    registry: Registry, path: Path, model_id: str, catalog: Catalog | None = None
 ) -> ModelSummary | None:
     parsed = registry.parsed(path)
     if parsed is None:
