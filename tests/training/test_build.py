@@ -70,7 +70,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
 # name -> (output shapes for a batch of 2, parameter count); counts of the small models written
 # out from their layers.
 EXAMPLE_MODELS: dict[str, tuple[dict[str, tuple[int, ...]], int]] = {
-    "arc-generative-recommender-v1": ({"next_item_logits": (2, 257, 10000)}, 4_947_920),
+    "arc-generative-recommender-v1": ({"next_item_logits": (2, 10000)}, 4_947_920),
     "arc-logistic-regression-v1": ({"probability": (2, 1)}, linear(128, 1)),
     "arc-mlp-classifier-v1": ({"logits": (2, 10)}, linear(64, 128) + linear(128, 10)),
     "arc-transformer-classifier-v1": ({"logits": (2, 10)}, 34_540_554),
@@ -90,6 +90,10 @@ EXAMPLE_MODELS: dict[str, tuple[dict[str, tuple[int, ...]], int]] = {
     "iris-classifier-v1": (
         {"logits": (2, 3), "probabilities": (2, 3)},
         batch_norm(4) + linear(4, 16) + linear(16, 3),
+    ),
+    "iris-petal-length-v1": (
+        {"prediction": (2, 1)},
+        (3 + 1) * 4 + batch_norm(2) + linear(4 + 2, 16) + linear(16, 1),  # species embedding
     ),
     "prototype-model-v1": ({"logits": (2, 3)}, batch_norm(4) + linear(4, 3)),
     "transformer-large-v1": ({"logits": (2, 10)}, 34_546_698),

@@ -22,7 +22,14 @@ from arcgraph.builder import torchnames
 from arcgraph.builder.errors import NodeRuntimeError, SpecBuildError
 from arcgraph.engine import graph as rules
 
-__all__ = ["GraphModule", "NodeRuntimeError", "SpecBuildError", "build_model", "example_inputs"]
+__all__ = [
+    "GraphModule",
+    "NodeRuntimeError",
+    "SpecBuildError",
+    "build_model",
+    "embedding_sizes",
+    "example_inputs",
+]
 
 # A resolved reference: (environment key, element index path into its value, or None).
 Ref = tuple[str, tuple[int, ...] | None]
@@ -64,11 +71,27 @@ class GraphModule(nn.Module):
         self._outputs = outputs
         self._main = main
         self._chain = _straight_chain(self._input_names, steps, outputs)
+        self._embedded: tuple[tuple[str, nn.Embedding], ...] = ()
         self._output_keys = tuple(name for name, _ in outputs)
 
     @property
     def input_names(self) -> tuple[str, ...]:
         return self._input_names
+
+    def embed_inputs(self, embeddings: dict[str, nn.Embedding]) -> None:
+        """Arc's categorical inputs: each one goes through its embedding before the graph
+        reads it (state_dict keys `embeddings.<input>.weight`, as in Arc's builder)."""
+        if not embeddings:
+            return
+        if "embeddings" in self._modules:
+            raise SpecBuildError(
+                "embeddings",
+                "the name 'embeddings' holds the embeddings of the categorical inputs; "
+                "rename the node",
+            )
+        self.embeddings = nn.ModuleDict(embeddings)
+        self._embedded = tuple(embeddings.items())
+        self._chain = None
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -90,6 +113,8 @@ class GraphModule(nn.Module):
         if len(env) < len(self._input_names):
             missing = [n for n in self._input_names if n not in env]
             raise TypeError(f"missing model input(s): {', '.join(missing)}")
+        for name, embedding in self._embedded:
+            env[name] = embedding(env[name])
         for name, fn, pos, kw, pack in self._steps:
             a = [env[k] if i is None else _pick(env[k], i) for k, i in pos]
             k = {n: (env[r] if i is None else _pick(env[r], i)) for n, (r, i) in kw}
@@ -208,17 +233,50 @@ def build_model(spec: Mapping[str, Any], *, device: str | torch.device = "cpu") 
         raise SpecBuildError(None, "a model spec must be a mapping")
     dev = torch.device(device)
     builder = _Builder(spec)
+    inputs = _mapping(spec.get("inputs"), "inputs", None)
     with _construct_on(dev if dev.type == "meta" else torch.device("cpu")):
+        embeddings = _embeddings(inputs)  # first, as Arc's builder makes them
         model = builder.graph(
-            list(_mapping(spec.get("inputs"), "inputs", None)),
+            list(inputs),
             spec.get("graph"),
             spec.get("outputs"),
             main=True,
             module_name=None,
         )
+        model.embed_inputs(embeddings)
     if dev.type != "meta":
         model.to(dev)
     return model
+
+
+def embedding_sizes(decl: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(vocab_size, embedding_dim) of a `categorical: true` input, None for any other input.
+    The embedding has vocab_size + 1 rows: index vocab_size is reserved for values the
+    training rows did not hold (the trainer's vocabulary, arcgraph.training.vocab)."""
+    if decl.get("categorical") is not True:
+        return None
+    sizes = (decl.get("vocab_size"), decl.get("embedding_dim"))
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
+        raise SpecBuildError(
+            None,
+            "a categorical input needs vocab_size and embedding_dim, positive integers; got "
+            f"vocab_size {sizes[0]!r}, embedding_dim {sizes[1]!r}",
+        )
+    return sizes[0], sizes[1]
+
+
+def _embeddings(inputs: Mapping[str, Any]) -> dict[str, nn.Embedding]:
+    out: dict[str, nn.Embedding] = {}
+    for name, decl in inputs.items():
+        if not isinstance(decl, Mapping):
+            continue
+        try:
+            sizes = embedding_sizes(decl)
+        except SpecBuildError as err:
+            raise SpecBuildError(None, f"input '{name}': {err.message}") from None
+        if sizes is not None:
+            out[str(name)] = nn.Embedding(sizes[0] + 1, sizes[1])
+    return out
 
 
 def example_inputs(
@@ -226,7 +284,7 @@ def example_inputs(
 ) -> dict[str, torch.Tensor]:
     """Tensors of each input's declared dtype and shape: the first `null` is the batch, other
     `null`s are EXAMPLE_VARIABLE_DIM; floats are random normal, integers zeros (a valid index
-    for any Embedding), booleans False."""
+    for any Embedding, a categorical input's own too), booleans False."""
     inputs = _mapping(spec.get("inputs") if isinstance(spec, Mapping) else None, "inputs", None)
     out: dict[str, torch.Tensor] = {}
     for name, decl in inputs.items():

@@ -12,7 +12,7 @@ import contextlib
 import os
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from arcgraph.training.preflight import check_specs, resolve_model
 from arcgraph.training.runlock import RunLock
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import split_indices
+from arcgraph.training.vocab import apply_vocabularies
 
 try:
     _Loader: Any = yaml.CSafeLoader
@@ -204,6 +205,7 @@ class _Data:
     val_idx: torch.Tensor
     placed: DeviceData
     notes: list[str]
+    vocabularies: dict[str, Any] = field(default_factory=dict)  # categorical inputs'
 
 
 def _train(
@@ -227,7 +229,7 @@ def _train(
         return start.finished
     with _isolated_rng(specs.device):
         net, optimizer = _build(specs, start.seed)
-        data = _load_data(specs, data_path, net, start.seed)
+        data = _load_data(specs, data_path, net, start.seed, _saved_vocabularies(start.resumed))
         run_dir = _write_run_dir(specs, start, data, out, run_name, resume is not None, stack)
         graph_step = _graph_step(net, specs.loss, optimizer, specs.cfg, specs.device, reporter)
         with GracefulStop() as stop:
@@ -334,18 +336,32 @@ def _build(specs: _Specs, seed: int) -> tuple[GraphModule, torch.optim.Optimizer
     return net, optimizer
 
 
-def _load_data(specs: _Specs, data_path: Path, net: GraphModule, seed: int) -> _Data:
-    """Data read, checked, split by the seed, placed on the device."""
+def _saved_vocabularies(resumed: _Resumed | None) -> dict[str, Any] | None:
+    """A resumed run's vocabularies come from its checkpoint, never rebuilt from the data."""
+    state = resumed.state if resumed is not None else None
+    return state.get("vocabularies") if state is not None else None
+
+
+def _load_data(
+    specs: _Specs,
+    data_path: Path,
+    net: GraphModule,
+    seed: int,
+    saved_vocabularies: dict[str, Any] | None = None,
+) -> _Data:
+    """Data read, checked, split by the seed, categorical inputs indexed by the vocabulary of
+    the training rows (or the checkpoint's), placed on the device."""
     loss = specs.loss
     dataset = load_dataset(data_path, specs.model_spec, specs.target, loss)
     train_idx, val_idx = split_indices(dataset.n_rows, specs.cfg.validation_split, seed)
+    vocabularies = apply_vocabularies(dataset, specs.model_spec, train_idx, saved_vocabularies)
     placed, notes = place(dataset, train_idx, val_idx, specs.device, specs.cfg)
     align_target(net, placed, loss.input, loss.target_dtype.is_floating_point)
     if loss.task == "multiclass":
         n_classes = class_count(net, placed, loss.input)
         if n_classes is not None:
             check_class_indices(dataset, n_classes, specs.target, loss.input, data_path)
-    return _Data(dataset, train_idx, val_idx, placed, notes)
+    return _Data(dataset, train_idx, val_idx, placed, notes, vocabularies)
 
 
 def _write_run_dir(
@@ -392,6 +408,8 @@ def _write_run_dir(
         },
         split={"train": data.train_idx.tolist(), "validation": data.val_idx.tolist()},
     )
+    if data.vocabularies:
+        rundir.write_json(run_dir / rundir.VOCAB_FILE, data.vocabularies)
     return run_dir
 
 
@@ -413,6 +431,7 @@ def _make_loop(
         data_sha256=data.dataset.fingerprint["sha256"],
         seed=seed,
         split={"train": data.train_idx, "validation": data.val_idx},
+        vocabularies=data.vocabularies,
     )
     return Loop(
         model=net,

@@ -5,6 +5,9 @@ copy; each input is then assembled once, row-major, in its own dtype, and handed
 `torch.from_numpy` (no copy). Every problem (missing column, non-numeric value, empty cell,
 NaN, a column both feature and target) is reported with the column and the row, before any
 training starts. Rows are numbered from 1 (the first data row); a CSV's line is row + 1.
+
+A categorical input's columns are kept as their values (`Categories`): their indices come from
+a vocabulary of the training rows, which needs the split (arcgraph.training.vocab).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import hashlib
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +33,29 @@ from arcgraph.training.losses import LossSpec
 
 
 @dataclass
+class Categories:
+    """A categorical input's values, checked (no empty cell, no fractional number): one array
+    of n_rows per column, or one flattened list column of n_rows * per_row values."""
+
+    columns: list[str]
+    parts: list[pa.Array]  # strings or int64, all of one type
+    per_row: int
+    flat: bool  # one list column, flattened (else one part per column)
+    shape: list[Any]
+    dtype: torch.dtype
+
+
+@dataclass
 class Dataset:
-    """The whole table as CPU tensors, one per model input, plus the encoded target."""
+    """The whole table as CPU tensors, one per model input, plus the encoded target. A
+    categorical input is in `categories` until its vocabulary puts its indices in `inputs`."""
 
     inputs: dict[str, torch.Tensor]
     target: torch.Tensor
     n_rows: int
     labels: list[str] | None  # class names when the target column held strings
     fingerprint: dict[str, Any]
+    categories: dict[str, Categories] = field(default_factory=dict)
 
 
 def require_data_file(path: Path) -> None:
@@ -144,7 +162,13 @@ def load_dataset(
     if table.num_rows == 0:
         raise DataError(f"{path.name} has no data rows")
 
-    tensors = {name: _input_tensor(table, name, decl, where) for name, decl in inputs_decl.items()}
+    tensors: dict[str, torch.Tensor] = {}
+    categories: dict[str, Categories] = {}
+    for name, decl in inputs_decl.items():
+        if decl.get("categorical") is True:
+            categories[name] = _categories(table, name, decl, where)
+        else:
+            tensors[name] = _input_tensor(table, name, decl, where)
     target_tensor, labels = _target_tensor(table.column(target), target, loss, where)
     return Dataset(
         inputs=tensors,
@@ -152,6 +176,7 @@ def load_dataset(
         n_rows=table.num_rows,
         labels=labels,
         fingerprint=fingerprint(path),
+        categories=categories,
     )
 
 
@@ -304,6 +329,55 @@ def _input_tensor(
             f"input '{name}' has shape {shape} but its columns give {width} values per row"
         )
     return _tensor(np.ascontiguousarray(arr))
+
+
+def _categories(table: pa.Table, name: str, decl: Mapping[str, Any], where: _Where) -> Categories:
+    """A categorical input's values: strings or integers (integral floats become integers)."""
+    dtype = torchnames.resolve_dtype(str(decl.get("dtype", "int64")))
+    columns = [str(c) for c in decl.get("columns") or []]
+    shape = list(decl.get("shape") or [None])
+    if len(columns) == 1 and _is_list(table.column(columns[0]).type):
+        col = _plain(table.column(columns[0]))
+        _check_nulls(col, columns[0], where)
+        lengths = pc.list_value_length(col).to_numpy()  # pyright: ignore[reportAttributeAccessIssue]
+        if lengths.size and (lengths != lengths[0]).any():
+            i = int(np.argmax(lengths != lengths[0]))
+            raise DataError(
+                f"column '{columns[0]}': sequence of length {lengths[i]} in {where(i)}, "
+                f"expected {lengths[0]} like row 1"
+            )
+        per_row = int(lengths[0]) if lengths.size else 1
+        flat_values = pc.list_flatten(col)  # pyright: ignore[reportAttributeAccessIssue]
+        parts = [_category_values(flat_values, columns[0], where.per_row(per_row))]
+        flat = True
+    else:
+        parts = [_category_values(table.column(c), c, where) for c in columns]
+        per_row, flat = len(columns), False
+    if len({p.type for p in parts}) > 1:  # text and numbers across columns: compare as text
+        parts = [p.cast(pa.string()) for p in parts]
+    want = shape[1] if len(shape) == 2 else 1
+    if len(shape) > 2 or (isinstance(want, int) and per_row != want):
+        raise DataError(
+            f"categorical input '{name}' has shape {shape} but its columns give {per_row} "
+            "values per row"
+        )
+    return Categories(columns, parts, per_row, flat, shape, dtype)
+
+
+def _category_values(col: pa.ChunkedArray | pa.Array, name: str, where: _Where) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        col = _plain(col).combine_chunks()
+    elif pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        _check_nulls(pa.chunked_array([col]), name, where)
+        return col.cast(pa.string())
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        arr = _numeric(pa.chunked_array([col]), name, where, np.dtype(np.int64))
+        return pa.array(arr.astype(np.int64, copy=False))
+    raise DataError(
+        f"column '{name}': a categorical column holds strings or integers, not {col.type}"
+    )
 
 
 def _is_list(kind: pa.DataType) -> bool:

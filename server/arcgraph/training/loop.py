@@ -109,6 +109,7 @@ class RunContext:
     data_sha256: str
     seed: int
     split: dict[str, torch.Tensor]
+    vocabularies: dict[str, Any] = field(default_factory=dict)  # categorical inputs'
 
 
 def rng_state() -> dict[str, Any]:
@@ -208,6 +209,7 @@ class Loop:
                 "validation": self.run.split["validation"].to(torch.int32),
             },
             "spec_hashes": self.run.spec_hashes,
+            "vocabularies": self.run.vocabularies,
             "data_sha256": self.run.data_sha256,
             "seed": self.run.seed,
             "elapsed_s": self.progress.elapsed_s,

@@ -3,6 +3,7 @@
 model.yaml, trainer.yaml   the exact spec texts trained
 run.json                   spec hashes, versions, data fingerprint, seed, device, labels
 split.json                 the training and validation row indices (0-based data rows)
+vocab.json                 the vocabulary of each categorical input (arcgraph.training.vocab)
 metrics.csv                one row per completed epoch
 checkpoints/               full training state (see checkpoint.py / loop.py)
 best.pt, last.pt           weights (state_dict) of the best and of the last epoch
@@ -31,6 +32,7 @@ MODEL_FILE = "model.yaml"
 TRAINER_FILE = "trainer.yaml"
 RUN_FILE = "run.json"
 SPLIT_FILE = "split.json"
+VOCAB_FILE = "vocab.json"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
 PLOT_FILE = "loss.png"

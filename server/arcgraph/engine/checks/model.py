@@ -162,6 +162,7 @@ def _check_inputs(ctx: CheckContext, inputs: YMap) -> None:
             ctx.suggest(
                 codes.UNKNOWN_DTYPE, msg, dt.span, guess, otherwise="; use e.g. float32 or int64"
             )
+        _check_categorical(ctx, name, spec)
         shape, cols = spec.get("shape"), spec.get("columns")
         if isinstance(shape, YSeq) and isinstance(cols, YSeq) and shape.items:
             last = shape.items[-1]
@@ -182,6 +183,76 @@ def _check_inputs(ctx: CheckContext, inputs: YMap) -> None:
                     f"[null, {n}]",
                     last.span,
                 )
+
+
+# The index dtypes torch.nn.Embedding takes (int16 or uint8 indices are refused by torch).
+INDEX_DTYPES = ("int64", "long", "int32", "int")
+EMBEDDING_KEYS = ("vocab_size", "embedding_dim")
+
+
+def _check_categorical(ctx: CheckContext, name: str, spec: YMap) -> None:
+    """Arc's categorical input (arc-graph.md 3.2): the model embeds its values with
+    nn.Embedding(vocab_size + 1, embedding_dim), so both sizes are needed, the values are
+    indices and the shape is one value or k values per row."""
+    flag = spec.get("categorical")
+    value = flag.value if isinstance(flag, YScalar) else None
+    given = [k for k in EMBEDDING_KEYS if spec.get(k) is not None]
+    if flag is not None and not isinstance(value, bool):
+        return  # not a boolean: the schema says so
+    if value is not True:
+        for key in given:
+            knode = spec.key_node(key)
+            assert knode is not None
+            ctx.report(
+                codes.EMBEDDING_WITHOUT_CATEGORICAL,
+                f"input '{name}' gives {key} but is not categorical, so it has no embedding; "
+                f"add `categorical: true` to embed its values, or remove {key}",
+                knode.span,
+                Severity.WARNING,
+                data={"fix": "remove_key", "key": key},
+            )
+        return
+    missing = [k for k in EMBEDDING_KEYS if k not in given]
+    if missing:
+        fkey = spec.key_node("categorical")
+        assert fkey is not None
+        ctx.report(
+            codes.CATEGORICAL_INCOMPLETE,
+            f"categorical input '{name}' needs {' and '.join(missing)}: its values are embedded "
+            "by torch.nn.Embedding(vocab_size + 1, embedding_dim); add "
+            + " and ".join(f"`{k}: <n>`" for k in missing),
+            fkey.span,
+        )
+    dt = spec.get("dtype")
+    dtv = _str(dt)
+    if dt is not None and dtv is not None and dtv.removeprefix("torch.") not in INDEX_DTYPES:
+        ctx.report(
+            codes.CATEGORICAL_DTYPE,
+            f"categorical input '{name}' has dtype {dtv}, but its values are indices into its "
+            "embedding; use long (int64) or int32",
+            dt.span,
+            data={"fix": "replace_value", "with": "long"},
+        )
+    shape = spec.get("shape")
+    if isinstance(shape, YSeq) and not _categorical_shape(shape):
+        shown = "[" + ", ".join(getattr(i, "text", "?") for i in shape.items) + "]"
+        ctx.report(
+            codes.CATEGORICAL_SHAPE,
+            f"categorical input '{name}' has shape {shown}; a categorical input has shape [null] "
+            "(one value per row) or [null, k] (k values per row)",
+            shape.span,
+        )
+
+
+def _categorical_shape(shape: YSeq) -> bool:
+    """[null] or [null, k]; a k that is no positive integer is the schema's to report."""
+    items = shape.items
+    if not 1 <= len(items) <= 2:
+        return False
+    first = items[0]
+    if not (isinstance(first, YScalar) and first.value is None):
+        return False
+    return len(items) == 1 or not (isinstance(items[1], YScalar) and items[1].value is None)
 
 
 def _ref_nodes(inputs: YNode | None) -> list[tuple[str | None, YNode]]:
