@@ -79,8 +79,24 @@ def test_json_output(broken: Path, env: dict[str, str]) -> None:
         "severity": "error",
         "code": "AG201",
         "message": "model_ref 'iris-classifier-v2' names no model in the workspace; did you mean 'iris-classifier-v1'?",
+        "fixes": [
+            {
+                "title": "Change to 'iris-classifier-v1'",
+                "edits": [
+                    {
+                        "line": 1,
+                        "column": 12,
+                        "end_line": 1,
+                        "end_column": 30,
+                        "new_text": "iris-classifier-v1",
+                    }
+                ],
+            }
+        ],
     }
     assert [d["code"] for d in data] == ["AG201", "AG211", "AG112"]
+    assert [f["title"] for f in data[1]["fixes"]] == ["Rename to 'momentum'", "Remove 'momentun'"]
+    assert "fixes" not in data[2]  # AG112 offers none
     assert res.returncode == 1
 
 

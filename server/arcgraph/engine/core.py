@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arcgraph.engine import codes
+from arcgraph.engine import arc_forms, codes
 from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.checks.context import CheckContext, CheckOptions
 from arcgraph.engine.checks.model import check_model
@@ -30,13 +30,15 @@ from arcgraph.engine.kinds import (
     MODEL_SUFFIXES,
     TRAINER_SUFFIXES,
     YAML_SUFFIXES,
+    SpecForm,
     SpecKind,
+    detect_form,
     detect_kind,
     kind_from_name,
     model_id_of,
 )
 from arcgraph.engine.registry import DEFAULT_EXCLUDE, Registry, workspace_root_for
-from arcgraph.engine.schema import validate
+from arcgraph.engine.schema import open_top_level, validate
 from arcgraph.engine.source import (
     ParsedYaml,
     YMap,
@@ -73,10 +75,19 @@ class Analysis:
     parsed: ParsedYaml
     file_problem: Diagnostic | None = None
     structure: list[Diagnostic] = field(default_factory=list)
+    form: SpecForm = SpecForm.PLAIN
 
     @property
     def root(self) -> YMap | None:
         return self.parsed.root if isinstance(self.parsed.root, YMap) else None
+
+    @property
+    def spec_root(self) -> YMap | None:
+        """What the checks and probes read: the root, or a unified file's model part."""
+        root = self.root
+        if root is None or self.form is not SpecForm.UNIFIED:
+            return root
+        return arc_forms.model_part(root)
 
 
 def _first_line_span(text: str) -> Span:
@@ -129,7 +140,8 @@ class Engine:
             text = decoded
         text = normalize_newlines(text)
         parsed = parse_yaml(text)
-        return Analysis(path, text, detect_kind(path, parsed.root, text), parsed)
+        kind = detect_kind(path, parsed.root, text)
+        return Analysis(path, text, kind, parsed, form=detect_form(kind, parsed.root))
 
     # -- stage 1: structure (no worker round trips) ----------------------------------------
     def check_structure(
@@ -156,7 +168,7 @@ class Engine:
                 else []
             )
         if a.kind == SpecKind.NONE:
-            return []
+            return arc_forms.form_diagnostics(a.path, a.root, a.form)
         out = list(a.parsed.diagnostics)
         root = a.parsed.root
         if root is None:
@@ -187,6 +199,10 @@ class Engine:
             return out
         if stale is not None and stale():
             raise Cancelled
+        out += arc_forms.form_diagnostics(a.path, root, a.form)
+        if a.form is SpecForm.WRAPPER:
+            return out  # no loader reads it: said once, nothing of it checked
+        root = a.spec_root or root
         schema_out: list[Diagnostic] = []
         ctx = CheckContext(a.path, a.text, root, catalog, self.registry, self.options, [])
         if a.kind == SpecKind.TRAINER:
@@ -203,6 +219,7 @@ class Engine:
             if catalog is not None:  # the installed torch knows its dtypes
                 owned.add(("inputs", "*", "dtype"))
             schema_out = validate(root, "model", None, frozenset(owned))
+            schema_out += open_top_level(root, "model")
             if stale is not None and stale():
                 raise Cancelled
             check_model(ctx)
@@ -220,7 +237,7 @@ class Engine:
     # -- stage 2: probes (the torch worker) -----------------------------------------------
     def check_probes(self, a: Analysis) -> list[Diagnostic]:
         """Ask torch itself; skipped where structure errors would only make torch repeat them."""
-        root = a.root
+        root = a.spec_root
         if root is None or self.torch is None or not self.options.probes or a.kind == SpecKind.NONE:
             return []
         if self.torch_off_reason() is not None:  # said once by torch_info, not per probe
@@ -282,7 +299,7 @@ class Engine:
             and m.root is not None
             and not any(d.severity == Severity.ERROR for d in self.check_structure(m))
         ):
-            found = (m, to_python(m.root))
+            found = (m, to_python(m.spec_root))
         self._probe_models = {key: found}  # one kept: the next trainer usually shares it
         return found
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from arcgraph.engine import arc_forms
 from arcgraph.engine.diagnostics import Diagnostic, Span
+from arcgraph.engine.kinds import SpecForm, detect_form, detect_kind
 from arcgraph.engine.source import YMap, YNode, YScalar, YSeq, parse_yaml
 
 
@@ -25,10 +28,19 @@ class TextEdit:
 
 
 @dataclass(frozen=True, slots=True)
+class NewFile:
+    """A file a fix creates (it must not exist yet), with its whole text."""
+
+    path: Path
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
     title: str
     edits: tuple[TextEdit, ...]
     preferred: bool = True
+    creates: tuple[NewFile, ...] = ()
 
 
 def yaml_scalar(value: Any) -> str:
@@ -263,7 +275,27 @@ def fixes_for(text: str, d: Diagnostic) -> list[Fix]:
         removed = _remove_entry(text, d.span, "Remove 'lr' from params (optimizer.lr is used)")
         if removed:
             out.append(removed)
+    elif kind == "split_arc" and d.path:
+        split = _split_arc(text, Path(d.path))
+        if split:
+            out.append(split)
     return out
+
+
+def _split_arc(text: str, path: Path) -> Fix | None:
+    """Arc's unified or wrapper file -> this file as a model spec and a new trainer spec."""
+    root = parse_yaml(text).root
+    form = detect_form(detect_kind(path, root, text), root)
+    if not isinstance(root, YMap) or form is SpecForm.PLAIN:
+        return None
+    done = arc_forms.split(path, text, root, form)
+    if done is None:
+        return None
+    return Fix(
+        f"Split into a model spec and a trainer spec ({done.trainer_path.name})",
+        (TextEdit(done.span, done.model_text),),
+        creates=(NewFile(done.trainer_path, done.trainer_text),),
+    )
 
 
 def _move_lr_up(text: str, key_span: Span) -> Fix | None:

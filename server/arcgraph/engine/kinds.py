@@ -52,6 +52,31 @@ def detect_kind(path: str | PurePath, root: YNode | None, text: str) -> SpecKind
     return SpecKind.NONE
 
 
+class SpecForm(str, Enum):
+    """How a file is laid out: Arc writes two forms besides the plain spec."""
+
+    PLAIN = "plain"
+    # A model spec with a `training:` section (Arc's "unified YAML"; its loss in training.loss).
+    UNIFIED = "unified"
+    # `model:` (a model spec) and `trainer:` at the top (Arc's older wrapper).
+    WRAPPER = "wrapper"
+
+
+def detect_form(kind: SpecKind, root: YNode | None) -> SpecForm:
+    """Unified: a model spec whose `training` is a mapping. Wrapper: no top-level `graph`,
+    a `model:` mapping that holds `graph` or `inputs` (a Lightning config's `model:` and
+    `trainer:` hold neither), whatever the file's name says."""
+    if not isinstance(root, YMap) or kind is SpecKind.TRAINER:
+        return SpecForm.PLAIN
+    if kind is SpecKind.MODEL and isinstance(root.get("training"), YMap):
+        return SpecForm.UNIFIED
+    model = root.get("model")
+    wraps = isinstance(model, YMap) and bool({"graph", "inputs"} & set(model.keys()))
+    if wraps and root.get("graph") is None:
+        return SpecForm.WRAPPER
+    return SpecForm.PLAIN
+
+
 def model_id_of(path: str | PurePath) -> str:
     """`models/diabetes-logistic-v1.model.yaml` -> `diabetes-logistic-v1`."""
     name = PurePath(path).name

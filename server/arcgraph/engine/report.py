@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from arcgraph.engine.diagnostics import Diagnostic, Severity
+from arcgraph.engine.fixes import Fix, fixes_for
+from arcgraph.engine.source import decode, normalize_newlines
 
 
 def _rel(path: str | None) -> str:
@@ -51,5 +54,49 @@ def to_json_obj(d: Diagnostic) -> dict[str, object]:
     }
 
 
+def fix_json(fix: Fix) -> dict[str, object]:
+    """A quick fix as the editor would apply it: edits of the file (1-based like the
+    diagnostics, end exclusive) and the files it creates with their text."""
+    out: dict[str, object] = {
+        "title": fix.title,
+        "edits": [
+            {
+                "line": e.span.start_line + 1,
+                "column": e.span.start_col + 1,
+                "end_line": e.span.end_line + 1,
+                "end_column": e.span.end_col + 1,
+                "new_text": e.new_text,
+            }
+            for e in fix.edits
+        ],
+    }
+    if fix.creates:
+        out["create"] = [{"path": _rel(str(f.path)), "text": f.text} for f in fix.creates]
+    return out
+
+
 def format_json(diags: Sequence[Diagnostic]) -> str:
-    return json.dumps([to_json_obj(d) for d in diags], indent=2)
+    """The diagnostics as JSON; one that offers quick fixes lists them under `fixes`."""
+    texts: dict[str, str | None] = {}
+    out = []
+    for d in diags:
+        obj = to_json_obj(d)
+        if d.path and isinstance(d.data, dict) and d.data.get("fix"):
+            if d.path not in texts:
+                texts[d.path] = _text_of(d.path)
+            text = texts[d.path]
+            fixes = fixes_for(text, d) if text is not None else []
+            if fixes:
+                obj["fixes"] = [fix_json(f) for f in fixes]
+        out.append(obj)
+    return json.dumps(out, indent=2)
+
+
+def _text_of(path: str) -> str | None:
+    """A checked file's text as the engine read it (newlines normalised)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    text, _ = decode(data, Path(path).name)
+    return None if text is None else normalize_newlines(text)

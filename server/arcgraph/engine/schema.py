@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from arcgraph.engine import codes
-from arcgraph.engine.diagnostics import Diagnostic, Span
+from arcgraph.engine.diagnostics import Diagnostic, Severity, Span
 from arcgraph.engine.source import YMap, YNode, YScalar, YSeq
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -543,6 +543,41 @@ class Validator:
                 data={"fix": "add_key", "path": list(path), "key": req, "value": default},
             ),
         )
+
+
+def open_top_level(node: YMap, kind: str) -> list[Diagnostic]:
+    """The keys an open top level (`additionalProperties: true`) lets through, said: a key
+    close to a spec key is likely its typo (`grpah`; the section it meant is ignored): a
+    warning with did-you-mean; any other key (Arc's `name`, `data_table`) an info."""
+    schema = load_schema(kind)
+    if schema.get("additionalProperties", True) is not True:
+        return []  # closed: the validator reports unknown keys itself
+    props = list(schema.get("properties", {}))
+    out = []
+    for name, knode, _ in node.items():
+        if name in props:
+            continue
+        guess = did_you_mean(name, props)
+        if guess:
+            out.append(
+                Diagnostic(
+                    codes.TOP_LEVEL_KEY_TYPO,
+                    f"'{name}' is not a {kind} spec key and is ignored; did you mean '{guess}'?",
+                    knode.span,
+                    Severity.WARNING,
+                    data={"fix": "rename_key", "with": guess, "key": name},
+                )
+            )
+        else:
+            out.append(
+                Diagnostic(
+                    codes.IGNORED_TOP_LEVEL_KEY,
+                    f"'{name}' is not a {kind} spec key; ignored by arcgraph",
+                    knode.span,
+                    Severity.INFO,
+                )
+            )
+    return out
 
 
 # Paths the engine checks itself, as a trie of path parts ('*': any one key or index); a

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from arcgraph.engine.diagnostics import Diagnostic
-from arcgraph.engine.fixes import fixes_for
+from arcgraph.engine.fixes import Fix, fixes_for
 from arcgraph.lsp import convert
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
@@ -71,6 +71,11 @@ class CodeActionsFeature:
                     )
                     for e in fix.edits
                 ]
+                if fix.creates:
+                    action = _creating_action(caps, doc, fix, edits, lsp_diag)
+                    if action is not None:
+                        out.append(action)
+                    continue
                 out.append(
                     types.CodeAction(
                         title=fix.title,
@@ -92,6 +97,56 @@ class CodeActionsFeature:
         structure = engine.check_structure(a)
         found = structure + self.server.diagnostics.torch_diagnostics(doc, a, structure)
         return [d for d in found if isinstance(d.data, dict) and d.data.get("fix")]
+
+
+def _can_create_files(caps: types.ClientCapabilities) -> bool:
+    """The client applies CreateFile operations. They exist only in `documentChanges`, so a
+    client that names `create` in resourceOperations takes those (Neovim does, though it
+    does not say `documentChanges: true`)."""
+    ws = caps.workspace.workspace_edit if caps.workspace else None
+    return ws is not None and types.ResourceOperationKind.Create in (ws.resource_operations or [])
+
+
+def _creating_action(
+    caps: types.ClientCapabilities,
+    doc: DocumentView,
+    fix: Fix,
+    edits: list[types.TextEdit],
+    lsp_diag: types.Diagnostic,
+) -> types.CodeAction | None:
+    """A fix that creates files: this document's edits, then each new file created and
+    filled (CreateFile + an edit of it). A client that cannot create files is told so where
+    it shows disabled actions; else the action is left out."""
+    action = types.CodeAction(
+        title=fix.title, kind=types.CodeActionKind.QuickFix, diagnostics=[lsp_diag]
+    )
+    if not _can_create_files(caps):
+        ca = caps.text_document.code_action if caps.text_document else None
+        if ca is None or not ca.disabled_support:
+            return None
+        action.disabled = types.CodeActionDisabled(
+            reason="this editor does not let a quick fix create files"
+            " (workspace.workspaceEdit.resourceOperations lacks 'create'); split by hand"
+        )
+        return action
+    own = types.OptionalVersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version)
+    changes: list[Any] = [types.TextDocumentEdit(text_document=own, edits=list(edits))]
+    for new in fix.creates:
+        uri = convert.path_to_uri(new.path)
+        start = types.Position(line=0, character=0)
+        changes += [
+            types.CreateFile(
+                uri=uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=False)
+            ),
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+                edits=[
+                    types.TextEdit(range=types.Range(start=start, end=start), new_text=new.text)
+                ],
+            ),
+        ]
+    action.edit = types.WorkspaceEdit(document_changes=changes)
+    return action
 
 
 def _plain(data: Any) -> Any:
