@@ -231,3 +231,13 @@ def test_check_json_lists_the_split(workspace: Path) -> None:
     assert [c["path"] for c in fix["create"]] == ["tiny-v2.trainer.yaml"]
     assert fix["create"][0]["text"].startswith("# Trainer spec split from tiny-v2.yaml")
     assert out.returncode == 0
+
+
+def test_a_trainer_of_a_unified_model_finds_its_loss(check_text) -> None:
+    """The trainer's model_ref check reads the model part too: no 'has no loss' (AG203)."""
+    from .conftest import TRAINER
+
+    unified = {"models/tiny-v1.model.yaml": UNIFIED}
+    assert check_text(TRAINER, extra=unified) == []
+    no_loss = {"models/tiny-v1.model.yaml": UNIFIED.replace("  loss:", "  los:")}
+    assert [d.code for d in check_text(TRAINER, extra=no_loss)] == ["AG203"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arcgraph.engine.arc_forms import model_part
 from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.diagnostics import Span
 from arcgraph.engine.registry import Registry
@@ -56,6 +57,7 @@ def summarize_model(
     if not isinstance(root, YMap):
         s.loss_problem = "the model file does not parse as a mapping"
         return s
+    root = model_part(root)  # Arc's unified file: training.loss is its loss
     inputs = root.get("inputs")
     if isinstance(inputs, YMap):
         for name, _, spec in inputs.items():
