@@ -255,14 +255,16 @@ def embedding_sizes(decl: Mapping[str, Any]) -> tuple[int, int] | None:
     training rows did not hold (the trainer's vocabulary, arcgraph.training.vocab)."""
     if decl.get("categorical") is not True:
         return None
-    sizes = (decl.get("vocab_size"), decl.get("embedding_dim"))
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
+    vocab_size, dim = decl.get("vocab_size"), decl.get("embedding_dim")
+    if not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in (vocab_size, dim)
+    ):
         raise SpecBuildError(
             None,
             "a categorical input needs vocab_size and embedding_dim, positive integers; got "
-            f"vocab_size {sizes[0]!r}, embedding_dim {sizes[1]!r}",
+            f"vocab_size {vocab_size!r}, embedding_dim {dim!r}",
         )
-    return sizes[0], sizes[1]
+    return int(vocab_size), int(dim)  # pyright: ignore[reportArgumentType] - checked above
 
 
 def _embeddings(inputs: Mapping[str, Any]) -> dict[str, nn.Embedding]:

@@ -96,7 +96,7 @@ def encode(cats: Categories, vocab: Vocabulary) -> torch.Tensor:
             known = pa.array([str(v) for v in values], type=pa.string())
             part = part.cast(pa.string())
         index = pc.index_in(part, value_set=known)  # pyright: ignore[reportAttributeAccessIssue]
-        filled = pc.fill_null(index, vocab["unseen_index"])  # pyright: ignore[reportAttributeAccessIssue]
+        filled = pc.fill_null(index, vocab["unseen_index"])
         codes.append(filled.to_numpy(zero_copy_only=False).astype(np.int64))
     n = len(codes[0]) // cats.per_row if cats.flat else len(codes[0])
     arr = codes[0].reshape(n, cats.per_row) if cats.flat else np.stack(codes, axis=1)
