@@ -34,7 +34,8 @@ GRAPH = Graph(frozenset({"x"}), {"fc": None, "pair": ("first", "second"), "one":
         ("fc.output", Ref("fc", "output")),
         ("mha.output.0", Ref("mha", "output", (0,))),
         ("pair.first", Ref("pair", "first")),
-        ("lstm.output.1.0", None),  # nested indices: issue 11
+        ("lstm.output.1.0", Ref("lstm", "output", (1, 0))),  # nested tuples, any depth
+        ("lstm.output.1.0.2", Ref("lstm", "output", (1, 0, 2))),
         ("fc..output", None),
         ("fc.output.x", None),
         ("f-c.output", None),
@@ -55,6 +56,8 @@ def test_parse_ref(text: str, ref: Ref | None) -> None:
         ("pair.output.1", Resolved("pair", True, (1,))),
         ("pair.first", Resolved("pair", True, (0,))),
         ("pair.second.0", Resolved("pair", True, (1, 0))),
+        ("pair.output.1.0.3", Resolved("pair", True, (1, 0, 3))),
+        ("fc.output.1.0", Resolved("fc", True, (1, 0))),
         ("one.out", Resolved("one", True)),
         ("one.output.3", Resolved("one", True, (3,))),  # its one output may itself be a tuple
         ("fc", Unresolved(RefError.BARE_NODE, Ref("fc"))),

@@ -2,7 +2,8 @@
 model builder builds the graph and runs a forward pass (both follow arcgraph.engine.graph).
 
 The graphs use layers and functions whose shapes always agree (ReLU, Identity, torch.add of
-same-shaped tensors, a module with two named outputs), so that the only faults are the
+same-shaped tensors, a module with two named outputs, a module whose first output is that
+module's tuple, read with nested indices such as `n0.output.0.1`), so that the only faults are the
 generated ones: references to later nodes (a cycle or not), to nothing, bare node names,
 unknown output names, elements past a module's outputs, malformed references, and graph
 outputs that name an input.
@@ -36,7 +37,16 @@ PAIR = {
     ],
     "outputs": {"first": "r.output", "second": "i.output"},
 }
-KINDS = ["relu", "identity", "f_relu", "add_list", "add_map", "pair_map", "pair_list"]
+NEST = {  # ((first, second), relu): its result is a tuple holding a tuple
+    "inputs": ["v"],
+    "graph": [
+        {"name": "p", "type": "module.Pair", "inputs": ["v"]},
+        {"name": "r", "type": "torch.nn.ReLU", "inputs": {"input": "v"}},
+    ],
+    "outputs": {"both": "p.output", "one": "r.output"},
+}
+NESTED = ["output.0.0", "output.0.1", "both.0", "both.1", "output.1", "one"]
+KINDS = ["relu", "identity", "f_relu", "add_list", "add_map", "pair_map", "pair_list", "nest"]
 GOOD, FORWARD, UNKNOWN, BARE, BAD_NAME, BAD_ELEMENT, MALFORMED = range(7)
 
 
@@ -44,6 +54,8 @@ def _result(kinds: list[str], j: int, pick: int) -> str:
     """A valid reference to node j's (tensor) result."""
     if kinds[j].startswith("pair"):
         return f"n{j}." + ["first", "second", "output.0", "output.1"][pick % 4]
+    if kinds[j] == "nest":
+        return f"n{j}." + NESTED[pick % len(NESTED)]
     return f"n{j}.output"
 
 
@@ -55,7 +67,7 @@ def graphs(draw: st.DrawFn) -> dict[str, Any]:
 
     def ref(i: int) -> str:
         fault = draw(st.sampled_from(range(7))) if faulty else GOOD
-        pick = draw(st.integers(0, 3))
+        pick = draw(st.integers(0, 5))
         if fault == GOOD:
             j = draw(st.integers(-1, i - 1))  # -1: the input
             return "x" if j < 0 else _result(kinds, j, pick)
@@ -67,8 +79,8 @@ def graphs(draw: st.DrawFn) -> dict[str, Any]:
         if fault == BARE:
             return f"n{j}"
         if fault == BAD_NAME:
-            return f"n{j}." + ("third" if kinds[j].startswith("pair") else "result")
-        if fault == BAD_ELEMENT and kinds[j].startswith("pair"):
+            return f"n{j}." + ("third" if kinds[j].startswith(("pair", "nest")) else "result")
+        if fault == BAD_ELEMENT and kinds[j].startswith(("pair", "nest")):
             return f"n{j}.output.{2 + pick}"
         return draw(st.sampled_from([f"n{j}..output", f"n{j}.output.x", "n 0", f"n{j}.out put"]))
 
@@ -88,20 +100,23 @@ def graphs(draw: st.DrawFn) -> dict[str, Any]:
         elif kind == "add_map":
             node["type"] = "torch.add"
             node["inputs"] = {"input": ref(i), "other": ref(i)}
+        elif kind == "nest":
+            node["type"] = "module.Nest"
+            node["inputs"] = [ref(i)]
         else:
             node["type"] = "module.Pair"
             node["inputs"] = {"v": ref(i)} if kind == "pair_map" else [ref(i)]
         nodes.append(node)
-    outputs = {"y": _result(kinds, n - 1, draw(st.integers(0, 3)))}
+    outputs = {"y": _result(kinds, n - 1, draw(st.integers(0, 5)))}
     if draw(st.booleans()):
         j = draw(st.integers(0, n - 1))
-        extra = [_result(kinds, j, draw(st.integers(0, 3))), f"n{j}.output"]
+        extra = [_result(kinds, j, draw(st.integers(0, 5))), f"n{j}.output"]
         if faulty:
             extra += ["x", f"n{j}", "zz.output", f"n{j}.nope"]
         outputs["z"] = draw(st.sampled_from(extra))
     return {
         "inputs": {"x": {"dtype": "float32", "shape": [None, 4], "columns": ["a", "b", "c", "d"]}},
-        "modules": {"Pair": PAIR},
+        "modules": {"Pair": PAIR, "Nest": NEST},
         "graph": draw(st.permutations(nodes)),  # the listing order does not matter
         "outputs": outputs,
         "loss": {

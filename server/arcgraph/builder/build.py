@@ -116,18 +116,30 @@ class GraphModule(nn.Module):
         for name, embedding in self._embedded:
             env[name] = embedding(env[name])
         for name, fn, pos, kw, pack in self._steps:
-            a = [env[k] if i is None else _pick(env[k], i) for k, i in pos]
-            k = {n: (env[r] if i is None else _pick(env[r], i)) for n, (r, i) in kw}
             try:
+                a = [env[k] if i is None else _pick(env[k], k, i) for k, i in pos]
+                k = {n: (env[r] if i is None else _pick(env[r], r, i)) for n, (r, i) in kw}
                 env[name] = fn(a, **k) if pack else fn(*a, **k)
             except Exception as err:
                 raise _failed(name, err) from err
+        try:
+            picked = [env[k] if i is None else _pick(env[k], k, i) for _, (k, i) in self._outputs]
+        except _NoElement:
+            raise self._output_error(env) from None
         if self._main:
-            return {n: (env[k] if i is None else _pick(env[k], i)) for n, (k, i) in self._outputs}
-        if len(self._outputs) == 1:
-            ((_, (k, i)),) = self._outputs
-            return env[k] if i is None else _pick(env[k], i)
-        return tuple(env[k] if i is None else _pick(env[k], i) for _, (k, i) in self._outputs)
+            return dict(zip(self._output_keys, picked, strict=True))
+        return picked[0] if len(picked) == 1 else tuple(picked)
+
+    def _output_error(self, env: dict[str, Any]) -> NodeRuntimeError:
+        """The first graph output whose element reference does not exist, as an error of the
+        node it indexes, naming the output (the shape check points at its reference)."""
+        for out, (k, i) in self._outputs:
+            try:
+                if i is not None:
+                    _pick(env[k], k, i)
+            except _NoElement as err:
+                return NodeRuntimeError(k, str(err), output=out)
+        raise AssertionError("no output fails")  # only called after one did
 
     def _run_chain(self, chain: tuple[Callable[..., Any], ...], x: Any) -> Any:
         """The forward of a straight chain (one input, each node fed by the one before, the
@@ -146,11 +158,34 @@ class GraphModule(nn.Module):
         return x if len(keys) == 1 else tuple(x for _ in keys)
 
 
-def _pick(value: Any, index: tuple[int, ...]) -> Any:
-    """One element of a tuple result (`mha.output.0`), nested indices in turn."""
-    for i in index:
+class _NoElement(LookupError):
+    """An element reference (`lstm.output.1.2`) past the end of a tuple, or into a tensor."""
+
+
+def _pick(value: Any, node: str, index: tuple[int, ...]) -> Any:
+    """One element of node `node`'s tuple result (`mha.output.0`), nested indices in turn
+    (`lstm.output.1.0`). Indices select elements of tuples (and lists) only: on a tensor an
+    index would silently take one row of its first dimension, usually the batch."""
+    for depth, i in enumerate(index):
+        if not isinstance(value, tuple | list):
+            what = "a tensor" if isinstance(value, torch.Tensor) else f"a {type(value).__name__}"
+            where = _element(node, index[:depth])
+            raise _NoElement(
+                f"'{where}.{i}': '{where}' is {what}, not a tuple, so it has no element {i}; "
+                f"refer to '{where}' (torch.select or torch.narrow take part of a tensor)"
+            )
+        if i >= len(value):
+            where = _element(node, index[:depth])
+            raise _NoElement(
+                f"'{where}.{i}': '{where}' is a tuple of {len(value)}, so it has no element {i}; "
+                f"its elements are {where}.0 to {where}.{len(value) - 1}"
+            )
         value = value[i]
     return value
+
+
+def _element(node: str, index: tuple[int, ...]) -> str:
+    return ".".join((node, rules.OUTPUT, *map(str, index)))
 
 
 def _failed(node: str, err: Exception) -> NodeRuntimeError:

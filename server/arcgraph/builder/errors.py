@@ -35,11 +35,16 @@ class NodeRuntimeError(TrainError):
 
     `node` is the node in the main graph; `path` the nested node names below it when the
     failure happened inside a `module.X` or `arc.stack` node; `message` is torch's message.
+    `output` is set when the failure is a graph output's reference to an element of `node`'s
+    result that does not exist (`outputs: {h: lstm.output.1.5}`).
     """
 
-    def __init__(self, node: str, message: str, *, path: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, node: str, message: str, *, path: tuple[str, ...] = (), output: str | None = None
+    ) -> None:
         self.node = node
         self.message = message
         self.path = path
-        where = ".".join((node, *path))
-        super().__init__(f"node '{where}': {message}")
+        self.output = output
+        where = f"output '{output}'" if output else "node '" + ".".join((node, *path)) + "'"
+        super().__init__(f"{where}: {message}")

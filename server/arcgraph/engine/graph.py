@@ -6,8 +6,10 @@ so that `check` reports a reference or cycle error exactly when the builder woul
 graph. Pure Python (no torch, nothing of the language server or the trainer).
 
 References (model-spec.md): an input name (`features`), a node's result (`fc.output`), one
-element of a tuple result (`mha.output.0`), and one named output of a `module.X` node
-(`pair.first`, where module X declares `outputs: {first: ..., second: ...}`).
+element of a tuple result (`mha.output.0`, and of nested tuples to any depth: `lstm.output.1.0`
+is the hidden state of an LSTM's `(output, (h, c))`), and one named output of a `module.X` node
+(`pair.first`, where module X declares `outputs: {first: ..., second: ...}`). Only torch knows
+the structure of other nodes' results: whether an index exists is the shape check's to say.
 """
 
 from __future__ import annotations
@@ -20,13 +22,8 @@ from enum import Enum
 from graphlib import CycleError, TopologicalSorter
 from typing import NamedTuple
 
-# How many `.N` element indices may follow a result. One level today (`mha.output.0`); nested
-# tuples (`lstm.output.1.0`) need only this bound raised.
-MAX_INDEX_DEPTH = 1
-
-_REF_RE = re.compile(
-    r"^([A-Za-z0-9_]+)(?:\.(\w+)((?:\.[0-9]+){0,%d}))?$" % MAX_INDEX_DEPTH  # noqa: UP031
-)
+# `name`, then `.attr`, then any number of `.N` element indices (nested tuples).
+_REF_RE = re.compile(r"^([A-Za-z0-9_]+)(?:\.(\w+)((?:\.[0-9]+)*))?$")
 
 OUTPUT = "output"  # `<node>.output`: the node's whole result
 
@@ -243,7 +240,6 @@ def _rotated(ring: list[str], deps: Mapping[str, Collection[str]]) -> list[str]:
 
 
 __all__ = [
-    "MAX_INDEX_DEPTH",
     "OUTPUT",
     "Graph",
     "GraphCycle",
