@@ -350,6 +350,43 @@ async def test_hover_model(client: RecordingClient, workspace: Path, catalog_nee
     assert await hover(client, uri, types.Position(c, lines[c].index("cross_entropy"))) is None
 
 
+LOSS_CLASS = """\
+inputs:
+  x: {dtype: float32, shape: [null, 2], columns: [a, b]}
+graph:
+  - {name: fc, type: torch.nn.Linear, params: {in_features: 2, out_features: 1}, inputs: [x]}
+outputs:
+  logits: fc.output
+loss:
+  type: torch.nn.BCEWithLogitsLoss
+  inputs: {input: logits, target: y}
+  params: {pos_weight: [2.0], }
+"""
+
+
+async def test_loss_type_offers_classes_and_functions(
+    client: RecordingClient, workspace: Path, catalog_needed: None
+):
+    """loss.type: torch.nn.*Loss classes beside the functional losses (issue 11); hover and
+    params completion read the class's constructor."""
+    uri = uri_of(workspace / "models" / "losscls-v1.model.yaml")
+    typing = LOSS_CLASS.replace("torch.nn.BCEWithLogitsLoss", "torch.nn.")
+    await _open(client, uri, typing)
+    losses = await complete(client, uri, find(typing, "type: torch.nn.", nth=1))
+    assert losses["torch.nn.BCEWithLogitsLoss"].kind == types.CompletionItemKind.Class
+    assert losses["torch.nn.functional.mse_loss"].kind == types.CompletionItemKind.Function
+    assert {"torch.nn.CrossEntropyLoss", "torch.nn.MSELoss"} <= set(losses)
+    assert "torch.nn.Linear" not in losses and "torch.nn.functional.relu" not in losses
+
+    client.replace(uri, LOSS_CLASS, 2)
+    await client.wait_for_diagnostics(uri, 2)
+    md = await hover(client, uri, find(LOSS_CLASS, "type: torch.nn.BCE"))
+    assert md is not None and md.startswith("```python\ntorch.nn.BCEWithLogitsLoss(")
+    assert "pos_weight" in md
+    params = await complete(client, uri, find(LOSS_CLASS, "[2.0], "))
+    assert {"reduction", "weight"} <= set(params)  # the constructor's, not forward's
+
+
 # -- definition ----------------------------------------------------------------------------
 
 

@@ -70,7 +70,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
 # name -> (output shapes for a batch of 2, parameter count); counts of the small models written
 # out from their layers.
 EXAMPLE_MODELS: dict[str, tuple[dict[str, tuple[int, ...]], int]] = {
-    "arc-generative-recommender-v1": ({"next_item_logits": (2, 257, 10000)}, 4_947_920),
+    "arc-generative-recommender-v1": ({"next_item_logits": (2, 10000)}, 4_947_920),
     "arc-logistic-regression-v1": ({"probability": (2, 1)}, linear(128, 1)),
     "arc-mlp-classifier-v1": ({"logits": (2, 10)}, linear(64, 128) + linear(128, 10)),
     "arc-transformer-classifier-v1": ({"logits": (2, 10)}, 34_540_554),

@@ -87,7 +87,22 @@ def test_losses(catalog: Catalog) -> None:
     assert catalog.loss("torch.nn.functional.binary_cross_entropy").task == "classification"
     assert catalog.loss("torch.nn.functional.mse_loss").task == "regression"
     assert catalog.loss("torch.nn.functional.relu") is None
-    assert set(catalog.loss_names()) <= set(catalog.function_names())
+    assert catalog.loss("torch.nn.Linear") is None
+
+
+def test_loss_classes_are_losses(catalog: Catalog) -> None:
+    """Every torch.nn *Loss class of the installed torch (its `_Loss` subclasses, none named
+    here by hand but these) is a loss too, checked against its constructor (issue 11)."""
+    bce = catalog.loss("torch.nn.BCEWithLogitsLoss")
+    assert bce is not None and bce.task == "classification"
+    assert bce.function is not None and bce.function.kind == "class"
+    assert bce.function.param("pos_weight") is not None
+    assert catalog.loss("torch.nn.MSELoss").task == "regression"
+    classes = {n for n in catalog.loss_names() if not n.startswith("torch.nn.functional.")}
+    assert classes == {n for n in catalog.module_names() if catalog.module(n).is_loss}
+    assert {"torch.nn.CrossEntropyLoss", "torch.nn.NLLLoss", "torch.nn.HuberLoss"} <= classes
+    functions = set(catalog.loss_names()) - classes
+    assert functions <= set(catalog.function_names())
 
 
 def test_modules(catalog: Catalog) -> None:

@@ -7,7 +7,8 @@ and cached on disk as JSON, so this module never imports torch. JSON format (for
      "optimizers": {"torch.optim.SGD": Callable, ...},      # concrete Optimizer subclasses
      "modules":    {"torch.nn.Linear": Callable, ...},       # nn.Module subclasses
      "functions":  {"torch.add": Callable, "torch.nn.functional.relu": Callable, ...},
-     "losses":     {"torch.nn.functional.cross_entropy": {"task": "classification"}, ...},
+     "losses":     {"torch.nn.functional.cross_entropy": {"task": "classification"},
+                    "torch.nn.CrossEntropyLoss": {"task": "classification"}, ...},
      "dtypes":     ["bfloat16", "float32", ...],
      "rejected":   {"torch.load": "torch.load reads and unpickles a file; ...", ...}}
 
@@ -30,7 +31,9 @@ and cached on disk as JSON, so this module never imports torch. JSON format (for
               {"literal": [values]}.
 
 Optimizer `params` lists torch's own first argument `params` (the model's parameters, which
-a spec never gives) and `lr`. Loss tasks are "classification", "regression" or "other".
+a spec never gives) and `lr`. Losses are `torch.nn.functional` functions (called with `params`)
+and `torch.nn` loss classes (`_Loss` subclasses, built with `params`), each also listed under
+`functions` or `modules`. Loss tasks are "classification", "regression" or "other".
 Entries are turned into `CallableInfo` objects lazily, on first lookup, so loading is one
 `json.loads`.
 """
@@ -167,6 +170,8 @@ def _short_types(text: str) -> str:
 class LossInfo:
     name: str
     task: str  # "classification" | "regression" | "other"
+    # What `loss.params` are checked against: the function's signature, or the loss class's
+    # constructor (its kind is then "class").
     function: CallableInfo | None
 
 
@@ -224,7 +229,8 @@ class Catalog:
         raw = self._data.get("losses", {}).get(qualname)
         if raw is None:
             return None
-        return LossInfo(qualname, raw.get("task", "other"), self.function(qualname))
+        fn = self.function(qualname) or self.module(qualname)
+        return LossInfo(qualname, raw.get("task", "other"), fn)
 
     def optimizer_names(self) -> list[str]:
         return sorted(self._data.get("optimizers", {}))

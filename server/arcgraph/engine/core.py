@@ -48,7 +48,8 @@ from arcgraph.engine.source import (
     parse_yaml,
     to_python,
 )
-from arcgraph.engine.torch_service import TorchService
+from arcgraph.engine.torch_service import ProbeResult, TorchService
+from arcgraph.engine.wellformed import probe_spec
 
 __all__ = [
     "Analysis",
@@ -267,15 +268,16 @@ class Engine:
             elif res.ok is None:
                 out.append(_worker_failed(a, res.message))
         elif a.kind == SpecKind.MODEL and self.options.shape_check:
-            if any(d.severity == Severity.ERROR for d in structure):
+            spec = probe_spec(root, structure)  # the well-formed part, despite other errors
+            if spec is None:
                 return []
-            res = self.torch.probe_shapes(to_python(root))
+            res = self.torch.probe_shapes(spec)
             if res.ok is False:
                 out.append(
                     Diagnostic(
                         codes.SHAPE_ERROR,
                         _shape_message(res),
-                        _node_span(root, getattr(res, "node", None)),
+                        _probe_span(root, res),
                         path=str(a.path),
                     )
                 )
@@ -412,10 +414,27 @@ def _unfit_optimizer(a: Analysis, root: YMap, type_: str, model: Analysis, res: 
     )
 
 
-def _shape_message(res: Any) -> str:
-    node = getattr(res, "node", None)
-    where = f"node '{node}': " if node else ""
+def _shape_message(res: ProbeResult) -> str:
+    if res.data.get("stage") == "loss":  # names the loss, the output and the column itself
+        return res.message
+    output = res.data.get("output")
+    where = f"output '{output}': " if output else f"node '{res.node}': " if res.node else ""
     return f"shape check failed at {where}{res.message}"
+
+
+def _probe_span(root: YMap, res: ProbeResult) -> Span:
+    """The loss's key for the loss stage, a graph output's reference for an element it names
+    that does not exist, else the failing node's name."""
+    if res.data.get("stage") == "loss":
+        key = root.key_node("loss")
+        if key is not None:
+            return key.span
+    outputs, output = root.get("outputs"), res.data.get("output")
+    if output and isinstance(outputs, YMap):
+        ref = outputs.get(output)
+        if ref is not None:
+            return ref.span
+    return _node_span(root, res.node)
 
 
 def _node_span(root: YMap, node: str | None) -> Span:

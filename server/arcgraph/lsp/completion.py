@@ -293,7 +293,8 @@ class _Completer:
             for name in cat.loss_names():
                 if not self.in_namespace(name):
                     continue
-                info = cat.function(name)
+                loss = cat.loss(name)
+                info = loss.function if loss is not None else None
                 self.add(
                     name,
                     types.CompletionItemKind.Function,

@@ -72,7 +72,7 @@ def callable_for(
     if path == ("optimizer", "params"):
         name = outline.value_of(("optimizer", "type"))
         return (catalog.optimizer(name), name) if name else None
-    if path == ("loss", "params"):
+    if path == ("loss", "params"):  # a loss function's keywords, or a loss class's constructor
         name = outline.value_of(("loss", "type"))
         return (catalog.function(name), name) if name else None
     node = node_of(path)

@@ -39,7 +39,7 @@ from arcgraph.training.events import EventSink, Reporter
 from arcgraph.training.loop import DeviceData, Loop, RunContext
 from arcgraph.training.losses import LossSpec, parse_loss
 from arcgraph.training.optim import make_optimizer
-from arcgraph.training.placement import align_target, class_count, place
+from arcgraph.training.placement import align_target, class_count, loss_mismatch, place
 from arcgraph.training.preflight import check_specs, resolve_model
 from arcgraph.training.runlock import RunLock
 from arcgraph.training.signals import GracefulStop
@@ -361,6 +361,9 @@ def _load_data(
         n_classes = class_count(net, placed, loss.input)
         if n_classes is not None:
             check_class_indices(dataset, n_classes, specs.target, loss.input, data_path)
+    problem = loss_mismatch(net, placed, loss, specs.target)  # the shape check's words
+    if problem is not None:
+        raise SpecError(problem)
     return _Data(dataset, train_idx, val_idx, placed, notes, vocabularies)
 
 

@@ -1,7 +1,8 @@
 """The model spec's `loss` section: the loss callable, the task it implies and its metrics.
 
 The task decides the target's dtype (float for BCE/MSE, int64 class indices for cross-entropy)
-and the extra validation metric (val_accuracy for classification, val_mae for regression).
+and the extra validation metric (val_accuracy for classification, val_mae for regression). The
+rules (task, target, the callable) live in `arcgraph.builder.loss`, shared with the shape check.
 """
 
 from __future__ import annotations
@@ -12,21 +13,9 @@ from typing import Any
 
 import torch
 
+from arcgraph.builder import loss as rules
 from arcgraph.builder import torchnames
 from arcgraph.training.errors import SpecError
-
-# Short names (functional `x` or module class `X`) -> task.
-_BINARY_PROB = {"binary_cross_entropy", "BCELoss"}
-_BINARY_LOGIT = {"binary_cross_entropy_with_logits", "BCEWithLogitsLoss"}
-_MULTICLASS = {"cross_entropy", "nll_loss", "CrossEntropyLoss", "NLLLoss"}
-_REGRESSION = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"} | {
-    "MSELoss",
-    "L1Loss",
-    "SmoothL1Loss",
-    "HuberLoss",
-}
-# Loss params that torch wants as tensors; YAML gives lists or numbers.
-_TENSOR_PARAMS = {"weight", "pos_weight"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +31,7 @@ class LossSpec:
 
     @property
     def target_dtype(self) -> torch.dtype:
-        return torch.int64 if self.task == "multiclass" else torch.float32
+        return rules.target_dtype(self.task)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -72,54 +61,19 @@ def parse_loss(model_spec: Mapping[str, Any], device: torch.device) -> LossSpec:
     params = loss.get("params") or {}
     if not isinstance(params, Mapping):
         raise SpecError("loss.params must be a mapping")
-    kwargs = {
-        k: (
-            torch.as_tensor(v, dtype=torch.float32, device=device)
-            if k in _TENSOR_PARAMS and v is not None
-            else v
-        )
-        for k, v in params.items()
-    }
-    short = type_name.rsplit(".", 1)[-1]
     try:
-        if type_name.startswith(torchnames.NN_PREFIX) and not type_name.startswith(
-            torchnames.FUNCTIONAL_PREFIX
-        ):
-            cls = torchnames.resolve_module_class(type_name)
-            module = cls(**kwargs)
-            base: Callable[..., torch.Tensor] = module
-            kwargs = {}
-        else:
-            base = torchnames.resolve_function(type_name)
+        fn = rules.make_loss(type_name, params, device)
     except torchnames.NameRejected as err:
         raise SpecError(f"loss.type: {err}") from err
     except TypeError as err:
         raise SpecError(f"loss.params: {err}") from err
-
-    if short in _BINARY_PROB or short in _BINARY_LOGIT:
-        task = "binary"
-    elif short in _MULTICLASS:
-        task = "multiclass"
-    elif short in _REGRESSION:
-        task = "regression"
-    else:
-        task = "other"
-    float_target = task != "multiclass"
-
-    def fn(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        # A [B] target against a [B, 1] prediction: align shapes instead of broadcasting to
-        # [B, B] (what mse_loss would silently do).
-        if float_target and target.shape != pred.shape and target.numel() == pred.numel():
-            target = target.view(pred.shape)
-        return base(pred, target, **kwargs)
-
     return LossSpec(
         type=type_name,
         fn=fn,
         input=inputs["input"],
         target=inputs["target"],
-        task=task,
-        logits=short in _BINARY_LOGIT,
+        task=rules.loss_task(type_name),
+        logits=rules.on_logits(type_name),
     )
 
 

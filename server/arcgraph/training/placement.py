@@ -9,11 +9,15 @@ indexing, not by a DataLoader's per-sample workers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from arcgraph.builder import loss as loss_rules
 from arcgraph.training.config import TrainerConfig
 from arcgraph.training.data import Dataset
 from arcgraph.training.loop import DeviceData
+from arcgraph.training.losses import LossSpec
 
 RESIDENT_FRACTION = 0.5
 
@@ -83,9 +87,25 @@ def align_target(model: torch.nn.Module, data: DeviceData, output: str, float_ta
     if not float_target or data.train_y.dim() != 1 or data.n_train == 0:
         return
     pred = _sample_prediction(model, data, output)
-    if pred.dim() == 2 and pred.shape[1] == 1:
-        data.train_y = data.train_y.unsqueeze(1)
-        data.val_y = data.val_y.unsqueeze(1)
+    if isinstance(pred, torch.Tensor):  # else the loss check says what the output is
+        data.train_y = loss_rules.aligned_target(data.train_y, pred.shape)
+        data.val_y = loss_rules.aligned_target(data.val_y, pred.shape)
+
+
+@torch.no_grad()
+def loss_mismatch(
+    model: torch.nn.Module, data: DeviceData, loss: LossSpec, column: str
+) -> str | None:
+    """What the shape check says on `meta` (arcgraph.builder.loss.mismatch), asked of the
+    loss on the first two training rows: a prediction and target it cannot take are refused
+    before training, in the same words, instead of failing in the first step."""
+    if data.n_train == 0:
+        return None
+    pred = _sample_prediction(model, data, loss.input)
+    target = data.train_y[:2].to(data.device)
+    return loss_rules.mismatch(
+        loss.type, loss.fn, pred, target, output=loss.input, column=column, rows=len(target)
+    )
 
 
 @torch.no_grad()
@@ -95,10 +115,10 @@ def class_count(model: torch.nn.Module, data: DeviceData, output: str) -> int | 
     if data.n_train == 0:
         return None
     pred = _sample_prediction(model, data, output)
-    return int(pred.shape[1]) if pred.dim() >= 2 else None
+    return int(pred.shape[1]) if isinstance(pred, torch.Tensor) and pred.dim() >= 2 else None
 
 
-def _sample_prediction(model: torch.nn.Module, data: DeviceData, output: str) -> torch.Tensor:
+def _sample_prediction(model: torch.nn.Module, data: DeviceData, output: str) -> Any:
     """`output` for the first two training rows, in eval mode (no BatchNorm statistics
     touched), the model's mode restored; the callers run under no_grad."""
     was_training = model.training

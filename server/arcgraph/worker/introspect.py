@@ -319,6 +319,8 @@ def build_catalog() -> dict[str, Any]:
         qual = torchnames.NN_PREFIX + attr
         try:
             modules[qual] = describe_module(qual, torchnames.resolve_module_class(qual))
+            if modules[qual]["is_loss"]:  # a torch.nn.*Loss class: built with params, then called
+                losses[qual] = {"task": modules[qual]["task"]}
         except torchnames.NameRejected as exc:
             if callable(getattr(torch.nn, attr, None)):
                 rejected[qual] = str(exc)

@@ -1,8 +1,9 @@
-"""Let torch itself judge a spec's optimizer and model shapes, and say which key is at fault.
+"""Let torch itself judge a spec's optimizer, model shapes and loss, and say which key is at fault.
 
 Runs in the worker (and in the trainer's pre-flight). Nothing real is allocated: optimizers
 get one 2x2 dummy parameter (2-D because Muon refuses others) for their argument checks, then
-the trainer's model built on the `meta` device when it is given; models are built on `meta`.
+the trainer's model built on the `meta` device when it is given; models are built on `meta`,
+run, and their loss called on the output it names and a target built as the trainer builds it.
 """
 
 from __future__ import annotations
@@ -133,10 +134,64 @@ def probe_shapes(spec: dict[str, Any], batch: int = 2) -> dict[str, Any]:
         with torch.no_grad():
             out = model(**inputs)
     except build.NodeRuntimeError as exc:
-        return _failure(spec, exc.node, exc.message, path=tuple(getattr(exc, "path", ())))
+        failed = _failure(spec, exc.node, exc.message, path=tuple(getattr(exc, "path", ())))
+        if exc.output:
+            failed["output"] = exc.output
+        return failed
     except Exception as exc:  # torch raises many types; report rather than crash the worker
         return {"ok": False, "node": None, "message": f"{type(exc).__name__}: {exc}"}
+    problem = _loss_problem(spec, out, batch)
+    if problem is not None:
+        return {"ok": False, "node": None, "message": problem, "stage": "loss"}
     return {"ok": True, "node": None, "message": "", "outputs": _shapes(out)}
+
+
+def _loss_problem(spec: dict[str, Any], outputs: dict[str, Any], batch: int) -> str | None:
+    """The loss called on `meta` with the output it names and the target the trainer would
+    build from its column (arcgraph.builder.loss): None when it fits, or when the `loss`
+    section is not complete enough to ask (the structure checks speak about that)."""
+    from arcgraph.builder import loss as rules
+
+    loss = spec.get("loss")
+    if not isinstance(loss, dict):
+        return None
+    type_name, inputs, params = loss.get("type"), loss.get("inputs"), loss.get("params") or {}
+    if (
+        not isinstance(type_name, str)
+        or not isinstance(inputs, dict)
+        or not isinstance(params, dict)
+    ):
+        return None
+    output, column = inputs.get("input"), inputs.get("target")
+    if not isinstance(output, str) or not isinstance(column, str) or output not in outputs:
+        return None
+    if not _batched(spec.get("inputs")):
+        return None  # an input without a batch dimension ([10]) says nothing of the rows
+    try:
+        fn = rules.make_loss(
+            type_name, {str(k): v for k, v in params.items()}, torch.device("meta")
+        )
+    except (torchnames.NameRejected, TypeError, ValueError, RuntimeError):
+        return None
+    pred = outputs[output]
+    target = (
+        rules.example_target(pred, rules.loss_task(type_name), batch)
+        if isinstance(pred, torch.Tensor)
+        else torch.zeros(0)
+    )
+    return rules.mismatch(type_name, fn, pred, target, output=output, column=column, rows=batch)
+
+
+def _batched(inputs: Any) -> bool:
+    """Every input's shape starts with `null`, the batch (rows) dimension, as the trainer
+    reads it; only then is the prediction's first dimension the rows of the target."""
+    if not isinstance(inputs, dict) or not inputs:
+        return False
+    for decl in inputs.values():
+        shape = decl.get("shape") if isinstance(decl, dict) else None
+        if shape is not None and (not isinstance(shape, list) or not shape or shape[0] is not None):
+            return False
+    return True
 
 
 def _failure(

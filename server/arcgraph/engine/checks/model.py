@@ -790,7 +790,7 @@ def _check_loss(ctx: CheckContext, loss: YMap, top: Scope, inputs: YMap | None) 
                     ),
                     None,
                 )
-            msg = f"'{ltype}' is not a torch loss function"
+            msg = f"'{ltype}' is not a torch loss function or loss class"
             ctx.suggest(
                 codes.NOT_A_LOSS,
                 msg,

@@ -83,7 +83,7 @@ def summarize_model(
     if s.loss_type is None:
         s.loss_problem = "`loss.type` is missing"
     elif catalog is not None and catalog.loss(s.loss_type) is None:
-        s.loss_problem = f"'{s.loss_type}' is not a torch loss function"
+        s.loss_problem = f"'{s.loss_type}' is not a torch loss function or loss class"
     elif s.loss_input is None or s.loss_target is None:
         s.loss_problem = "`loss.inputs` needs `input` and `target`"
     elif s.loss_input not in s.outputs:
