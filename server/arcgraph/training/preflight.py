@@ -7,10 +7,11 @@ A spec with errors is refused with the engine's located diagnostics (the same te
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.checks.context import CheckOptions
 from arcgraph.engine.diagnostics import Diagnostic, Severity
+from arcgraph.engine.torch_service import TorchService
 from arcgraph.training.errors import SpecError
 
 # The optimizer probe runs; the shape check does not (the trainer builds the real model right
@@ -49,7 +50,7 @@ def resolve_model(trainer_path: Path, model_ref: str | None, override: str | Pat
     return Path(path)
 
 
-def _catalog() -> Any:
+def _catalog() -> Catalog | None:
     """The torch catalog (from the disk cache after the first time), so unknown names and
     params are refused with their file and line."""
     from arcgraph.worker.client import TorchWorker
@@ -61,7 +62,7 @@ def _catalog() -> Any:
         worker.close()
 
 
-def _probes() -> Any:
+def _probes() -> TorchService:
     """The engine's optimizer probe, in this process (torch is loaded here anyway): `check`
     and `train` refuse an optimizer that cannot train the model (AG216) alike."""
     from arcgraph.worker.inprocess import InProcessTorch
