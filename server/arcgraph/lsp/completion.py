@@ -297,7 +297,9 @@ class _Completer:
                 info = loss.function if loss is not None else None
                 self.add(
                     name,
-                    types.CompletionItemKind.Function,
+                    types.CompletionItemKind.Class
+                    if info is not None and info.kind == "class"
+                    else types.CompletionItemKind.Function,
                     detail=info.signature if info else None,
                     doc=info.summary if info else None,
                     rank=1,

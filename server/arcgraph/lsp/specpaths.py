@@ -74,7 +74,8 @@ def callable_for(
         return (catalog.optimizer(name), name) if name else None
     if path == ("loss", "params"):  # a loss function's keywords, or a loss class's constructor
         name = outline.value_of(("loss", "type"))
-        return (catalog.function(name), name) if name else None
+        loss = catalog.loss(name) if name else None
+        return (loss.function if loss is not None else None, name) if name else None
     node = node_of(path)
     if node is not None and path == (*node, "params"):
         name = outline.value_of((*node, "type"))
