@@ -117,18 +117,19 @@ def _creating_action(
     """A fix that creates files: this document's edits, then each new file created and
     filled (CreateFile + an edit of it). A client that cannot create files is told so where
     it shows disabled actions; else the action is left out."""
-    action = types.CodeAction(
-        title=fix.title, kind=types.CodeActionKind.QuickFix, diagnostics=[lsp_diag]
-    )
     if not _can_create_files(caps):
         ca = caps.text_document.code_action if caps.text_document else None
         if ca is None or not ca.disabled_support:
             return None
-        action.disabled = types.CodeActionDisabled(
-            reason="this editor does not let a quick fix create files"
-            " (workspace.workspaceEdit.resourceOperations lacks 'create'); split by hand"
+        return types.CodeAction(
+            title=fix.title,
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[lsp_diag],
+            disabled=types.CodeActionDisabled(
+                reason="this editor does not let a quick fix create files"
+                " (workspace.workspaceEdit.resourceOperations lacks 'create'); split by hand"
+            ),
         )
-        return action
     own = types.OptionalVersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version)
     changes: list[Any] = [types.TextDocumentEdit(text_document=own, edits=list(edits))]
     for new in fix.creates:
@@ -145,8 +146,12 @@ def _creating_action(
                 ],
             ),
         ]
-    action.edit = types.WorkspaceEdit(document_changes=changes)
-    return action
+    return types.CodeAction(
+        title=fix.title,
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[lsp_diag],
+        edit=types.WorkspaceEdit(document_changes=changes),
+    )
 
 
 def _plain(data: Any) -> Any:
