@@ -21,6 +21,13 @@ import torch
 import yaml
 
 from arcgraph.builder.build import GraphModule, build_model
+from arcgraph.engine.overrides import (
+    ENVIRONMENT_KEYS,
+    Applied,
+    OverrideError,
+    apply_overrides,
+    parse_override,
+)
 from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
 from arcgraph.training.config import OptimizerSpec, TrainerConfig, parse_trainer
@@ -121,12 +128,14 @@ def train(
     events: EventSink | None = None,
     run_name: str | None = None,
     verbose: bool | None = None,
+    overrides: list[str] | None = None,
 ) -> dict[str, Any]:
     """Train and return the run's summary (also written to `<run_dir>/summary.json`).
 
     Raises a TrainError subclass for anything the user must fix (SpecError, DataError,
     ResumeError, NonFiniteLossError) and TrainingInterrupted after a first Ctrl-C/SIGTERM.
     `verbose` overrides the trainer's `config.verbose` (the API's default is the spec's).
+    `overrides` are `KEY=VALUE` texts (`--set`) applied to the trainer spec for this run.
     """
     reporter = Reporter(events, verbose=True if verbose is None else verbose)
     try:
@@ -143,6 +152,7 @@ def train(
                 run_name=run_name,
                 reporter=reporter,
                 verbose=verbose,
+                overrides=overrides or [],
                 stack=stack,
             )
     except TrainingInterrupted as err:
@@ -176,6 +186,7 @@ class _Specs:
     monitor: str
     model_id: str
     hashes: dict[str, str]
+    applied: Applied | None = None  # the --set overrides and the effective trainer text
 
 
 @dataclass
@@ -220,9 +231,10 @@ def _train(
     run_name: str | None,
     reporter: Reporter,
     verbose: bool | None,
+    overrides: list[str],
     stack: contextlib.ExitStack,
 ) -> dict[str, Any]:
-    specs = _read_specs(trainer_path, model, target, reporter, verbose)
+    specs = _read_specs(trainer_path, model, target, reporter, verbose, overrides)
     start = _prepare_run_dir(specs, data_path, out, resume, force, run_name, reporter, stack)
     if start.finished is not None:
         reporter.end(start.finished)
@@ -248,12 +260,16 @@ def _read_specs(
     target: str | None,
     reporter: Reporter,
     verbose: bool | None,
+    overrides: list[str],
 ) -> _Specs:
     """Specs read, checked by the engine, typed; no data has been touched yet."""
     trainer_text, trainer_spec = _load_yaml(trainer_path)
+    applied, hashed = _apply_overrides(trainer_path, trainer_text, overrides)
+    if applied is not None:
+        trainer_spec = yaml.load(applied.text, Loader=_Loader)  # a safe loader
     model_ref = trainer_spec.get("model_ref") if isinstance(trainer_spec, dict) else None
     model_path = resolve_model(trainer_path, model_ref, model)
-    check_specs(trainer_path, model_path, model_overridden=model is not None)
+    check_specs(trainer_path, model_path, model_overridden=model is not None, applied=applied)
     model_text, model_spec = _load_yaml(model_path)
     if not isinstance(model_spec, dict):
         raise SpecError(f"{model_path}: a model spec must be a YAML mapping")
@@ -276,9 +292,28 @@ def _read_specs(
         model_id=_model_id(model_path),
         hashes={
             "model": rundir.sha256_text(model_text),
-            "trainer": rundir.sha256_text(trainer_text),
+            "trainer": rundir.sha256_text(hashed),
         },
+        applied=applied,
     )
+
+
+def _apply_overrides(
+    trainer_path: Path, text: str, overrides: list[str]
+) -> tuple[Applied | None, str]:
+    """(the overrides applied, the text the spec's hash is of). The hash leaves out the
+    overrides of ENVIRONMENT_KEYS (where the run happens), so a resume may change those and
+    is refused, as for an edited file, when any other override differs."""
+    if not overrides:
+        return None, text
+    try:
+        parsed = [parse_override(o) for o in overrides]
+        applied = apply_overrides(text, parsed)
+        kept = [o for o in parsed if o.path not in ENVIRONMENT_KEYS]
+        hashed = apply_overrides(text, kept).text if kept else text
+    except OverrideError as err:
+        raise SpecError(f"{trainer_path}: {err}") from None
+    return applied, hashed
 
 
 def _prepare_run_dir(
@@ -383,6 +418,11 @@ def _write_run_dir(
         stack.enter_context(RunLock(run_dir))
     rundir.make_checkpoint_dir(run_dir)
     dataset, placed = data.dataset, data.placed
+    applied = specs.applied
+    extra: dict[str, Any] = {}
+    if applied is not None:
+        ckpt_io.atomic_write_text(run_dir / rundir.EFFECTIVE_TRAINER_FILE, applied.text)
+        extra["overrides"] = [o.text for o in applied.overrides]
     _write_run_files(
         run_dir,
         resume=resume,
@@ -408,6 +448,7 @@ def _write_run_dir(
                 "validation": placed.n_val,
             },
             "versions": rundir.versions(),
+            **extra,
         },
         split={"train": data.train_idx.tolist(), "validation": data.val_idx.tolist()},
     )
@@ -587,6 +628,8 @@ def _write_run_files(
         ):
             resumes = previous.get("resumes", [])
             resumes.append({"versions": info["versions"]})
+            if "overrides" in info:
+                resumes[-1]["overrides"] = info["overrides"]
             previous["resumes"] = resumes
             rundir.write_json(run_file, previous)
             return

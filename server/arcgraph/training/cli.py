@@ -38,6 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write progress as JSON lines to PATH, or to stdout with '-'",
     )
     parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a trainer spec field for this run (repeatable; VALUE is YAML), "
+        "e.g. --set config.device=cpu",
+    )
+    parser.add_argument(
         "--quiet", action="store_true", help="no progress output (as config.verbose: false)"
     )
 
@@ -60,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             events=sink,
             run_name=args.name,
             verbose=False if args.quiet else None,
+            overrides=args.overrides,
         )
         return 0
     except TrainingInterrupted as err:

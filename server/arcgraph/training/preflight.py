@@ -11,6 +11,7 @@ from pathlib import Path
 from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.checks.context import CheckOptions
 from arcgraph.engine.diagnostics import Diagnostic, Severity
+from arcgraph.engine.overrides import Applied
 from arcgraph.engine.torch_service import TorchService
 from arcgraph.training.errors import SpecError
 
@@ -71,9 +72,16 @@ def _probes() -> TorchService:
 
 
 def check_specs(
-    trainer_path: Path, model_path: Path, *, model_overridden: bool
+    trainer_path: Path,
+    model_path: Path,
+    *,
+    model_overridden: bool,
+    applied: Applied | None = None,
 ) -> list[Diagnostic]:
-    """Run the engine; raise PreflightError listing the errors, return the other diagnostics."""
+    """Run the engine; raise PreflightError listing the errors, return the other diagnostics.
+
+    With `--set` overrides (`applied`), the effective trainer text is what is checked, and
+    what is said of it is put back on the file's lines, naming the override it is about."""
     from arcgraph.engine.core import Engine, check_files
     from arcgraph.engine.registry import Registry
     from arcgraph.engine.report import format_text
@@ -81,7 +89,16 @@ def check_specs(
     root = workspace_root(trainer_path)
     engine = Engine(Registry.scan([root]), _probes(), _PROBES_ONLY)
     engine.trainers_model = model_path.resolve()  # the model trained, also with --model
-    diags = check_files([trainer_path, model_path], engine=engine)
+    if applied is None:
+        diags = check_files([trainer_path, model_path], engine=engine)
+    else:
+        own = str(trainer_path)
+        diags = check_files([model_path], engine=engine) + [
+            applied.locate(d) if d.path == own else d
+            for d in engine.check(trainer_path, applied.text)
+            if d.severity != Severity.HINT
+        ]
+        diags.sort(key=Diagnostic.sort_key)
     if model_overridden:
         trainer = str(trainer_path.resolve())
         diags = [

@@ -30,6 +30,7 @@ from arcgraph.training.output import check_out_dir, write_error
 
 MODEL_FILE = "model.yaml"
 TRAINER_FILE = "trainer.yaml"
+EFFECTIVE_TRAINER_FILE = "trainer.effective.yaml"  # with the run's --set overrides
 RUN_FILE = "run.json"
 SPLIT_FILE = "split.json"
 VOCAB_FILE = "vocab.json"
