@@ -27,7 +27,7 @@ def _check(args: argparse.Namespace) -> int:
         from arcgraph.worker.client import TorchWorker
 
         torch = TorchWorker(interpreter=args.python)
-    options = CheckOptions(shape_check=not args.no_shape_check)
+    options = CheckOptions(shape_check=not args.no_shape_check, spec=args.spec)
     files = collect_spec_files(paths)  # walked once: checked, then counted in the summary
     roots = sorted({workspace_root_for(p) for p in paths})
     try:
@@ -73,6 +73,12 @@ def build_parser(with_train_args: bool = True) -> argparse.ArgumentParser:
     check.add_argument("--no-torch", action="store_true", help="structure checks only")
     check.add_argument(
         "--no-shape-check", action="store_true", help="skip the meta-device forward pass"
+    )
+    check.add_argument(
+        "--spec",
+        choices=("1.0", "1.1"),
+        default="1.1",
+        help="trainer spec version to stay within: 1.0 flags the v1.1 keys (default: 1.1)",
     )
     check.set_defaults(func=_check)
 

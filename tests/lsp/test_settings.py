@@ -31,6 +31,15 @@ def missing_python(path: str) -> str:
 
 
 # -- parsing -----------------------------------------------------------------------------------
+def test_the_spec_version_reaches_the_checks():
+    """`arcgraph.spec: "1.0"`: the engine flags trainer spec v1.1 keys (AG265)."""
+    parsed = parse({"arcgraph": {"spec": "1.0"}})
+    assert (parsed.problems, parsed.settings.spec) == ([], "1.0")
+    index = WorkspaceIndex(parsed.settings)
+    assert index.engine.options.spec == "1.0"
+    assert WorkspaceIndex().engine.options.spec == "1.1"
+
+
 def test_the_vscode_client_options():
     """What the extension sends: its settings as one nested object, plus its own section's
     keys the server has no use for (ignored, said nothing)."""
@@ -109,6 +118,10 @@ def test_later_sources_apply_key_by_key():
             {"torchTimeout": True},
             'Arc-Graph setting "torchTimeout" must be a number of seconds greater than 0; '
             "got true: ignored (still 20.0)",
+        ),
+        (
+            {"spec": "2.0"},
+            'Arc-Graph setting "spec" must be "1.0" or "1.1"; got "2.0": ignored (still "1.1")',
         ),
         (
             {"registry": {"folders": "models"}},

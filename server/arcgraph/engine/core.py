@@ -48,6 +48,7 @@ from arcgraph.engine.source import (
     parse_yaml,
     to_python,
 )
+from arcgraph.engine.spec_version import not_in_version
 from arcgraph.engine.torch_service import ProbeResult, TorchService
 from arcgraph.engine.wellformed import probe_spec
 
@@ -214,6 +215,7 @@ class Engine:
             if stale is not None and stale():
                 raise Cancelled
             check_trainer(ctx)
+            ctx.out += not_in_version(root, self.options.spec)
         else:
             # Node types get the engine's words (did-you-mean, refused names), not a regex.
             owned = {("graph", "*", "type"), ("modules", "*", "graph", "*", "type")}

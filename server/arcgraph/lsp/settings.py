@@ -27,8 +27,10 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from arcgraph.engine.registry import RegistrySettings
+from arcgraph.engine.spec_version import LATEST, SPEC_VERSIONS
 
 Seconds = NewType("Seconds", float)
+SpecVersion = NewType("SpecVersion", str)  # one of engine.spec_version.SPEC_VERSIONS
 
 # The spellings read before the settings had one shape: old key -> the key path that replaced it.
 DEPRECATED: dict[str, tuple[str, ...]] = {
@@ -67,6 +69,7 @@ class Settings:
     registry: Registry = Registry()
     pull_diagnostics: bool = True  # False: push diagnostics even to a client that could pull
     client: Client = Client()
+    spec: SpecVersion = SpecVersion(LATEST)  # "1.0": trainer spec v1.1 keys are errors (AG265)
 
     def registry_settings(self) -> RegistrySettings:
         rs = RegistrySettings()
@@ -144,6 +147,15 @@ def _seconds(value: Any, _: Any) -> Seconds:
     return Seconds(float(value))
 
 
+def _spec_version(value: Any, _: Any) -> SpecVersion:
+    if value not in SPEC_VERSIONS:
+        raise TypeError(f"expected {_SPEC_WORDS}")
+    return SpecVersion(value)
+
+
+_SPEC_WORDS = " or ".join(f'"{v}"' for v in SPEC_VERSIONS)
+
+
 def _names(value: Any, _: Any) -> tuple[str, ...]:
     """A list of strings (a string alone is no list of names; empty items are left out)."""
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
@@ -156,6 +168,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict(bool, "true or false"))
     conv.register_structure_hook(str, _strict(str, "a string"))
     conv.register_structure_hook(Seconds, _seconds)
+    conv.register_structure_hook(SpecVersion, _spec_version)
     conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _names)
     conv.register_unstructure_hook(Seconds, float)
 
@@ -262,6 +275,8 @@ def _type_words(kind: Any) -> str:
         return "true or false"
     if kind is Seconds:
         return "a number of seconds greater than 0"
+    if kind is SpecVersion:
+        return _SPEC_WORDS
     if kind in (str, str | None):
         return "a string"
     if get_origin(kind) is tuple:

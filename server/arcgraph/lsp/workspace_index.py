@@ -43,7 +43,10 @@ class WorkspaceIndex:
         self.engine = Engine(None, None, self._options())
 
     def _options(self) -> CheckOptions:
-        return CheckOptions(shape_check=self.settings.checks.shape, probes=self.settings.probes)
+        settings = self.settings
+        return CheckOptions(
+            shape_check=settings.checks.shape, probes=settings.probes, spec=settings.spec
+        )
 
     def configure(self, settings: Settings) -> None:
         """Apply settings and create the torch worker (no process is started here)."""

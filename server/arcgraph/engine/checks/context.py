@@ -16,6 +16,7 @@ from arcgraph.engine.source import YNode
 class CheckOptions:
     shape_check: bool = True
     probes: bool = True
+    spec: str = "1.1"  # the trainer spec version checked against ("1.0": v1.1 keys flagged)
 
 
 @dataclass
