@@ -176,7 +176,10 @@ class TrainFeature:
             return {"status": "cancelled", "error": "the request was cancelled"}
         self.runs[trainer] = run
         try:
-            return await self._run(run, data_path, arg.get("target"), arg.get("model"))
+            overrides = arg.get("overrides")
+            if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+                overrides = []  # `--set KEY=VALUE` texts (the client's "run on the CPU")
+            return await self._run(run, data_path, arg.get("target"), arg.get("model"), overrides)
         finally:
             self.runs.pop(trainer, None)
             self.server.refresh_code_lenses()
@@ -227,7 +230,9 @@ class TrainFeature:
     def _interpreter(self) -> str:
         return self.server.index.settings.interpreter or sys.executable
 
-    async def _run(self, run: Run, data: Path, target: Any, model: Any) -> dict[str, Any]:
+    async def _run(
+        self, run: Run, data: Path, target: Any, model: Any, overrides: list[str]
+    ) -> dict[str, Any]:
         from arcgraph.worker.client import child_env
 
         out = workspace_root_for(run.trainer) / "runs"
@@ -250,6 +255,8 @@ class TrainFeature:
             cmd += ["--target", target]
         if isinstance(model, str) and model:
             cmd += ["--model", model]
+        for override in overrides:
+            cmd += ["--set", override]
         self._log(f"arcgraph: {' '.join(cmd)}")
         token = await self._begin_progress(run)
         try:
