@@ -18,6 +18,7 @@ import {
   dataGlob,
   dialogExtensions,
   isParquet,
+  CPU_OVERRIDE,
   isSuccess,
   modelInfo,
   type ModelInfo,
@@ -31,6 +32,7 @@ import {
   trainRefusal,
   trainerModelRef,
   trainResultMessage,
+  unavailableDevice,
 } from './logic/train';
 import { runPython } from './run';
 import type { ServerManager } from './server';
@@ -266,7 +268,7 @@ export class TrainCommand {
     return pick?.label;
   }
 
-  private async train(trainer: vscode.Uri, data: string, target: string, modelName: string): Promise<void> {
+  private async train(trainer: vscode.Uri, data: string, target: string, modelName: string, overrides: readonly string[] = []): Promise<void> {
     if (this.server.state !== 'running') {
       await this.server.start();
     }
@@ -275,7 +277,7 @@ export class TrainCommand {
       this.notRunning();
       return;
     }
-    const args = trainArguments(trainer.toString(), data, target);
+    const args = trainArguments(trainer.toString(), data, target, overrides);
     const token = `arcgraph-train-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     this.running = true;
     const title = `Training ${modelName}`;
@@ -388,7 +390,17 @@ export class TrainCommand {
     }
     const refusal = trainRefusal(result);
     if (refusal !== undefined) {
-      void vscode.window.showErrorMessage(`Arc-Graph: training of ${modelName} did not run: ${refusal}`);
+      const device = overrides.includes(CPU_OVERRIDE) ? undefined : unavailableDevice(refusal);
+      const onCpu = 'Train on the CPU';
+      const text = `Arc-Graph: training of ${modelName} did not run: ${refusal}`;
+      if (!device) {
+        void vscode.window.showErrorMessage(text);
+        return;
+      }
+      // the spec's device is missing here: offer this run on the CPU (--set config.device=cpu)
+      if ((await vscode.window.showErrorMessage(text, onCpu)) === onCpu) {
+        await this.train(trainer, data, target, modelName, [...overrides, CPU_OVERRIDE]);
+      }
       return;
     }
     let parsed;

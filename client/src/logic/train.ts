@@ -220,11 +220,13 @@ export interface TrainArguments {
   readonly trainer: string;
   readonly data: string;
   readonly target: string;
+  /** `--set KEY=VALUE` texts for this run only (e.g. `config.device=cpu`). */
+  readonly overrides?: readonly string[];
 }
 
 export const TRAIN_COMMAND = 'arcgraph.train';
 
-export function trainArguments(trainerUri: string, dataPath: string, target: string): TrainArguments {
+export function trainArguments(trainerUri: string, dataPath: string, target: string, overrides: readonly string[] = []): TrainArguments {
   if (!trainerUri) {
     throw new Error('no trainer spec');
   }
@@ -234,7 +236,20 @@ export function trainArguments(trainerUri: string, dataPath: string, target: str
   if (!target) {
     throw new Error('no target column');
   }
-  return { trainer: trainerUri, data: dataPath, target };
+  return { trainer: trainerUri, data: dataPath, target, ...(overrides.length ? { overrides: [...overrides] } : {}) };
+}
+
+/** The override that runs a spec on the CPU instead of its device. */
+export const CPU_OVERRIDE = 'config.device=cpu';
+
+/**
+ * The device a refusal says is missing (the trainer's words: "config.device is 'cuda' but no
+ * CUDA device is available to torch", "... 'mps' but the MPS backend is not available ..."),
+ * so the Train flow can offer the CPU; undefined for any other refusal.
+ */
+export function unavailableDevice(refusal: string): string | undefined {
+  const m = /config\.device is '(cuda|mps)' but (?:no |the ).* available/.exec(refusal);
+  return m ? m[1] : undefined;
 }
 
 /** The command's result, as the server returns it. */

@@ -20,6 +20,7 @@ import {
   trainRefusal,
   trainerModelRef,
   trainResultMessage,
+  unavailableDevice,
 } from '../logic/train';
 
 // what the server sends at initialize (tests/lsp/test_train.py checks the server's side)
@@ -167,5 +168,29 @@ describe('train request and result', () => {
   });
   it('progress text', () => {
     assert.equal(progressText({ kind: 'report', message: 'epoch 3/30', percentage: 10 }, 'Training'), 'Training: epoch 3/30 10%');
+  });
+});
+
+describe('a device that is not available', () => {
+  it('is read from the trainer refusal, to offer the CPU', () => {
+    // the trainer's words (server/arcgraph/training/device.py; tests/lsp/test_train_overrides.py)
+    assert.equal(unavailableDevice("config.device is 'cuda' but no CUDA device is available to torch"), 'cuda');
+    assert.equal(unavailableDevice("config.device is 'mps' but the MPS backend is not available to torch"), 'mps');
+    assert.equal(unavailableDevice("config.device must be auto, cpu, cuda or mps, got 'gpu'"), undefined);
+    assert.equal(unavailableDevice('the specs have 1 error; not training'), undefined);
+  });
+  it('makes the retry pass --set config.device=cpu', () => {
+    assert.deepEqual(trainArguments('file:///w/t.trainer.yaml', '/w/iris.csv', 'species', ['config.device=cpu']), {
+      trainer: 'file:///w/t.trainer.yaml',
+      data: '/w/iris.csv',
+      target: 'species',
+      overrides: ['config.device=cpu'],
+    });
+    // no overrides: the arguments are what they were
+    assert.deepEqual(trainArguments('file:///w/t.trainer.yaml', '/w/iris.csv', 'species'), {
+      trainer: 'file:///w/t.trainer.yaml',
+      data: '/w/iris.csv',
+      target: 'species',
+    });
   });
 });
