@@ -173,7 +173,8 @@ def _replace(text: str, node: YNode, value: Any) -> str:
     s = node.span
     start, end = _offset(lines, s.start_line, s.start_col), _offset(lines, s.end_line, s.end_col)
     pad = "\n" * (s.end_line - s.start_line) + " " * s.end_col if s.end_line > s.start_line else ""
-    return text[:start] + flow_text(value) + pad + text[end:]
+    space = " " if text[start - 1 : start] == ":" else ""  # `key:` with no value
+    return text[:start] + space + flow_text(value) + pad + text[end:]
 
 
 def _insert(applied: Applied, mapping: YMap, key: str, value: Any) -> str:
