@@ -122,6 +122,29 @@ class RecordingClient(LanguageClient):
                 self.diagnostics[uri] = params.diagnostics
                 self.published.append(params)
 
+    async def status(self) -> dict[str, Any]:
+        """The server's `arcgraph/status`: `{"idle": bool, "pending": {...}}`."""
+        return _plain(await self.protocol.send_request_async("arcgraph/status", None))
+
+    async def wait_idle(self, timeout: float = 60.0, pull: bool = True) -> None:
+        """Until the server has no work left (`arcgraph/status`); everything that work
+        published has arrived by then (and in pull mode, unless not `pull`, is pulled and
+        recorded)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            status = await self.status()
+            if status["idle"]:
+                if not pull:
+                    return
+                await self.sync()  # the reports of that state; a pull may start a check
+                status = await self.status()
+                if status["idle"]:
+                    return
+            if loop.time() > deadline:
+                raise AssertionError(f"the server is not idle after {timeout} s: {status}")
+            await asyncio.sleep(0.02)
+
     def published_for(self, uri: str) -> list[types.PublishDiagnosticsParams]:
         return [p for p in self.published if p.uri == uri]
 
@@ -196,6 +219,15 @@ class RecordingClient(LanguageClient):
                 ],
             )
         )
+
+
+def _plain(value: Any) -> Any:
+    """pygls answers a method it has no type for with namedtuples (`Object`): as JSON again."""
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _recording_client() -> RecordingClient:

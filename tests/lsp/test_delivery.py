@@ -3,7 +3,6 @@ coalesced checks for bursts of edits, and settings through `workspace/configurat
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 from pathlib import Path
 
@@ -66,7 +65,7 @@ async def test_pull_client_gets_pull_only(cache_dir: Path, workspace: Path):
         for gone in (uri, uri_of(workspace / "never-opened.yaml")):
             report = await c.pull_report(gone)
             assert (report.version, report.diagnostics) == (None, [])
-        await asyncio.sleep(0.3)
+        await c.wait_idle(pull=False)  # every check and torch stage done: a push would be in
         assert c.published == [] and c.pushed_in_pull_mode == 0
     finally:
         await stop_client(c)
@@ -141,9 +140,12 @@ async def test_push_clients(cache_dir: Path, workspace: Path, profile: str, opti
 
 
 async def test_burst_of_edits_is_coalesced(cache_dir: Path, workspace: Path):
-    """10 changes back to back on a 5000-line model: fewer than 10 checks, the last one last."""
+    """10 changes back to back on a 5000-line model: each version is checked at most once and
+    published in order, the last one last. How many are skipped depends on the machine's speed
+    (test_scheduling holds the check lane to show a burst checked once)."""
     c = await start_client(cache_dir, workspace)
     try:
+        await c.wait_idle()  # the scan is in: no recheck publishes a version again
         uri = uri_of(workspace / "models" / "big-v1.model.yaml")
         text = big_model_spec(5000)
         assert text.startswith("# generated benchmark model\n")
@@ -153,10 +155,11 @@ async def test_burst_of_edits_is_coalesced(cache_dir: Path, workspace: Path):
         for v in range(2, 12):
             c.edit(uri, v, 0, 1, 1, f" v{v}")  # a comment: the spec stays valid
         assert await c.wait_for_diagnostics(uri, 11, after=seen) == []
-        await asyncio.sleep(0.5)
+        await c.wait_idle()
         after = c.published_for(uri)[seen:]
-        assert 1 <= len(after) < 10, [p.version for p in after]
-        assert after[-1].version == 11
+        versions = [p.version for p in after]
+        assert versions == sorted(set(versions)) and versions[-1] == 11, versions
+        assert all(list(p.diagnostics) == [] for p in after)
     finally:
         await stop_client(c)
 
@@ -228,7 +231,7 @@ async def test_shape_check_switched_by_configuration(
         c.set_configuration(off)
         c.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         assert await c.wait_for_diagnostics(uri, 1, after=seen) == []
-        await asyncio.sleep(1.0)
+        await c.wait_idle()  # no probe of the shape check still on its way
         assert list(c.published_for(uri)[-1].diagnostics) == []
     finally:
         await stop_client(c)

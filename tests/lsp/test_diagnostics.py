@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -127,25 +126,15 @@ async def test_stale_version_never_published_last(client: RecordingClient, works
     client.replace(uri, GOOD_TRAINER + "  seeed: 1\n", 3)
     diags = await client.wait_for_diagnostics(uri, 3, lambda d: len(d) == 1)
     assert diags[0].message == "unknown key 'seeed' in config; did you mean 'seed'?"
-    # let any background work for older versions finish, then look at the order
-    sent = await _settle(client, uri)
+    # once the server has no work left (nothing for an older version can come after), the order
+    await client.wait_idle()
+    sent = client.published_for(uri)
     assert sent[-1].version == 3
     versions = [p.version for p in sent]
     assert versions == sorted(versions), versions  # nothing older after anything newer
     assert [d.message for d in sent[-1].diagnostics] == [
         "unknown key 'seeed' in config; did you mean 'seed'?"
     ]
-
-
-async def _settle(client: RecordingClient, uri: str, quiet: float = 0.6) -> list:
-    """Wait until nothing new is published for `uri` for `quiet` seconds."""
-    count = -1
-    await client.sync()
-    while count != len(client.published_for(uri)):
-        count = len(client.published_for(uri))
-        await asyncio.sleep(quiet)
-        await client.sync()
-    return client.published_for(uri)
 
 
 async def test_garbage_text_server_stays_up(client: RecordingClient, workspace: Path):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from .conftest import RecordingClient, rng, text_edits, uri_of
+from arcgraph.lsp.server import build_server
+
+from .conftest import RecordingClient, rng, start_client, stop_client, text_edits, uri_of
+from .test_scheduling import Wire, send, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -53,20 +57,6 @@ loss:
 
 def pos(line: int, col: int) -> types.Position:
     return types.Position(line, col)
-
-
-async def refs_once_indexed(
-    client: RecordingClient, uri: str, p: types.Position, expected: list, timeout: float = 60.0
-) -> list[tuple[str, types.Range]]:
-    """References once the background scan has indexed the workspace's trainers (asked again
-    until the answer is `expected`, or the time is up: then the last answer)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        answer = await refs(client, uri, p, include=False)
-        if answer == expected or loop.time() > deadline:
-            return answer
-        await asyncio.sleep(0.05)
 
 
 async def refs(
@@ -148,7 +138,7 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
             (unsaved, rng(0, 11, 0, 29)),
         ]
         # anywhere in the model spec that is not a node or input: the trainers
-        assert await refs_once_indexed(client, model_uri, pos(0, 3), expected) == expected
+        assert await refs(client, model_uri, pos(0, 3), include=False) == expected
         assert await refs(client, model_uri, pos(38, 5), include=False) == expected
         # on the model ID in a trainer; the declaration is the model file
         top = (model_uri, rng(0, 0, 0, 0))
@@ -172,6 +162,92 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
             )
         copy.unlink()
         watched(client, (uri_of(copy), types.FileChangeType.Deleted))
+
+
+async def test_model_references_right_after_start_wait_for_the_scan(
+    cache_dir: Path, workspace: Path
+):
+    """Asked before the workspace scan has even started (the client holds its answer to
+    `workspace/configuration`, which the scan waits for), find references waits for the scan
+    and answers with every trainer on disk; so does go to definition of a `model_ref`."""
+    gate = asyncio.Event()
+    c = await start_client(cache_dir, workspace, configuration={}, configuration_gate=gate)
+    try:
+        model = workspace / "models" / "iris-classifier-v1.model.yaml"
+        model_uri = uri_of(model)
+        unsaved = uri_of(workspace / "trainers" / "zz-early.trainer.yaml")
+        c.open(model_uri, model.read_text())
+        c.open(unsaved, "model_ref: iris-classifier-v1\n")
+        asked = asyncio.ensure_future(refs(c, model_uri, pos(0, 3)))
+        definition = asyncio.ensure_future(
+            c.text_document_definition_async(
+                types.DefinitionParams(types.TextDocumentIdentifier(unsaved), pos(0, 15))
+            )
+        )
+        deadline = asyncio.get_running_loop().time() + 30
+        status = await c.status()
+        while status["pending"]["scanWaiters"] < 2:  # both requests are in, waiting
+            assert not asked.done() and not definition.done(), "answered before the scan"
+            assert asyncio.get_running_loop().time() < deadline, status
+            status = await c.status()
+        assert status["pending"]["lanes"]["scan"] == {"waiting": 0, "running": 0}  # not started
+        gate.set()
+        assert await asked == [
+            (model_uri, rng(0, 0, 0, 0)),
+            (uri_of(workspace / "trainers" / "iris.trainer.yaml"), rng(2, 11, 2, 29)),
+            (unsaved, rng(0, 11, 0, 29)),
+        ]
+        assert await definition == [types.Location(model_uri, rng(0, 0, 0, 0))]
+    finally:
+        await stop_client(c)
+
+
+async def test_a_scan_that_does_not_end_bounds_the_wait(tmp_path: Path):
+    """The wait for the scan is bounded: then the answer is what is known (the open
+    documents), and the client's log says why it may be incomplete."""
+    (tmp_path / "trainers").mkdir()
+    (tmp_path / "trainers" / "on-disk.trainer.yaml").write_text("model_ref: m-v1\n")
+    server = build_server()
+    wire = Wire()
+    server.protocol.set_writer(wire, include_headers=False)
+    server.scan_wait.bound_s = 0.2
+    held, release = threading.Event(), threading.Event()
+    server.index.scan_lane.submit(lambda: (held.set(), release.wait(60)))  # a stuck scan
+    try:
+        init = {
+            "capabilities": {},
+            "rootUri": uri_of(tmp_path),
+            "initializationOptions": {"torch": False},
+        }
+        send(server, "initialize", init, 1)
+        send(server, "initialized", {})
+        model_uri = uri_of(tmp_path / "m-v1.model.yaml")
+        trainer_uri = uri_of(tmp_path / "open.trainer.yaml")
+        for uri, text in ((model_uri, MODEL), (trainer_uri, "model_ref: m-v1\n")):
+            doc = {"uri": uri, "languageId": "yaml", "version": 1, "text": text}
+            send(server, "textDocument/didOpen", {"textDocument": doc})
+        params = {
+            "textDocument": {"uri": model_uri},
+            "position": {"line": 0, "character": 3},
+            "context": {"includeDeclaration": False},
+        }
+        send(server, "textDocument/references", params, 2)
+        await until(lambda: any(m.get("id") == 2 for m in wire.sent), "the answer", 30)
+        (answer,) = [m["result"] for m in wire.sent if m.get("id") == 2]
+        assert [(a["uri"], a["range"]["start"]["line"]) for a in answer] == [(trainer_uri, 0)]
+        logged = [
+            m["params"]["message"]
+            for m in wire.sent
+            if m.get("method") == "window/logMessage" and m["params"]["type"] == 2
+        ]
+        assert logged == [
+            "arcgraph: find references answered before the workspace scan ended (waited 0.2 s): "
+            "files not opened yet may be missing from the answer"
+        ]
+        assert held.is_set()
+    finally:
+        release.set()
+        send(server, "shutdown", None, 3)
 
 
 async def test_model_references_follow_the_file_watcher(client: RecordingClient, workspace: Path):

@@ -1,14 +1,14 @@
 """The torch stage waits for a pause in the editing: a burst of edits costs one probe.
 
 The worker's requests are observed from outside: the server is given an "interpreter" that is
-a shell script teeing the worker's stdin (its requests, one JSON line each) into a log before
-running the real Python. No timing is asserted; the edits of a burst are sent back to back,
-well within the server's idle delay.
+a shell script passing the worker's stdin (its requests, one JSON line each) through a gate
+that logs each request and holds `probe_shapes` requests while a file exists. The opened
+file's probe is held there, so the torch lane is busy through the whole burst, as a slow
+probe keeps it; nothing is timed: the test waits for states (`arcgraph/status`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -19,7 +19,7 @@ from lsprotocol import types
 
 from arcgraph.worker.client import TorchWorker
 
-from .conftest import RecordingClient, start_client, stop_client, uri_of
+from .conftest import start_client, stop_client, uri_of
 
 LINE = 23  # `    params: { in_features: 16, out_features: 3 }` of the classifier
 NAME = types.Range(types.Position(21, 10), types.Position(21, 20))  # `classifier`
@@ -31,13 +31,36 @@ def torch_needed(has_catalog: bool) -> None:
         pytest.skip("torch is not installed")
 
 
-def teeing_interpreter(folder: Path, log: Path) -> Path:
-    """A script that runs this Python, logging the stdin of `-m arcgraph.worker`."""
-    script = folder / "python-tee"
+GATE = """\
+import json, os, sys, time
+
+log, hold = sys.argv[1], sys.argv[2]
+while True:
+    line = sys.stdin.buffer.readline()
+    if not line:
+        break
+    with open(log, "ab") as f:
+        f.write(line)
+    try:
+        op = json.loads(line).get("op")
+    except (ValueError, AttributeError):
+        op = None
+    while op == "probe_shapes" and os.path.exists(hold):
+        time.sleep(0.01)
+    sys.stdout.buffer.write(line)
+    sys.stdout.buffer.flush()
+"""
+
+
+def gated_interpreter(folder: Path, log: Path, hold: Path) -> Path:
+    """A script that runs this Python; the stdin of `-m arcgraph.worker` passes the gate."""
+    gate = folder / "gate.py"
+    gate.write_text(GATE)
+    script = folder / "python-gated"
     script.write_text(
         "#!/bin/sh\n"
         'if [ "$1" = "-m" ]; then\n'
-        f'  tee -a "{log}" | "{sys.executable}" "$@"\n'
+        f'  "{sys.executable}" "{gate}" "{log}" "{hold}" | "{sys.executable}" "$@"\n'
         "else\n"
         f'  exec "{sys.executable}" "$@"\n'
         "fi\n"
@@ -69,11 +92,9 @@ def shape_rows(diags: list[types.Diagnostic]) -> list[tuple]:
     return [(d.code, d.message, d.range) for d in diags if d.code == "AG314"]
 
 
-async def settle(client: RecordingClient, uri: str, quiet: float = 1.0) -> None:
-    count = -1
-    while count != client.count(uri):
-        count = client.count(uri)
-        await asyncio.sleep(quiet)
+def document_status(status: dict, uri: str) -> dict | None:
+    """What `arcgraph/status` says is pending for `uri` (None: nothing)."""
+    return next((d for d in status["pending"]["documents"] if d["uri"] == uri), None)
 
 
 @pytest.mark.asyncio(loop_scope="function")
@@ -81,8 +102,8 @@ async def settle(client: RecordingClient, uri: str, quiet: float = 1.0) -> None:
 async def test_burst_of_edits_costs_one_probe_for_the_last_version(
     cache_dir: Path, workspace: Path, tmp_path: Path, torch_needed: None
 ):
-    log = tmp_path / "requests.jsonl"
-    python = teeing_interpreter(tmp_path, log)
+    log, hold = tmp_path / "requests.jsonl", tmp_path / "hold"
+    python = gated_interpreter(tmp_path, log, hold)
     with TorchWorker(interpreter=str(python), cache_dir=cache_dir) as worker:
         assert worker.catalog() is not None  # cached for this interpreter: no build below
     log.unlink(missing_ok=True)
@@ -92,19 +113,28 @@ async def test_burst_of_edits_costs_one_probe_for_the_last_version(
         cache_dir, workspace, options={"probes": True, "interpreter": str(python)}
     )
     try:
+        await c.wait_idle()  # the scan is in: no recheck comes during the burst
+        hold.touch()
         uri = uri_of(workspace / "models" / "probe-idle-v1.model.yaml")
         c.open(uri, text)
         await c.wait_for_diagnostics(uri, 1, lambda d: d == [])
+        # the opened file's probe reached the worker and is held: it holds the torch lane
         await c.wait_for(lambda: requests(log, "probe_shapes"), 60, "the probe of the opened file")
-        await settle(c, uri)
-        assert len(requests(log, "probe_shapes")) == 1
         seen = c.count(uri)
 
         col = text.splitlines()[LINE].index("16")
-        for i in range(10):  # each version a different shape error
+        for i in range(10):  # each version a different shape error, sent back to back
             c.edit(uri, i + 2, LINE, col, col + (2 if i == 0 else 3), f"{100 + i}")
-            await asyncio.sleep(0.02)
         last = 11
+        await c.wait_for_diagnostics(uri, last, lambda d: d == [], after=seen)  # its structure
+        # every check is done; one torch job waits, behind the held probe
+        status = await c.status()
+        assert status["pending"]["lanes"]["torch"] == {"waiting": 1, "running": 1}
+        doc = document_status(status, uri)
+        assert doc is not None and (doc["checking"], doc["torchQueued"]) == (False, True)
+        assert len(requests(log, "probe_shapes")) == 1
+
+        hold.unlink()  # the slow probe ends
         expected = [
             (
                 "AG314",
@@ -116,14 +146,16 @@ async def test_burst_of_edits_costs_one_probe_for_the_last_version(
         diags = await c.wait_for_diagnostics(uri, last, lambda d: bool(shape_rows(d)), 60)
         assert shape_rows(diags) == expected
         assert [d.code for d in diags] == ["AG314"]
-        await settle(c, uri)
+        await c.wait_idle()
 
-        probes = requests(log, "probe_shapes")[1:]
-        assert [classifier_in_features(r) for r in probes] == [109]
+        # the opened version's probe, then one for the last version of the burst
+        probes = requests(log, "probe_shapes")
+        assert [classifier_in_features(r) for r in probes] == [16, 109]
         after = c.published_for(uri)[seen:]
         assert [p.version for p in after if shape_rows(list(p.diagnostics))] == [last]
         assert all(p.version == last for p in after[-2:])
     finally:
+        hold.unlink(missing_ok=True)
         await stop_client(c)
 
 

@@ -3,7 +3,6 @@ mid-probe, and random incremental edits (hypothesis)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -181,7 +180,7 @@ async def _probe_hangs_then_recovers(
         c.replace(uri, NESTEROV, 2)
         diags = await c.wait_for_diagnostics(uri, 2, lambda d: len(d) > 0, timeout=60)
         assert [(d.code, d.message) for d in diags] == [AG213]
-        await asyncio.sleep(0.5)
+        await c.wait_idle()  # no probe left that could say AG401 again
         said = [p for p in c.published_for(uri) if ag401(list(p.diagnostics))]
         assert len(said) == 1 and said[0].version == 1
         return message

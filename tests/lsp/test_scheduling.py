@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from arcgraph.engine.codes import TORCH_UNAVAILABLE
 from arcgraph.lsp.scheduler import Newest, Scheduler
 from arcgraph.lsp.server import ArcGraphServer, build_server
+from arcgraph.lsp.status import status_of
 
 URI = "file:///nowhere/burst-v1.model.yaml"
 
@@ -122,6 +124,89 @@ async def test_a_burst_of_edits_queues_one_torch_job_the_newest() -> None:
     finally:
         release.set()
         send(server, "shutdown", None, 2)
+
+
+async def test_a_burst_of_edits_during_a_check_is_checked_once_the_newest() -> None:
+    """Edits that arrive while the document's check waits or runs make it run once more, on
+    the newest text: ten edits behind a busy check lane cost one check, of the last version."""
+    server = build_server()
+    wire = Wire()
+    server.protocol.set_writer(wire, include_headers=False)
+    send(server, "initialize", {"capabilities": {}, "initializationOptions": {"torch": False}}, 1)
+    send(server, "initialized", {})
+    doc = {"uri": URI, "languageId": "yaml", "version": 1, "text": MODEL.format(n=1)}
+    send(server, "textDocument/didOpen", {"textDocument": doc})
+    await until(lambda: status_of(server)["idle"], "the check of version 1")
+    lane = server.diagnostics.check_lane
+    held, release = threading.Event(), threading.Event()
+    lane.submit(lambda: (held.set(), release.wait(60)))  # a long check of another document
+    try:
+        await until(held.is_set, "the check lane held")
+        for version in range(2, 12):
+            send(
+                server,
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": URI, "version": version},
+                    "contentChanges": [{"text": MODEL.format(n=version)}],
+                },
+            )
+            # each edit's scheduled check runs on its own loop turn (as edits read from stdin)
+            await until(lambda: not server.scheduler.pending()["soon"], f"edit {version} taken in")
+        (pending,) = status_of(server)["pending"]["documents"]
+        assert (pending["uri"], pending["scheduled"], pending["checking"]) == (URI, False, True)
+        assert lane.waiting == 1  # the check of version 2, to run once more when it ends
+
+        release.set()
+        await until(lambda: status_of(server)["idle"], "the burst's checks")
+        assert [wire.published(v) for v in range(2, 11)] == [[]] * 9
+        assert wire.published(11) == [[], [TORCH_UNAVAILABLE]]
+    finally:
+        release.set()
+        send(server, "shutdown", None, 2)
+
+
+async def test_status_is_idle_only_after_the_publish() -> None:
+    """`arcgraph/status` reads idle only once a lane job's result was handled on the loop:
+    a job that ended on its thread, its callback (the publish) not run yet, still counts."""
+    server = build_server()
+    wire = Wire()
+    server.protocol.set_writer(wire, include_headers=False)
+    send(server, "initialize", {"capabilities": {}, "initializationOptions": {"torch": False}}, 1)
+    send(server, "initialized", {})
+    lane = server.index.torch_lane
+    held, release = threading.Event(), threading.Event()
+    lane.submit(lambda: (held.set(), release.wait(60)))
+    try:
+        await until(held.is_set, "the torch lane held")
+        doc = {"uri": URI, "languageId": "yaml", "version": 1, "text": MODEL.format(n=1)}
+        send(server, "textDocument/didOpen", {"textDocument": doc})
+        await until(lambda: wire.published(1), "the structure check")
+        send(server, "arcgraph/status", None, 3)
+        (held_answer,) = [m["result"] for m in wire.sent if m.get("id") == 3]
+        assert not held_answer["idle"]
+        assert held_answer["pending"]["lanes"]["torch"] == {"waiting": 1, "running": 1}
+
+        # the torch stage runs and ends on its thread while this loop is kept busy here, so
+        # its result waits to be handed back: not idle, and nothing published yet
+        release.set()
+        deadline = time.monotonic() + 30
+        while lane.waiting or lane.running:
+            assert time.monotonic() < deadline, "the torch stage did not end"
+            time.sleep(0.001)
+        send(server, "arcgraph/status", None, 4)
+        (ended_answer,) = [m["result"] for m in wire.sent if m.get("id") == 4]
+        assert not ended_answer["idle"]
+        assert ended_answer["pending"]["scheduler"]["lane_results"] == 1
+        assert wire.published(1) == [[]]
+
+        await until(lambda: status_of(server)["idle"], "the torch stage handed back")
+        send(server, "arcgraph/status", None, 5)
+        assert [m["result"]["idle"] for m in wire.sent if m.get("id") == 5] == [True]
+        assert wire.published(1) == [[], [TORCH_UNAVAILABLE]]
+    finally:
+        release.set()
+        send(server, "shutdown", None, 99)
 
 
 async def test_each_server_has_its_own_outline_cache() -> None:

@@ -3,13 +3,12 @@ and model files changed outside the editor."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
-from .conftest import RecordingClient, start_client, stop_client, uri_of
+from .conftest import start_client, stop_client, uri_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -32,14 +31,6 @@ config:
 def torch_needed(has_catalog: bool) -> None:
     if not has_catalog:
         pytest.skip("torch is not installed")
-
-
-async def settle(client: RecordingClient, uri: str, quiet: float = 1.0) -> list:
-    count = -1
-    while count != len(client.published_for(uri)):
-        count = len(client.published_for(uri))
-        await asyncio.sleep(quiet)
-    return client.published_for(uri)
 
 
 async def test_probe_diagnostic_and_stale_versions(
@@ -66,7 +57,8 @@ async def test_probe_diagnostic_and_stale_versions(
         fixed = NESTEROV.replace("nesterov: true", "nesterov: true\n    momentum: 0.9")
         c.replace(uri, NESTEROV.replace("lr: 0.01", "lr: 0.02"), 2)
         c.replace(uri, fixed, 3)
-        sent = await settle(c, uri)
+        await c.wait_idle()  # every probe done: nothing older can come after v3 any more
+        sent = c.published_for(uri)
         after = sent[next(i for i, p in enumerate(sent) if p.version == 3) :]
         assert {p.version for p in after} == {3}
         assert list(sent[-1].diagnostics) == []

@@ -174,9 +174,13 @@ async def test_cancelling_the_request_stops_the_run(cache_dir: Path, workspace: 
             timeout=60,
             what="the run to stop",
         )
-        stopped = client.messages[-1]
+        # the show-message may come after the progress' end: wait for it, not for the order
+        (stopped,) = await client.wait_for(
+            lambda: [m for m in client.messages if m.message.startswith("Training stopped: ")],
+            timeout=30,
+            what="the message saying the run stopped",
+        )
         assert stopped.type == types.MessageType.Warning
-        assert stopped.message.startswith("Training stopped: ")
         start = next(
             v.message
             for v in _reports(client)

@@ -9,6 +9,7 @@ shape check).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,11 @@ class Analysis:
         return arc_forms.model_part(root)
 
 
+def _digest(text: str) -> bytes:
+    """A digest of a text, for cache keys (as the server keys its own caches)."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def _first_line_span(text: str) -> Span:
     first = text.split("\n", 1)[0]
     return Span(0, 0, 0, max(len(first), 1))
@@ -112,8 +118,11 @@ class Engine:
         # The model every trainer's optimizer is probed with, instead of its model_ref's
         # (`arcgraph train --model`).
         self.trainers_model: Path | None = None
-        # (model path, its text, catalog) -> (its analysis, its spec) or None (has errors)
-        self._probe_models: dict[tuple[str, str, int], tuple[Analysis, dict[str, Any]] | None] = {}
+        # (model path, a digest of its text, catalog) -> (its analysis, its spec) or None (has
+        # errors); the key holds a digest, not the text
+        self._probe_models: dict[
+            tuple[str, bytes, int], tuple[Analysis, dict[str, Any]] | None
+        ] = {}
 
     # -- the catalog -----------------------------------------------------------------------
     def catalog(self) -> Catalog | None:
@@ -293,7 +302,7 @@ class Engine:
         source = self._probe_model_source(a)
         if source is None:
             return None
-        key = (str(source[0]), source[1], id(self._catalog))
+        key = (str(source[0]), _digest(source[1]), id(self._catalog))
         if key in self._probe_models:
             return self._probe_models[key]
         m = self.analyze(*source)

@@ -11,7 +11,7 @@ from arcgraph.engine.graph import ref_name
 from arcgraph.engine.kinds import SpecKind
 from arcgraph.lsp import convert, specpaths
 from arcgraph.lsp.document import view_or_none
-from arcgraph.lsp.feature import on
+from arcgraph.lsp.feature import on_async
 from arcgraph.lsp.outline import Cursor, Entry, Outline
 
 if TYPE_CHECKING:
@@ -23,9 +23,9 @@ class DefinitionFeature:
         self.server = server
 
     def register(self, server: ArcGraphServer) -> None:
-        on(server, types.TEXT_DOCUMENT_DEFINITION, self.definition)
+        on_async(server, types.TEXT_DOCUMENT_DEFINITION, self.definition)
 
-    def definition(self, params: types.DefinitionParams) -> list[types.Location] | None:
+    async def definition(self, params: types.DefinitionParams) -> list[types.Location] | None:
         doc = view_or_none(self.server, params.text_document.uri)
         if doc is None:  # not open (or closed meanwhile): nothing, not an error
             return None
@@ -35,6 +35,8 @@ class DefinitionFeature:
             return None
         kind = doc.kind
         if kind == SpecKind.TRAINER and c.value_path == ("model_ref",):
+            # the model files are known once the workspace's first scan is in
+            await self.server.scan_wait.wait("go to definition")
             path = self.server.index.model_path(c.word)
             if path is None:
                 return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pygls.exceptions import JsonRpcException
@@ -44,6 +44,40 @@ def on(
             log.exception("arcgraph: %s failed", method)
             return None
 
+    _register(server, method, fn, handler, options)
+
+
+def on_async(
+    server: ArcGraphServer,
+    method: str,
+    fn: Callable[[P], Awaitable[R]],
+    options: object | None = None,
+) -> None:
+    """`on` for a handler that awaits (e.g. the workspace scan): it runs as a task on the
+    event loop, which serves other messages meanwhile."""
+
+    idle = server.idle_gc
+
+    async def handler(params: P) -> R | None:
+        idle.touch(server.loop)
+        try:
+            return await fn(params)
+        except JsonRpcException:
+            raise
+        except Exception:
+            log.exception("arcgraph: %s failed", method)
+            return None
+
+    _register(server, method, fn, handler, options)
+
+
+def _register(
+    server: ArcGraphServer,
+    method: str,
+    fn: Callable[..., object],
+    handler: Callable[..., object],
+    options: object | None,
+) -> None:
     handler.__name__ = getattr(fn, "__name__", method)
     handler.__doc__ = fn.__doc__
     if options is None:

@@ -21,11 +21,17 @@ class Lane:
         self._closed = False
         self._lock = threading.Lock()
         self._waiting = 0
+        self._running = 0
 
     @property
     def waiting(self) -> int:
         """Jobs handed over and not started yet (what a burst of edits has queued)."""
         return self._waiting
+
+    @property
+    def running(self) -> int:
+        """Jobs started and not ended (0 or 1: one thread)."""
+        return self._running
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         with self._lock:
@@ -39,7 +45,12 @@ class Lane:
     def _started(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         with self._lock:
             self._waiting -= 1
-        return fn(*args)
+            self._running += 1
+        try:
+            return fn(*args)
+        finally:
+            with self._lock:
+                self._running -= 1
 
     def shutdown(self, wait: bool = False, cancel_futures: bool = True) -> None:
         with self._lock:

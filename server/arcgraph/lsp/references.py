@@ -5,7 +5,8 @@ includeDeclaration) and every use (node inputs, outputs, the loss, module graphs
 name -> its uses; anywhere else in a model spec, or on a trainer's `model_ref` -> the
 `model_ref` values of the trainers that use the model (files under the registry's roots and
 open documents; an open document's unsaved text wins over the disk), with includeDeclaration
-also the model file itself (its first position).
+also the model file itself (its first position). Those wait for the workspace's first scan
+(lsp/scan_wait.py): before it, the trainers on disk are not known yet.
 
 Rename works on node names only: the definition and every `x.output` / `x.output.0` use in
 the document. New names must match `^[a-zA-Z0-9_]+$` and not collide with another node or
@@ -25,7 +26,7 @@ from arcgraph.engine.kinds import SpecKind, model_id_of
 from arcgraph.lsp import convert
 from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import DocumentView, view_or_none
-from arcgraph.lsp.feature import on
+from arcgraph.lsp.feature import on, on_async
 from arcgraph.lsp.outline import Cursor, Entry, Outline, outline
 
 if TYPE_CHECKING:
@@ -123,9 +124,9 @@ class ReferencesFeature:
         self.server = server
 
     def register(self, server: ArcGraphServer) -> None:
-        on(server, types.TEXT_DOCUMENT_REFERENCES, self.references)
+        on_async(server, types.TEXT_DOCUMENT_REFERENCES, self.references)
 
-    def references(self, params: types.ReferenceParams) -> list[types.Location]:
+    async def references(self, params: types.ReferenceParams) -> list[types.Location]:
         doc = view_or_none(self.server, params.text_document.uri)
         if doc is None:
             return []
@@ -135,13 +136,13 @@ class ReferencesFeature:
         if kind == SpecKind.TRAINER:
             c = o.cursor
             if c is not None and c.on == "value" and c.value_path == ("model_ref",) and c.word:
-                return self.model_references(c.word, include)
+                return await self.workspace_references(c.word, include)
             return []
         if kind != SpecKind.MODEL:
             return []
         target = target_at(o)
         if target is None:
-            return self.model_references(model_id_of(doc.path), include)
+            return await self.workspace_references(model_id_of(doc.path), include)
         entry, on_value = target
         name = target_name(entry, on_value)
         out = []
@@ -151,6 +152,11 @@ class ReferencesFeature:
             s, t = name_columns(doc.lines[e.line], e, name)
             out.append(types.Location(doc.uri, doc.range(e.line, s, t)))
         return out
+
+    async def workspace_references(self, model_id: str, include: bool) -> list[types.Location]:
+        """`model_references` once the workspace's first scan is in (lsp/scan_wait.py)."""
+        await self.server.scan_wait.wait("find references")
+        return self.model_references(model_id, include)
 
     def model_references(self, model_id: str, include: bool) -> list[types.Location]:
         server = self.server

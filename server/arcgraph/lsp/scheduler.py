@@ -9,15 +9,18 @@ their results back to the loop. Everything that crosses goes through the server'
 - a task started on the loop is kept until it ends: the loop holds tasks only weakly, and an
   unkept task can be garbage-collected mid-flight;
 - a lane gets only the newest job of a kind (`Newest`): a burst of edits queues one job, and
-  the older ones (with the whole analysis each holds) are freed at once.
+  the older ones (with the whole analysis each holds) are freed at once;
+- what is still to come is counted (`pending`): callbacks queued or timed, lane results not
+  yet handed back, tasks. A count drops only after its callback ran on the loop, so whatever
+  that callback published was sent before the count reads zero (`arcgraph/status`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
@@ -25,6 +28,8 @@ from typing import Any, Generic, TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_KINDS = ("soon", "timers", "handed_back", "lane_results")  # what `Scheduler.pending` counts
 
 
 class Scheduler:
@@ -36,6 +41,8 @@ class Scheduler:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()  # kept until done (see the module doc)
         self._on_activity = on_activity
+        self._pending: Counter[str] = Counter()  # by kind, see `pending`
+        self._count_lock = threading.Lock()  # lane threads count too
 
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """The loop to schedule on (known once the server runs: at `initialize`)."""
@@ -50,31 +57,60 @@ class Scheduler:
         """The loop's clock, or None without a loop."""
         return self.loop.time() if self.loop is not None and self.running else None
 
+    def pending(self) -> dict[str, int]:
+        """What is still to come: `soon` callbacks, `timers` (`later`), `handed_back`
+        callbacks from threads, `lane_results` (lane jobs whose callback has not run yet) and
+        running `tasks`; all zero when nothing scheduled here is left to run."""
+        with self._count_lock:
+            counts = {kind: self._pending[kind] for kind in _KINDS}
+        counts["tasks"] = sum(1 for task in self.tasks if not task.done())
+        return counts
+
+    def _count(self, kind: str, delta: int) -> None:
+        with self._count_lock:
+            self._pending[kind] += delta
+
+    def _run(self, kind: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """A counted callback: it runs, then it no longer counts (see the module doc)."""
+        try:
+            self.guarded(fn, args)
+        finally:
+            self._count(kind, -1)
+
     def soon(self, fn: Callable[..., Any], *args: Any) -> bool:
         """`fn(*args)` at the loop's next turn (call on the loop); False without a loop."""
         if self.loop is None or not self.running:
             return False
-        self.loop.call_soon(self.guarded, fn, args)
+        self._count("soon", 1)
+        self.loop.call_soon(self._run, "soon", fn, args)
         return True
 
     def later(self, delay: float, fn: Callable[..., Any], *args: Any) -> bool:
         """`fn(*args)` after `delay` seconds (call on the loop); False without a loop."""
         if self.loop is None or not self.running:
             return False
-        self.loop.call_later(max(delay, 0.0), self.guarded, fn, args)
+        self._count("timers", 1)
+        self.loop.call_later(max(delay, 0.0), self._run, "timers", fn, args)
         return True
 
     def from_thread(self, fn: Callable[..., Any], *args: Any) -> None:
         """`fn(*args)` on the loop, called from any thread: all publishing happens there."""
-        loop = self.loop
-        if loop is None or not self.running:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: session over
-            loop.call_soon_threadsafe(self._handed_back, fn, args)
+        self._count("handed_back", 1)
+        self._hand_back("handed_back", fn, args)
 
     def when_done(self, future: Future[Any], fn: Callable[..., Any], *args: Any) -> None:
         """`fn(*args, future)` on the loop once a lane's `future` is done."""
-        future.add_done_callback(lambda f: self.from_thread(fn, *args, f))
+        self._count("lane_results", 1)
+        future.add_done_callback(lambda f: self._hand_back("lane_results", fn, (*args, f)))
+
+    def _hand_back(self, kind: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        loop = self.loop
+        try:
+            if loop is None or not self.running:
+                raise RuntimeError("no loop")
+            loop.call_soon_threadsafe(self._handed_back, kind, fn, args)
+        except RuntimeError:  # the loop closed meanwhile: session over, nothing will run
+            self._count(kind, -1)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
         """Run `coro` as a task on the loop, kept until it ends; None (closed) without a loop."""
@@ -86,10 +122,10 @@ class Scheduler:
         task.add_done_callback(self.tasks.discard)
         return task
 
-    def _handed_back(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def _handed_back(self, kind: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """Background work handed back counts as activity: the idle collection (and return
         of freed memory) follows the last probe or check, not only the last message."""
-        self.guarded(fn, args)
+        self._run(kind, fn, args)
         if self._on_activity is not None:
             self._on_activity(self.loop)
 

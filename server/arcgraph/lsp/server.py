@@ -30,8 +30,10 @@ from arcgraph.lsp.hover import HoverFeature
 from arcgraph.lsp.idle_gc import IdleCollector
 from arcgraph.lsp.protocol import ArcGraphProtocol
 from arcgraph.lsp.references import ReferencesFeature, RenameFeature
+from arcgraph.lsp.scan_wait import ScanWait
 from arcgraph.lsp.scheduler import Scheduler
 from arcgraph.lsp.settings import Parsed, Settings, parse
+from arcgraph.lsp.status import StatusFeature
 from arcgraph.lsp.symbols import SymbolsFeature
 from arcgraph.lsp.train import TrainFeature
 from arcgraph.lsp.workspace_index import WorkspaceIndex
@@ -61,6 +63,8 @@ class ArcGraphServer(LanguageServer):
         # all work run later, on lanes or as tasks goes through it (lsp/scheduler.py)
         self.scheduler = Scheduler(on_activity=self.idle_gc.touch)
         self.outlines = OutlineCache()  # this server's documents' outlines (lsp/document.py)
+        # requests that read the whole workspace wait for its first scan (lsp/scan_wait.py)
+        self.scan_wait = ScanWait(lambda: self.index.registry is not None, self._log_warning)
         self.diagnostics = DiagnosticsFeature(self)
         self.training = TrainFeature(self)
         self.features: list[Feature] = [
@@ -73,6 +77,7 @@ class ArcGraphServer(LanguageServer):
             CodeActionsFeature(self),
             ReferencesFeature(self),
             RenameFeature(self),
+            StatusFeature(self),
         ]
         for feature in self.features:
             feature.register(self)
@@ -156,6 +161,11 @@ class ArcGraphServer(LanguageServer):
         if section is None:  # nothing configured: the initialization options hold
             return self.init_settings
         return self._take(self.init_settings.merged({"arcgraph": section}))
+
+    def _log_warning(self, message: str) -> None:
+        self.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Warning, message=message)
+        )
 
     def _take(self, parsed: Parsed) -> Settings:
         """The settings parsed, after telling the user what in them was ignored or old."""
@@ -256,6 +266,7 @@ class ArcGraphServer(LanguageServer):
             path = convert.uri_to_path(uri)
             if doc is not None and path is not None:
                 self.index.update_text(path, doc.source)
+        self.scan_wait.scanned()
         self.diagnostics.recheck()
 
     def _folders_changed(self, params: types.DidChangeWorkspaceFoldersParams) -> None:
