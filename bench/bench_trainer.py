@@ -12,6 +12,8 @@ median epoch times (trainer / hand loop; the goal on CPU is <= 1.05).
     python bench/bench_trainer.py --quick      # small config only, fewer epochs
     python bench/bench_trainer.py --device cuda   # GPU: 1M rows; trainer with CUDA graphs,
                                                   # trainer eager, hand loop (eager)
+    python bench/bench_trainer.py --quick --bf16  # spec v1.1 `mixed_precision: bf16` against
+                                                  # a hand loop with torch.autocast(bf16)
 
 On CUDA a third side runs: the trainer with CUDA graphs off (ARCGRAPH_CUDA_GRAPHS=0), so the
 graph's gain is measured against both the hand loop and our own eager path in one process.
@@ -20,6 +22,7 @@ graph's gain is measured against both the hand loop and our own eager path in on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -61,7 +64,9 @@ def make_data(path: Path, rows: int, features: int) -> None:
     pq.write_table(pa.table(cols), path)
 
 
-def write_specs(ws: Path, features: int, hidden: int, batch: int, epochs: int, device: str) -> Path:
+def write_specs(
+    ws: Path, features: int, hidden: int, batch: int, epochs: int, device: str, bf16: bool = False
+) -> Path:
     (ws / "models").mkdir(parents=True)
     (ws / "trainers").mkdir()
     cols = ", ".join(f"x{i}" for i in range(features))
@@ -94,6 +99,7 @@ config:
   verbose: false
   device: {device}
 """
+        + ("  mixed_precision: bf16\n" if bf16 else "")
     )
     return trainer
 
@@ -102,8 +108,15 @@ class HandLoop:
     """What one would write by hand: tensors in memory, randperm batches, Adam, eval per epoch."""
 
     def __init__(
-        self, data: Path, features: int, hidden: int, batch: int, device: torch.device
+        self,
+        data: Path,
+        features: int,
+        hidden: int,
+        batch: int,
+        device: torch.device,
+        bf16: bool = False,
     ) -> None:
+        self.bf16 = bf16  # forward and loss under torch.autocast(bf16), as the trainer's v1.1
         table = pq.read_table(data)
         x = torch.from_numpy(
             np.column_stack([table.column(f"x{i}").to_numpy() for i in range(features)])
@@ -125,6 +138,11 @@ class HandLoop:
         self.batch = batch
         self.last_train_loss = float("nan")
 
+    def autocast(self) -> contextlib.AbstractContextManager[object]:
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
     def epoch(self, epoch: int) -> float:
         t0 = time.perf_counter()
         model, opt, xt, yt, bs = self.model, self.opt, self.xt, self.yt, self.batch
@@ -135,26 +153,31 @@ class HandLoop:
         for lo in range(0, n, bs):
             idx = order[lo : lo + bs]
             xb, yb = xt.index_select(0, idx), yt.index_select(0, idx)
-            loss = torch.nn.functional.mse_loss(model(xb), yb)
+            with self.autocast():
+                loss = torch.nn.functional.mse_loss(model(xb), yb)
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
             total += loss.detach() * len(idx)
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             torch.nn.functional.mse_loss(model(self.xv), self.yv).item()
         self.last_train_loss = total.item() / n
         return time.perf_counter() - t0
 
 
-def bench(name: str, cfg: dict[str, int], epochs: int, rounds: int, device: str) -> float:
+def bench(
+    name: str, cfg: dict[str, int], epochs: int, rounds: int, device: str, bf16: bool = False
+) -> float:
     dev = torch.device(device)
     sides = ("ours", "hand") if dev.type != "cuda" else ("ours", "hand", "ours-eager")
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp)
         data = ws / "data.parquet"
         make_data(data, cfg["rows"], cfg["features"])
-        trainer = write_specs(ws, cfg["features"], cfg["hidden"], cfg["batch"], epochs, device)
+        trainer = write_specs(
+            ws, cfg["features"], cfg["hidden"], cfg["batch"], epochs, device, bf16
+        )
         times: dict[str, list[float]] = {side: [] for side in sides}
         final: dict[str, float] = {}
         infos: list[str] = []
@@ -162,7 +185,7 @@ def bench(name: str, cfg: dict[str, int], epochs: int, rounds: int, device: str)
             # Who goes first rotates, so no side always runs on a warmer machine.
             for side in sides[r % len(sides) :] + sides[: r % len(sides)]:
                 if side == "hand":
-                    loop = HandLoop(data, cfg["features"], cfg["hidden"], cfg["batch"], dev)
+                    loop = HandLoop(data, cfg["features"], cfg["hidden"], cfg["batch"], dev, bf16)
                     times[side] += [loop.epoch(e) for e in range(1, epochs + 1)]
                     final[side] = loop.last_train_loss
                     continue
@@ -184,7 +207,7 @@ def bench(name: str, cfg: dict[str, int], epochs: int, rounds: int, device: str)
         print(
             f"{name}: {cfg['rows']} rows, MLP {cfg['features']}->{cfg['hidden']}->"
             f"{cfg['hidden']}->1, batch {cfg['batch']}, {epochs} epochs x {rounds} rounds, "
-            f"device {device}{gpu}, torch {torch.__version__}, threads {torch.get_num_threads()}"
+            f"device {device}{gpu}{', bf16 autocast' if bf16 else ''}, torch {torch.__version__}, threads {torch.get_num_threads()}"
         )
         for info in sorted(set(infos)):
             print(f"  [{info}]")
@@ -206,6 +229,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument(
+        "--bf16", action="store_true", help="mixed_precision: bf16 vs a hand loop with autocast"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -213,7 +239,7 @@ def main() -> int:
     names = list(configs)[:1] if args.quick else list(configs)
     epochs, rounds = (2, 2) if args.quick else (args.epochs, args.rounds)
     for name in names:
-        bench(name, configs[name], epochs, rounds, args.device)
+        bench(name, configs[name], epochs, rounds, args.device, args.bf16)
     return 0
 
 

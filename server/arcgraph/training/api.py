@@ -47,6 +47,7 @@ from arcgraph.training.loop import DeviceData, Loop, RunContext
 from arcgraph.training.losses import LossSpec, parse_loss
 from arcgraph.training.optim import make_optimizer
 from arcgraph.training.placement import align_target, class_count, loss_mismatch, place
+from arcgraph.training.precision import FP32, Precision, resolve_precision
 from arcgraph.training.preflight import check_specs, resolve_model
 from arcgraph.training.runlock import RunLock
 from arcgraph.training.signals import GracefulStop
@@ -186,6 +187,7 @@ class _Specs:
     monitor: str
     model_id: str
     hashes: dict[str, str]
+    precision: Precision = FP32  # spec v1.1: config.mixed_precision on this device
     applied: Applied | None = None  # the --set overrides and the effective trainer text
 
 
@@ -243,7 +245,14 @@ def _train(
         net, optimizer = _build(specs, start.seed)
         data = _load_data(specs, data_path, net, start.seed, _saved_vocabularies(start.resumed))
         run_dir = _write_run_dir(specs, start, data, out, run_name, resume is not None, stack)
-        graph_step = _graph_step(net, specs.loss, optimizer, specs.cfg, specs.device, reporter)
+        if specs.precision.name is not None:
+            scaler = ", loss scaled by torch.amp.GradScaler" if specs.precision.scaled else ""
+            reporter.info(
+                f"mixed precision: {specs.precision.name} autocast on {specs.device}{scaler}"
+            )
+        graph_step = _graph_step(
+            net, specs.loss, optimizer, specs.cfg, specs.device, reporter, specs.precision
+        )
         with GracefulStop() as stop:
             loop = _make_loop(
                 specs, net, optimizer, data, run_dir, start.seed, reporter, stop, graph_step
@@ -278,6 +287,7 @@ def _read_specs(
     device = resolve_device(cfg.device)
     loss = parse_loss(model_spec, device)
     return _Specs(
+        precision=resolve_precision(cfg.mixed_precision, device),
         trainer_path=trainer_path,
         trainer_text=trainer_text,
         model_path=model_path,
@@ -488,6 +498,7 @@ def _make_loop(
         run=context,
         monitor=specs.monitor,
         graph_step=graph_step,
+        precision=specs.precision,
     )
 
 
@@ -569,10 +580,11 @@ def _graph_step(
     cfg: TrainerConfig,
     device: torch.device,
     reporter: Reporter,
+    precision: Precision = FP32,
 ) -> CudaGraphStep | None:
     if device.type != "cuda":
         return None
-    reason = capture_blocker(optimizer, device)
+    reason = capture_blocker(optimizer, device, precision)
     if os.environ.get("ARCGRAPH_CUDA_GRAPHS", "1") == "0":
         reason = "disabled by ARCGRAPH_CUDA_GRAPHS=0"
     if reason is not None:
@@ -586,6 +598,7 @@ def _graph_step(
         cfg.gradient_clip_val,
         cfg.gradient_clip_norm,
         cfg.accumulate_grad_batches,
+        precision,
     )
 
 

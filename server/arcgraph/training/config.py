@@ -14,6 +14,7 @@ from typing import Any
 from arcgraph.training.errors import SpecError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+MIXED_PRECISION = (False, True, "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class TrainerConfig:
     log_every: int = 10
     verbose: bool = True
     seed: int | None = None
+    # spec v1.1: false | true | "bf16" | "fp16" (see training/precision.py)
+    mixed_precision: bool | str = False
+    amp_backend: str = "native"
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,21 @@ def parse_optimizer(opt: Any) -> OptimizerSpec:
     return OptimizerSpec(type=opt["type"], lr=float(lr), params=dict(params))
 
 
+def _check_precision(values: Mapping[str, Any]) -> None:
+    mp = values.get("mixed_precision", False)
+    # `is`, not `in`: 1 == True and 0 == False, but an integer is not a setting
+    if not any(mp is v if isinstance(v, bool) else mp == v for v in MIXED_PRECISION):
+        raise SpecError(f"config.mixed_precision must be false, true, bf16 or fp16, got {mp!r}")
+    backend = values.get("amp_backend", "native")
+    if backend == "apex":
+        raise SpecError(
+            "config.amp_backend 'apex' is not supported: arcgraph trains with torch's native"
+            " mixed precision (torch.autocast, torch.amp.GradScaler); use amp_backend: native"
+        )
+    if backend != "native":
+        raise SpecError(f"config.amp_backend must be native, got {backend!r}")
+
+
 def parse_config(cfg: Any) -> TrainerConfig:
     if not isinstance(cfg, Mapping):
         raise SpecError(
@@ -138,6 +157,7 @@ def parse_config(cfg: Any) -> TrainerConfig:
     workers = values.get("num_workers", 0)
     if not _is_int(workers) or workers < 0:
         raise SpecError(f"config.num_workers must be an integer >= 0, got {workers!r}")
+    _check_precision(values)
     seed = values.get("seed")
     if seed is not None and (not _is_int(seed) or seed < 0):
         raise SpecError(f"config.seed must be an integer >= 0, got {seed!r}")

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from arcgraph.training.optim import clip_and_step, needs_closure
+from arcgraph.training.precision import FP32, Precision
 
 WARMUP_STEPS = 3
 
@@ -38,10 +39,18 @@ WARMUP_STEPS = 3
 _PLAIN_OK = {"SGD"}
 
 
-def capture_blocker(optimizer: torch.optim.Optimizer, device: torch.device) -> str | None:
-    """Why capture cannot be tried at all, or None."""
+def capture_blocker(
+    optimizer: torch.optim.Optimizer, device: torch.device, precision: Precision = FP32
+) -> str | None:
+    """Why capture cannot be tried at all, or None. bf16 autocast is captured with the step;
+    fp16's GradScaler is not capturable."""
     if device.type != "cuda":
         return "not a CUDA device"
+    if precision.scaled:
+        return (
+            "mixed_precision fp16: torch's GradScaler decides on the host whether to skip each"
+            " step, which a CUDA graph cannot capture"
+        )
     groups = optimizer.param_groups
     name = type(optimizer).__name__
     if needs_closure(optimizer):
@@ -63,8 +72,10 @@ class CudaGraphStep:
         clip_val: float | None,
         clip_norm: float | None,
         accumulate: int = 1,
+        precision: Precision = FP32,
     ) -> None:
         self.model = model
+        self.precision = precision  # bf16 (v1.1): autocast around forward and loss
         self.loss_fn = loss_fn
         self.output = output
         self.optimizer = optimizer
@@ -99,7 +110,8 @@ class CudaGraphStep:
     ) -> torch.Tensor:
         self.stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(self.stream):
-            loss = self.loss_fn(self.model(xb)[self.output], yb)
+            with self.precision.autocast():
+                loss = self.loss_fn(self.model(xb)[self.output], yb)
             (loss if scale == 1.0 else loss * scale).backward()
         torch.cuda.current_stream().wait_stream(self.stream)
         return loss.detach()
@@ -163,7 +175,8 @@ class CudaGraphStep:
         try:
             with torch.cuda.graph(graph_a):
                 x, y = batch_in_graph()
-                loss = self.loss_fn(self.model(x)[self.output], y)
+                with self.precision.autocast(cache=False):  # no cast cache inside a capture
+                    loss = self.loss_fn(self.model(x)[self.output], y)
                 (loss if self.fused else loss * self.static_scale).backward()
                 if self.fused:
                     self._step_and_zero()

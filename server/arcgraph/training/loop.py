@@ -35,10 +35,16 @@ from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
 from arcgraph.training.config import TrainerConfig
 from arcgraph.training.early_stopping import EarlyStopping
-from arcgraph.training.errors import NonFiniteLossError, ResumeError, TrainingInterrupted
+from arcgraph.training.errors import (
+    NonFiniteLossError,
+    ResumeError,
+    SpecError,
+    TrainingInterrupted,
+)
 from arcgraph.training.events import Reporter
 from arcgraph.training.losses import LossSpec, abs_error, correct_count
 from arcgraph.training.optim import clip_and_step, clip_grads, needs_closure, optimizer_step
+from arcgraph.training.precision import FP32, Precision
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import epoch_order
 
@@ -158,6 +164,7 @@ class Loop:
         run: RunContext,
         monitor: str,
         graph_step: Any = None,
+        precision: Precision = FP32,
     ) -> None:
         self.model = model
         self.loss = loss
@@ -169,8 +176,17 @@ class Loop:
         self.run = run
         self.monitor = monitor
         self.graph_step = graph_step
+        self.precision = precision  # spec v1.1; FP32: no autocast, no scaler (as v1.0)
+        self.scaler = precision.make_scaler()  # fp16 only
+        self.skipped_steps = 0  # fp16: the steps of this epoch the scaler skipped (inf/NaN)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.closure = needs_closure(optimizer)
+        if self.closure and self.scaler is not None:
+            raise SpecError(
+                f"config.mixed_precision 'fp16' scales the loss with torch's GradScaler, which"
+                f" cannot step {type(optimizer).__name__} (its step re-evaluates the loss"
+                " through a closure); use mixed_precision: bf16 or another optimizer"
+            )
         self.early = EarlyStopping(
             monitor,
             cfg.early_stopping_mode,
@@ -195,6 +211,7 @@ class Loop:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "grads": grads,
+            **self._scaler_state(),
             "early_stopping": self.early.state_dict(),
             "best_metric": self.early.best,
             "best_epoch": self.early.best_epoch,
@@ -232,6 +249,9 @@ class Loop:
             for p, g in zip(self.params, state["grads"], strict=True):
                 p.grad = None if g is None else g.to(p.device)
         self.early.load_state_dict(state["early_stopping"])
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
+            self.skipped_steps = int(state.get("skipped_steps", 0))
         best = state.get("best_model")
         self.progress = Progress(
             epoch=state["epoch"],
@@ -243,6 +263,13 @@ class Loop:
             elapsed_s=float(state.get("elapsed_s", 0.0)),
         )
         set_rng_state(state["rng"])
+
+    def _scaler_state(self) -> dict[str, Any]:
+        """fp16's GradScaler (its scale and growth tracker) and the epoch's skipped steps so
+        far; nothing without a scaler (v1.0, bf16)."""
+        if self.scaler is None:
+            return {}
+        return {"scaler": self.scaler.state_dict(), "skipped_steps": self.skipped_steps}
 
     def _save_checkpoint(
         self, epoch: int, batch: int, partial: torch.Tensor | None, reason: str
@@ -288,9 +315,16 @@ class Loop:
             plan.append((lo, hi, scale, b + 1 == g1))
         return plan
 
+    def _backward(self, loss: torch.Tensor, scale: float) -> None:
+        """The (accumulation-scaled) loss's backward; fp16 scales it by the GradScaler too."""
+        scaled = loss if scale == 1.0 else loss * scale
+        (scaled if self.scaler is None else self.scaler.scale(scaled)).backward()
+
     def _step(self) -> None:
         cfg = self.cfg
-        clip_and_step(self.optimizer, self.params, cfg.gradient_clip_val, cfg.gradient_clip_norm)
+        clip_val, clip_norm = cfg.gradient_clip_val, cfg.gradient_clip_norm
+        if not clip_and_step(self.optimizer, self.params, clip_val, clip_norm, self.scaler):
+            self.skipped_steps += 1
         self.optimizer.zero_grad(set_to_none=True)
 
     def train_epoch(self, epoch: int) -> float:
@@ -308,6 +342,8 @@ class Loop:
         if start and self.progress.partial_losses is not None:
             losses.extend(self.progress.partial_losses.to(self.device).unbind())
         self.progress.batch, self.progress.partial_losses = 0, None
+        if not start:
+            self.skipped_steps = 0
         out_key, loss_fn = self.loss.input, self.loss.fn
         log_every = cfg.log_every if self.reporter.wants_steps else 0
         checked = start
@@ -321,8 +357,9 @@ class Loop:
                 losses.append(self._closure_step(*data.batch(order, lo, hi)))
             elif graph is None:
                 xb, yb = data.batch(order, lo, hi)
-                loss = loss_fn(model(xb)[out_key], yb)
-                (loss if scale == 1.0 else loss * scale).backward()
+                with self.precision.autocast():
+                    loss = loss_fn(model(xb)[out_key], yb)
+                self._backward(loss, scale)
                 if do_step:
                     self._step()
                 losses.append(loss.detach())
@@ -350,7 +387,8 @@ class Loop:
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb)[out_key], yb)
+            with self.precision.autocast():
+                loss = loss_fn(model(xb)[out_key], yb)
             loss.backward()
             clip_grads(self.params, cfg.gradient_clip_val, cfg.gradient_clip_norm)
             return loss
@@ -390,8 +428,9 @@ class Loop:
             except Exception as err:  # any capture failure means: stay eager
                 self.reporter.info(f"CUDA graph capture failed, training eagerly: {err}")
                 self.graph_step = None
-                loss = self.loss.fn(self.model(xb)[self.loss.input], yb)
-                (loss if scale == 1.0 else loss * scale).backward()
+                with self.precision.autocast():
+                    loss = self.loss.fn(self.model(xb)[self.loss.input], yb)
+                self._backward(loss, scale)
                 if do_step:
                     self._step()
                 return loss.detach()
@@ -428,8 +467,10 @@ class Loop:
             if not data.resident:
                 xb = {k: v.to(self.device) for k, v in xb.items()}
                 yb = yb.to(self.device)
-            pred = self.model(xb)[self.loss.input]
-            total += self.loss.fn(pred, yb).to(acc) * (hi - lo)
+            with self.precision.autocast():
+                pred = self.model(xb)[self.loss.input]
+                batch_loss = self.loss.fn(pred, yb)
+            total += batch_loss.to(acc) * (hi - lo)
             if self.loss.task in ("binary", "multiclass"):
                 extra += correct_count(self.loss, pred, yb)
                 elements += int(yb.numel())
@@ -458,6 +499,8 @@ class Loop:
             t0 = time.perf_counter()
             train_loss = self.train_epoch(epoch)
             metrics: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss, **self.evaluate()}
+            if self.scaler is not None:  # fp16 (v1.1): optimizer steps skipped for inf/NaN
+                metrics["skipped_steps"] = self.skipped_steps
             prog.epoch = epoch
             prog.history.append(metrics)
             prog.elapsed_s = base_elapsed + time.perf_counter() - started

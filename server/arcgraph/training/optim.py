@@ -75,10 +75,15 @@ def clip_grads(
 
 
 def optimizer_step(
-    optimizer: torch.optim.Optimizer, closure: Callable[[], Any] | None = None
+    optimizer: torch.optim.Optimizer,
+    closure: Callable[[], Any] | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> Any:
-    """optimizer.step, its refusals (SparseAdam on a dense gradient) as one error line."""
+    """optimizer.step (through fp16's GradScaler when given), its refusals (SparseAdam on a
+    dense gradient) as one error line."""
     try:
+        if scaler is not None:
+            return scaler.step(optimizer)
         return optimizer.step() if closure is None else optimizer.step(closure)
     except (TrainError, torch.OutOfMemoryError):
         raise
@@ -96,7 +101,20 @@ def clip_and_step(
     params: list[torch.nn.Parameter],
     clip_val: float | None,
     clip_norm: float | None,
-) -> None:
-    """Clipping and one optimizer step: the same code eagerly and inside a CUDA graph."""
+    scaler: torch.amp.GradScaler | None = None,
+) -> bool:
+    """Clipping and one optimizer step: the same code eagerly and inside a CUDA graph.
+
+    With fp16's GradScaler the gradients are unscaled before clipping (the thresholds are in
+    the true gradients' units) and the scaler skips the step when they hold inf/NaN. Returns
+    whether the step was taken (always, without a scaler; asking the scaler syncs the host)."""
+    if scaler is None:
+        clip_grads(params, clip_val, clip_norm)
+        optimizer_step(optimizer)
+        return True
+    scaler.unscale_(optimizer)
     clip_grads(params, clip_val, clip_norm)
-    optimizer_step(optimizer)
+    before = scaler.get_scale()
+    optimizer_step(optimizer, None, scaler)
+    scaler.update()
+    return scaler.get_scale() >= before

@@ -1,0 +1,57 @@
+"""A bf16 run killed with SIGKILL mid-epoch and resumed ends exactly as an uninterrupted one."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from arcgraph.training.checkpoint import list_checkpoints
+
+from .conftest import BREAST_CANCER, base_config, make_workspace
+from .test_resume import assert_same_result, cli, wait_for
+
+CONFIG = base_config(epochs=8, batch_size=8, log_every=1, seed=21, mixed_precision="bf16")
+
+
+def _args(trainer: Path, out: Path) -> list[str]:
+    return ["--trainer", str(trainer), "--data", str(BREAST_CANCER), "--out", str(out)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ref-bf16")
+    trainer = make_workspace(root, "bc-mlp-v1", CONFIG)
+    proc = cli([*_args(trainer, root / "runs"), "--name", "r"])
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return root / "runs" / "bc-mlp-v1" / "r"
+
+
+def test_bf16_sigkill_mid_epoch_then_resume_matches_uninterrupted(
+    tmp_path: Path, reference: Path
+) -> None:
+    trainer = make_workspace(tmp_path, "bc-mlp-v1", CONFIG)
+    events = tmp_path / "events.jsonl"
+    proc = cli([*_args(trainer, tmp_path / "runs"), "--name", "r", "--events", str(events)])
+    wait_for(events, proc, lambda e: e["event"] == "step" and e["epoch"] == 3 and e["batch"] == 20)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    run = tmp_path / "runs" / "bc-mlp-v1" / "r"
+    assert not (run / "summary.json").exists()
+    done = [p.name for p in list_checkpoints(run)]
+    assert "epoch-0002.pt" in done and "epoch-0008.pt" not in done
+    resumed = cli(["--trainer", str(trainer), "--data", str(BREAST_CANCER), "--resume", str(run)])
+    _out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert_same_result(run, reference)
+    # and it was a bf16 run: its metrics differ from float32's
+    fp32 = base_config(epochs=8, batch_size=8, log_every=1, seed=21)
+    fp32_trainer = make_workspace(tmp_path / "fp32", "bc-mlp-v1", fp32)
+    other = cli([*_args(fp32_trainer, tmp_path / "fp32" / "runs"), "--name", "r"])
+    _out, err = other.communicate(timeout=300)
+    assert other.returncode == 0, err
+    fp32_metrics = (tmp_path / "fp32" / "runs" / "bc-mlp-v1" / "r" / "metrics.csv").read_text()
+    assert (run / "metrics.csv").read_text() != fp32_metrics
