@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
+from arcgraph.engine.schema import load_schema
+from arcgraph.engine.spec_version import V11_KEYS
+
 from .conftest import RecordingClient, text_edits, uri_of
+
+# The optional top-level sections of trainer spec v1.1 the schema has (offered until present).
+V11_SECTIONS = {path[0] for path in V11_KEYS if len(path) == 1} & set(
+    load_schema("trainer")["properties"]
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -178,14 +186,14 @@ async def test_trainer_completion_half_typed(
     assert keys["log_every"].detail == "default: 10"
 
     top = await complete(client, uri, types.Position(11, 0))
-    assert set(top) == set()  # every top-level key is there
+    assert set(top) == V11_SECTIONS  # every v1.0 top-level key is there
 
 
 async def test_empty_spec_offers_every_section(client: RecordingClient, workspace: Path):
     uri = uri_of(workspace / "trainers" / "new.trainer.yaml")
     await _open(client, uri, "")
     keys = await complete(client, uri, types.Position(0, 0))
-    assert set(keys) == {"model_ref", "optimizer", "config"}
+    assert set(keys) == {"model_ref", "optimizer", "config", *V11_SECTIONS}
     assert keys["model_ref"].text_edit.new_text == "model_ref: "
     muri = uri_of(workspace / "models" / "new.model.yaml")
     await _open(client, muri, "")
@@ -214,7 +222,7 @@ async def test_trainer_top_level_keys(client: RecordingClient, workspace: Path):
     text = "model_ref: iris-classifier-v1\n\n"
     await _open(client, uri, text)
     keys = await complete(client, uri, types.Position(1, 0))
-    assert set(keys) == {"optimizer", "config"}
+    assert set(keys) == {"optimizer", "config", *V11_SECTIONS}
     assert keys["optimizer"].text_edit.new_text == "optimizer:\n  "
     assert keys["optimizer"].documentation.value.startswith("**Optimizer**")
 

@@ -170,28 +170,32 @@ NOT_IN_V10 = _code(
     " while the spec version checked is 1.0 (`arcgraph.spec`, `arcgraph check --spec 1.0`).",
 )
 
-# --- trainer spec v1.1: mixed precision -------------------------------------------------
-FP16_WITHOUT_CUDA = _code(
-    "AG250",
-    "fp16 without CUDA",
-    "mixed_precision: fp16 on device cpu or mps: fp16 autocast with a GradScaler needs CUDA"
-    " (bf16 runs on the CPU).",
+# --- trainer spec v1.1: callbacks --------------------------------------------------------
+CALLBACK_UNKNOWN = _code(
+    "AG255",
+    "unknown callback",
+    "A callbacks entry's type is not in the fixed arc.callbacks registry (TensorBoardLogger,"
+    " ModelCheckpoint, LearningRateMonitor); a spec string is never imported.",
 )
-AMP_BACKEND_UNSUPPORTED = _code(
-    "AG251",
-    "amp_backend not supported",
-    "amp_backend is `native` (torch.autocast) only; NVIDIA Apex (`apex`) is not supported.",
+CALLBACK_PARAM_UNKNOWN = _code(
+    "AG256", "unknown callback parameter", "A callback's params name one it does not take."
 )
-AMP_BACKEND_UNUSED = _code(
-    "AG252",
-    "amp_backend without mixed precision",
-    "amp_backend is set but mixed_precision is false or absent, so it has no effect.",
+CALLBACK_PARAM_TYPE = _code(
+    "AG257",
+    "callback parameter value",
+    "A callback param's value is not of its type or not one of its choices.",
 )
-FP16_WITH_CLOSURE = _code(
-    "AG253",
-    "fp16 with a closure optimizer",
-    "LBFGS steps through a closure, which torch's GradScaler cannot step; use bf16 or no"
-    " mixed precision with it.",
+CALLBACK_MONITOR_UNKNOWN = _code(
+    "AG258",
+    "callback monitor never produced",
+    "ModelCheckpoint's monitor names a metric the trainer never produces (the trainer refuses"
+    " it before training).",
+)
+CALLBACK_DUPLICATE = _code(
+    "AG259",
+    "callback given twice",
+    "Two callbacks that would write the same files (TensorBoardLogger with one log_dir,"
+    " ModelCheckpoint with one monitor) or a LearningRateMonitor twice.",
 )
 
 # --- model spec ---------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from arcgraph.engine.callbacks_catalog import CALLBACKS
 from arcgraph.engine.catalog import CallableInfo
 from arcgraph.engine.kinds import SpecKind
-from arcgraph.lsp import specpaths
+from arcgraph.lsp import callback_docs, specpaths
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Outline
@@ -134,6 +135,8 @@ class _Completer:
         owner = specpaths.callable_for(self.o, path, self.catalog)
         if owner is not None and owner[0] is not None:
             self.param_keys(path, owner[0], owner[1], present)
+        if self.kind == SpecKind.TRAINER:
+            self.callback_param_keys(path, present)
         args, owner_name = specpaths.node_input_args(self.o, path, self.catalog)
         if args:
             node = specpaths.node_of(path)
@@ -180,7 +183,7 @@ class _Completer:
             return name
         if types_ == {"object"}:
             return f"{name}:\n{' ' * (self.c.indent + 2)}"
-        if types_ == {"array"} and name in ("graph",):
+        if types_ == {"array"} and name in ("graph", "callbacks"):
             return f"{name}:\n{' ' * (self.c.indent + 2)}- "
         if has_default:
             return f"{name}: {specpaths.yaml_scalar(default)}"
@@ -217,6 +220,22 @@ class _Completer:
                 rank=0,
             )
 
+    def callback_param_keys(self, path: tuple[str, ...], present: set[str]) -> None:
+        """callbacks.<i>.params: the callback's own params, each with its default as YAML."""
+        info = callback_docs.callback_for_params(self.o, path)
+        for p in info.params if info else ():
+            if p.name in present:
+                continue
+            insert = p.name if self.c.has_colon else f"{p.name}: {specpaths.yaml_scalar(p.default)}"
+            self.add(
+                p.name,
+                types.CompletionItemKind.Field,
+                detail=f"{p.type} = {specpaths.yaml_scalar(p.default)}",
+                doc=p.markdown(info.name) if info else None,
+                insert=insert,
+                rank=0,
+            )
+
     # -- values ----------------------------------------------------------------------------
     def values(self, path: tuple[str, ...]) -> None:
         schema = specpaths.schema_at(self.kind, path)
@@ -242,6 +261,15 @@ class _Completer:
                     detail=where.name if where else None,
                     rank=1,
                 )
+        elif callback_docs.is_type_path(path):
+            for info in CALLBACKS.values():
+                self.add(
+                    info.name,
+                    types.CompletionItemKind.Class,
+                    detail=info.summary,
+                    doc=info.markdown(),
+                    rank=1,
+                )
         elif path == ("optimizer", "type") and self.catalog is not None:
             for name in self.catalog.optimizer_names():
                 if not self.in_namespace(name):
@@ -254,16 +282,6 @@ class _Completer:
                     doc=info.summary if info else None,
                     rank=1,
                 )
-
-        elif path == ("config", "amp_backend"):
-            # The only backend (the schema leaves the value open so that AG251 can say why
-            # `apex` is refused).
-            self.add(
-                "native",
-                types.CompletionItemKind.EnumMember,
-                detail="torch.autocast + torch.amp.GradScaler",
-                rank=0,
-            )
 
     def model_values(self, path: tuple[str, ...]) -> None:
         cat = self.catalog

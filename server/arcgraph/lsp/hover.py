@@ -9,7 +9,7 @@ from lsprotocol import types
 from arcgraph.engine.catalog import CallableInfo, Catalog
 from arcgraph.engine.checks.model_summary import ModelSummary, summarize_model
 from arcgraph.engine.kinds import SpecKind
-from arcgraph.lsp import convert, specpaths
+from arcgraph.lsp import callback_docs, convert, specpaths
 from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import view_or_none
 from arcgraph.lsp.feature import on
@@ -54,6 +54,10 @@ class HoverFeature:
                 p = owner[0].param(c.key)
                 if p is not None:
                     return specpaths.param_markdown(p, owner[1])
+            if kind == SpecKind.TRAINER:
+                md = callback_docs.param_markdown(o, c.path, c.key)
+                if md:
+                    return md
             args, owner_name = specpaths.node_input_args(o, c.path, catalog)
             for p in args:
                 if p.name == c.key:
@@ -64,6 +68,10 @@ class HoverFeature:
         word = c.word
         if kind == SpecKind.TRAINER and path == ("model_ref",):
             return self.model_markdown(word)
+        if kind == SpecKind.TRAINER and callback_docs.is_type_path(path):
+            md = callback_docs.type_markdown(word)
+            if md:
+                return md
         if catalog is not None:
             info: CallableInfo | None = None
             if kind == SpecKind.TRAINER and path == ("optimizer", "type"):
