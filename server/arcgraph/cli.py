@@ -44,6 +44,65 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if any(d.severity == Severity.ERROR for d in diags) else 0
 
 
+def _summary(args: argparse.Namespace) -> int:
+    import json
+
+    from arcgraph.engine.core import Engine
+    from arcgraph.engine.diagnostics import Severity
+    from arcgraph.engine.files import NotRegularFile, read_regular_text
+    from arcgraph.engine.kinds import SpecKind, detect_kind
+    from arcgraph.engine.report import format_text
+    from arcgraph.worker.client import TorchWorker
+
+    path = Path(args.model)
+    try:
+        text = read_regular_text(path) or ""
+    except (OSError, NotRegularFile) as exc:
+        print(f"arcgraph summary: {path}: {exc}", file=sys.stderr)
+        return 2
+    torch = TorchWorker(interpreter=args.python)
+    try:
+        engine = Engine(torch=torch)
+        if detect_kind(path, None, text) != SpecKind.MODEL:
+            print(f"arcgraph summary: {path}: not a model spec", file=sys.stderr)
+            return 2
+        diags = engine.check(path, text)
+    finally:
+        torch.close()
+    shapes = engine.shapes.get(path)  # the graph's shapes, even when other keys have errors
+    if shapes is None:
+        errors = [d for d in diags if d.severity == Severity.ERROR]
+        print(format_text(errors or diags))
+        print(f"arcgraph summary: {path}: fix these first; no shapes to show", file=sys.stderr)
+        return 1
+    print(json.dumps(shapes.as_json(), indent=2) if args.format == "json" else shapes.table())
+    return 0
+
+
+def _format(args: argparse.Namespace) -> int:
+    from arcgraph.engine.core import collect_spec_files
+    from arcgraph.engine.format_files import format_file
+
+    paths = [Path(p) for p in args.paths]
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        print(f"arcgraph format: {p}: no such file or folder", file=sys.stderr)
+    if missing:
+        return 2
+    changed = failed = 0
+    for f in collect_spec_files(paths):
+        outcome = format_file(f, tab_size=args.indent, check=args.check)
+        if outcome.status == "changed":
+            changed += 1
+            print(f"{f}: would be reformatted" if args.check else f"{f}: formatted")
+        elif outcome.status in ("error", "refused"):
+            failed += outcome.status == "error"
+            print(f"arcgraph format: {f}: {outcome.why}", file=sys.stderr)
+    if failed:
+        return 2
+    return 1 if args.check and changed else 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from arcgraph.training.cli import run
 
@@ -81,6 +140,29 @@ def build_parser(with_train_args: bool = True) -> argparse.ArgumentParser:
         help="trainer spec version to stay within: 1.0 flags the v1.1 keys (default: 1.1)",
     )
     check.set_defaults(func=_check)
+
+    summary = sub.add_parser(
+        "summary", help="a model spec's nodes: output shapes and parameter counts (torch)"
+    )
+    summary.add_argument("model", help="a model spec file")
+    summary.add_argument("--format", choices=("text", "json"), default="text")
+    summary.add_argument("--python", help="interpreter with torch (default: this one)")
+    summary.set_defaults(func=_summary)
+
+    fmt = sub.add_parser("format", help="format spec files: key order, indentation, comments kept")
+    fmt.add_argument("paths", nargs="+", help="files or folders (recursive)")
+    fmt.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 when a file would change"
+    )
+    fmt.add_argument(
+        "--indent",
+        type=int,
+        default=2,
+        choices=range(1, 9),
+        metavar="N",
+        help="spaces per indentation level (default: 2)",
+    )
+    fmt.set_defaults(func=_format)
 
     train = sub.add_parser("train", help="train a model spec with a trainer spec on a data table")
     if with_train_args:  # imports torch: only when training, never for check or lsp

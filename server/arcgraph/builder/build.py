@@ -34,6 +34,9 @@ __all__ = [
 # A resolved reference: (environment key, element index path into its value, or None).
 Ref = tuple[str, tuple[int, ...] | None]
 
+# What `GraphModule.trace` calls per node: (node name, its arguments, its result).
+NodeRecord = Callable[[str, list[Any], Any], None]
+
 # Size given to `null` dimensions other than the batch one by `example_inputs`.
 EXAMPLE_VARIABLE_DIM = 8
 
@@ -115,13 +118,11 @@ class GraphModule(nn.Module):
             raise TypeError(f"missing model input(s): {', '.join(missing)}")
         for name, embedding in self._embedded:
             env[name] = embedding(env[name])
-        for name, fn, pos, kw, pack in self._steps:
-            try:
-                a = [env[k] if i is None else _pick(env[k], k, i) for k, i in pos]
-                k = {n: (env[r] if i is None else _pick(env[r], r, i)) for n, (r, i) in kw}
-                env[name] = fn(a, **k) if pack else fn(*a, **k)
-            except Exception as err:
-                raise _failed(name, err) from err
+        self._run_steps(env)
+        return self._result(env)
+
+    def _result(self, env: dict[str, Any]) -> Any:
+        """The graph's outputs picked from `env` (a dict for the main graph)."""
         try:
             picked = [env[k] if i is None else _pick(env[k], k, i) for _, (k, i) in self._outputs]
         except _NoElement:
@@ -129,6 +130,28 @@ class GraphModule(nn.Module):
         if self._main:
             return dict(zip(self._output_keys, picked, strict=True))
         return picked[0] if len(picked) == 1 else tuple(picked)
+
+    def _run_steps(self, env: dict[str, Any], record: NodeRecord | None = None) -> None:
+        """Every node in run order, each result into `env`; with `record`, each node's
+        arguments and result are also given to it (the shape probe's trace)."""
+        for name, fn, pos, kw, pack in self._steps:
+            try:
+                a = [env[k] if i is None else _pick(env[k], k, i) for k, i in pos]
+                k = {n: (env[r] if i is None else _pick(env[r], r, i)) for n, (r, i) in kw}
+                env[name] = fn(a, **k) if pack else fn(*a, **k)
+            except Exception as err:
+                raise _failed(name, err) from err
+            if record is not None:
+                record(name, [*a, *k.values()], env[name])
+
+    def trace(self, inputs: Mapping[str, Any], record: NodeRecord) -> Any:
+        """The forward pass on `inputs` (by name) through the step list, giving `record`
+        each node's name, arguments and result in run order (no straight-chain shortcut)."""
+        env: dict[str, Any] = dict(inputs)
+        for name, embedding in self._embedded:
+            env[name] = embedding(env[name])
+        self._run_steps(env, record)
+        return self._result(env)
 
     def _output_error(self, env: dict[str, Any]) -> NodeRuntimeError:
         """The first graph output whose element reference does not exist, as an error of the
@@ -317,10 +340,14 @@ def _embeddings(inputs: Mapping[str, Any]) -> dict[str, nn.Embedding]:
 
 
 def example_inputs(
-    spec: Mapping[str, Any], *, batch: int = 2, device: str | torch.device = "meta"
+    spec: Mapping[str, Any],
+    *,
+    batch: int = 2,
+    device: str | torch.device = "meta",
+    variable: int = EXAMPLE_VARIABLE_DIM,
 ) -> dict[str, torch.Tensor]:
     """Tensors of each input's declared dtype and shape: the first `null` is the batch, other
-    `null`s are EXAMPLE_VARIABLE_DIM; floats are random normal, integers zeros (a valid index
+    `null`s are `variable`; floats are random normal, integers zeros (a valid index
     for any Embedding, a categorical input's own too), booleans False."""
     inputs = _mapping(spec.get("inputs") if isinstance(spec, Mapping) else None, "inputs", None)
     out: dict[str, torch.Tensor] = {}
@@ -333,7 +360,7 @@ def example_inputs(
             raise SpecBuildError(None, f"input '{name}': {err}") from err
         shape_decl = decl.get("shape") or [None]
         shape = [
-            (batch if i == 0 else EXAMPLE_VARIABLE_DIM) if d is None else int(d)
+            (batch if i == 0 else variable) if d is None else int(d)
             for i, d in enumerate(shape_decl)
         ]
         if dtype.is_floating_point or dtype.is_complex:

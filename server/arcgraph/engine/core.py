@@ -50,6 +50,7 @@ from arcgraph.engine.source import (
     to_python,
 )
 from arcgraph.engine.spec_version import not_in_version
+from arcgraph.engine.summary import ShapeResults
 from arcgraph.engine.torch_service import ProbeResult, TorchService
 from arcgraph.engine.wellformed import probe_spec
 
@@ -123,6 +124,7 @@ class Engine:
         self._probe_models: dict[
             tuple[str, bytes, int], tuple[Analysis, dict[str, Any]] | None
         ] = {}
+        self.shapes = ShapeResults()  # each model file's last shape probe (engine/summary.py)
 
     # -- the catalog -----------------------------------------------------------------------
     def catalog(self) -> Catalog | None:
@@ -283,6 +285,7 @@ class Engine:
             if spec is None:
                 return []
             res = self.torch.probe_shapes(spec)
+            self.shapes.put(a.path, res)
             if res.ok is False:
                 out.append(
                     Diagnostic(

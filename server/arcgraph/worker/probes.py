@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from arcgraph.builder import torchnames
+from arcgraph.worker import shapes
 
 # Ordered: the first pattern found in torch's message names the params key it is about.
 _PARAM_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -130,9 +131,10 @@ def probe_shapes(spec: dict[str, Any], batch: int = 2) -> dict[str, Any]:
         inputs = build.example_inputs(spec, batch=batch, device="meta")
     except build.SpecBuildError as exc:
         return _failure(spec, exc.node, exc.message, module=getattr(exc, "module", None))
+    first: shapes.Record = {}
     try:
         with torch.no_grad():
-            out = model(**inputs)
+            out = model.trace(inputs, shapes.recorder(first))
     except build.NodeRuntimeError as exc:
         failed = _failure(spec, exc.node, exc.message, path=tuple(getattr(exc, "path", ())))
         if exc.output:
@@ -143,7 +145,41 @@ def probe_shapes(spec: dict[str, Any], batch: int = 2) -> dict[str, Any]:
     problem = _loss_problem(spec, out, batch)
     if problem is not None:
         return {"ok": False, "node": None, "message": problem, "stage": "loss"}
-    return {"ok": True, "node": None, "message": "", "outputs": _shapes(out)}
+    summary = _summary(spec, model, inputs, out, first, batch)
+    return {"ok": True, "node": None, "message": "", "outputs": _shapes(out), **summary}
+
+
+def _summary(
+    spec: dict[str, Any],
+    model: Any,
+    inputs: dict[str, Any],
+    out: dict[str, Any],
+    first: shapes.Record,
+    batch: int,
+) -> dict[str, Any]:
+    """Per-node shapes and parameter counts, and the totals (arcgraph.worker.shapes); the
+    second forward, with other sizes for the `null` dimensions, only when there are some."""
+    from arcgraph.builder import build
+
+    batches = (batch, shapes.SECOND_BATCH)
+    second: shapes.Record | None = None
+    io2: tuple[dict[str, Any], dict[str, Any]] | None = None
+    if shapes.has_null_dims(spec):
+        second = {}
+        inputs2 = build.example_inputs(
+            spec, batch=shapes.SECOND_BATCH, device="meta", variable=shapes.SECOND_VARIABLE
+        )
+        try:
+            with torch.no_grad():
+                io2 = (inputs2, model.trace(inputs2, shapes.recorder(second)))
+        except Exception:  # a model that takes one size only: its sizes shown as they are
+            second, io2 = None, None
+            batches = (batch, batch)
+    return {
+        "nodes": shapes.node_facts(spec, model, first, second, batches),
+        **shapes.io_shapes(inputs, out, io2, batches),
+        **shapes.totals(model),
+    }
 
 
 def _loss_problem(spec: dict[str, Any], outputs: dict[str, Any], batch: int) -> str | None:

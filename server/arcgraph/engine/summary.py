@@ -1,0 +1,114 @@
+"""A model's shapes and sizes, as the shape probe found them: `arcgraph summary`, and the
+last probe's answer per model file (the language server's inlay hints and hovers read it and
+never wait on torch)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arcgraph.engine.torch_service import ProbeResult
+
+TOTAL_KEYS = ("total_params", "trainable_params", "non_trainable_params", "size_mb_fp32")
+_NODE_KEYS = ("name", "type", "output_shape", "output_shapes", "dtype", "dtypes", "params")
+
+
+def format_shape(shape: Any) -> str:
+    """`["B", 8, 8]` -> `[B, 8, 8]`; a tuple's shapes -> `([B, 8], [B, 4])`."""
+    if isinstance(shape, list) and all(isinstance(d, int | str) for d in shape):
+        return "[" + ", ".join(str(d) for d in shape) + "]"
+    if isinstance(shape, list):
+        return "(" + ", ".join(format_shape(s) for s in shape) + ")"
+    return "-"
+
+
+def node_shape(node: dict[str, Any]) -> Any:
+    """A node's output shape, or its list of shapes when it has several outputs."""
+    return node["output_shapes"] if "output_shapes" in node else node.get("output_shape")
+
+
+@dataclass(frozen=True)
+class ModelShapes:
+    """One successful shape probe of a model spec."""
+
+    nodes: list[dict[str, Any]]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    totals: dict[str, Any]
+    by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_probe(cls, res: ProbeResult) -> ModelShapes | None:
+        """None unless torch ran the model (a shape error has no shapes to show)."""
+        nodes = res.data.get("nodes")
+        if res.ok is not True or not isinstance(nodes, list):
+            return None
+        return cls(
+            nodes=nodes,
+            inputs=dict(res.data.get("model_inputs") or {}),
+            outputs=dict(res.data.get("model_outputs") or {}),
+            totals={k: res.data.get(k) for k in TOTAL_KEYS},
+            by_name={str(n.get("name")): n for n in nodes},
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """`arcgraph summary --format json`: nodes (name, type, output shape(s), dtype(s),
+        params), the inputs' and outputs' shapes, and the totals."""
+        nodes = [{k: n[k] for k in _NODE_KEYS if k in n} for n in self.nodes]
+        for out, n in zip(nodes, self.nodes, strict=True):
+            out["trainable_params"] = n.get("trainable_params", 0)
+        return {"nodes": nodes, "inputs": self.inputs, "outputs": self.outputs, **self.totals}
+
+    def table(self) -> str:
+        """The torchinfo-style table: node, type, output shape, params; then the totals."""
+        rows = [("Node", "Type", "Output shape", "Params")]
+        rows += [
+            (str(n["name"]), str(n["type"]), format_shape(node_shape(n)), f"{n['params']:,}")
+            for n in self.nodes
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        rule = "=" * (sum(widths) + 6)
+
+        def line(r: tuple[str, str, str, str]) -> str:
+            cells = [r[i].ljust(widths[i]) for i in range(3)] + [r[3].rjust(widths[3])]
+            return "  ".join(cells)
+
+        t = self.totals
+        return "\n".join(
+            [
+                rule,
+                line(rows[0]),
+                rule,
+                *(line(r) for r in rows[1:]),
+                rule,
+                f"Total params: {t['total_params']:,}",
+                f"Trainable params: {t['trainable_params']:,}",
+                f"Non-trainable params: {t['non_trainable_params']:,}",
+                f"Params size (MB, float32): {t['size_mb_fp32']:.2f}",
+                rule,
+            ]
+        )
+
+
+class ShapeResults:
+    """The last shape probe answer per model file (any thread writes; readers get a
+    consistent entry), and who to tell when one arrives."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_path: dict[str, ModelShapes | None] = {}
+        self.listeners: list[Callable[[Path], None]] = []
+
+    def put(self, path: Path, res: ProbeResult) -> None:
+        shapes = ModelShapes.from_probe(res)
+        with self._lock:
+            self._by_path[str(path)] = shapes
+        for listener in list(self.listeners):
+            listener(path)
+
+    def get(self, path: Path) -> ModelShapes | None:
+        with self._lock:
+            return self._by_path.get(str(path))

@@ -1,0 +1,142 @@
+"""The shape probe's per-node shapes (`B` for the batch, `?` for other varying sizes) and
+parameter counts, which equal those of the module the trainer builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from arcgraph.builder.build import build_model
+from arcgraph.worker.probes import probe_shapes
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
+
+
+def _probe(text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    spec = yaml.safe_load(text)
+    res = probe_shapes(spec)
+    assert res["ok"] is True, res
+    built = build_model(spec)  # on the CPU, as the trainer builds it
+    assert res["total_params"] == sum(p.numel() for p in built.parameters())
+    for node in res["nodes"]:
+        layer = dict(built.named_children()).get(node["name"])
+        want = sum(p.numel() for p in layer.parameters()) if layer is not None else 0
+        assert node["params"] == want, node["name"]
+    return res, {n["name"]: n for n in res["nodes"]}
+
+
+MLP = """
+inputs:
+  x: {dtype: float32, shape: [null, 4]}
+graph:
+  - {name: hidden, type: torch.nn.Linear, params: {in_features: 4, out_features: 16}, inputs: {input: x}}
+  - {name: act, type: torch.nn.functional.relu, inputs: {input: hidden.output}}
+  - {name: head, type: torch.nn.Linear, params: {in_features: 16, out_features: 3}, inputs: {input: act.output}}
+outputs:
+  logits: head.output
+"""
+
+
+def test_mlp_shapes_and_params() -> None:
+    res, nodes = _probe(MLP)
+    assert [n["name"] for n in res["nodes"]] == ["hidden", "act", "head"]
+    assert nodes["hidden"]["output_shape"] == ["B", 16]
+    assert nodes["hidden"]["input_shapes"] == [["B", 4]]
+    assert nodes["hidden"]["dtype"] == "float32"
+    assert (nodes["hidden"]["params"], nodes["hidden"]["trainable_params"]) == (80, 80)
+    assert nodes["act"]["output_shape"] == ["B", 16]
+    assert nodes["act"]["params"] == 0
+    assert nodes["head"]["output_shape"] == ["B", 3]
+    assert nodes["head"]["params"] == 51
+    assert res["model_inputs"] == {"x": ["B", 4]}
+    assert res["model_outputs"] == {"logits": ["B", 3]}
+    assert res["total_params"] == 131
+    assert res["trainable_params"] == 131
+    assert res["non_trainable_params"] == 0
+    assert res["size_mb_fp32"] == 131 * 4 / 1e6
+
+
+CNN = """
+inputs:
+  pixels: {dtype: float32, shape: [null, 64]}
+graph:
+  - {name: image, type: torch.reshape, params: {shape: [-1, 1, 8, 8]}, inputs: {input: pixels}}
+  - {name: conv, type: torch.nn.Conv2d, params: {in_channels: 1, out_channels: 8, kernel_size: 3, padding: 1}, inputs: {input: image.output}}
+  - {name: norm, type: torch.nn.BatchNorm2d, params: {num_features: 8}, inputs: {input: conv.output}}
+  - {name: flat, type: torch.flatten, params: {start_dim: 1}, inputs: {input: norm.output}}
+  - {name: head, type: torch.nn.Linear, params: {in_features: 512, out_features: 10}, inputs: {input: flat.output}}
+outputs:
+  logits: head.output
+"""
+
+
+def test_cnn_reshape_conv_flatten() -> None:
+    res, nodes = _probe(CNN)
+    assert nodes["image"]["output_shape"] == ["B", 1, 8, 8]
+    assert nodes["conv"]["output_shape"] == ["B", 8, 8, 8]
+    assert nodes["conv"]["params"] == 80
+    assert nodes["norm"]["params"] == 16
+    assert nodes["flat"]["output_shape"] == ["B", 512]
+    assert nodes["head"]["output_shape"] == ["B", 10]
+    assert res["total_params"] == 80 + 16 + 5130
+
+
+TRANSFORMER = """
+inputs:
+  tokens: {dtype: float32, shape: [null, null, 32]}
+graph:
+  - name: layer
+    type: torch.nn.TransformerEncoderLayer
+    params: {d_model: 32, nhead: 4, dim_feedforward: 64, batch_first: true}
+    inputs: {src: tokens}
+  - {name: pooled, type: torch.mean, params: {dim: 1}, inputs: {input: layer.output}}
+outputs:
+  encoded: layer.output
+  pooled: pooled.output
+"""
+
+
+def test_transformer_encoder_layer() -> None:
+    res, nodes = _probe(TRANSFORMER)
+    # the sequence length is a `null` too: it varies, and is not the batch
+    assert nodes["layer"]["output_shape"] == ["B", "?", 32]
+    assert nodes["pooled"]["output_shape"] == ["B", 32]
+    assert res["model_inputs"] == {"tokens": ["B", "?", 32]}
+    assert nodes["layer"]["params"] == 4 * 32 * 32 + 4 * 32 + 2 * 32 * 64 + 64 + 32 + 4 * 32
+
+
+MULTI = """
+inputs:
+  seq: {dtype: float32, shape: [null, 7, 6]}
+graph:
+  - {name: lstm, type: torch.nn.LSTM, params: {input_size: 6, hidden_size: 5, batch_first: true}, inputs: {input: seq}}
+  - {name: head, type: torch.nn.Linear, params: {in_features: 5, out_features: 2}, inputs: {input: lstm.output.0}}
+outputs:
+  out: head.output
+  hidden: lstm.output.1.0
+"""
+
+
+def test_multi_output_node() -> None:
+    res, nodes = _probe(MULTI)
+    lstm = nodes["lstm"]
+    assert "output_shape" not in lstm
+    assert lstm["output_shapes"] == [["B", 7, 5], [[1, "B", 5], [1, "B", 5]]]
+    assert lstm["dtypes"] == ["float32", ["float32", "float32"]]
+    assert lstm["params"] == 4 * 5 * (6 + 5) + 2 * 4 * 5
+    assert nodes["head"]["output_shape"] == ["B", 7, 2]
+    assert res["model_outputs"] == {"out": ["B", 7, 2], "hidden": [1, "B", 5]}
+
+
+def test_no_null_dims_runs_once_and_shows_sizes() -> None:
+    res, nodes = _probe(MLP.replace("[null, 4]", "[3, 4]"))
+    assert nodes["head"]["output_shape"] == [3, 3]
+    assert res["model_outputs"] == {"logits": [3, 3]}
+
+
+@pytest.mark.parametrize("model", ["iris-classifier-v1", "arc-transformer-classifier-v1"])
+def test_examples_count_as_torch(model: str) -> None:
+    _probe((EXAMPLES / f"{model}.model.yaml").read_text(encoding="utf-8"))
