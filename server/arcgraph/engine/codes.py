@@ -170,6 +170,30 @@ NOT_IN_V10 = _code(
     " while the spec version checked is 1.0 (`arcgraph.spec`, `arcgraph check --spec 1.0`).",
 )
 
+# --- trainer spec v1.1: mixed precision -------------------------------------------------
+FP16_WITHOUT_CUDA = _code(
+    "AG250",
+    "fp16 without CUDA",
+    "mixed_precision: fp16 on device cpu or mps: fp16 autocast with a GradScaler needs CUDA"
+    " (bf16 runs on the CPU).",
+)
+AMP_BACKEND_UNSUPPORTED = _code(
+    "AG251",
+    "amp_backend not supported",
+    "amp_backend is `native` (torch.autocast) only; NVIDIA Apex (`apex`) is not supported.",
+)
+AMP_BACKEND_UNUSED = _code(
+    "AG252",
+    "amp_backend without mixed precision",
+    "amp_backend is set but mixed_precision is false or absent, so it has no effect.",
+)
+FP16_WITH_CLOSURE = _code(
+    "AG253",
+    "fp16 with a closure optimizer",
+    "LBFGS steps through a closure, which torch's GradScaler cannot step; use bf16 or no"
+    " mixed precision with it.",
+)
+
 # --- trainer spec v1.1: callbacks --------------------------------------------------------
 CALLBACK_UNKNOWN = _code(
     "AG255",

@@ -283,6 +283,16 @@ class _Completer:
                     rank=1,
                 )
 
+        elif path == ("config", "amp_backend"):
+            # The only backend (the schema leaves the value open so that AG251 can say why
+            # `apex` is refused).
+            self.add(
+                "native",
+                types.CompletionItemKind.EnumMember,
+                detail="torch.autocast + torch.amp.GradScaler",
+                rank=0,
+            )
+
     def model_values(self, path: tuple[str, ...]) -> None:
         cat = self.catalog
         node = specpaths.node_of(path)

@@ -15,6 +15,7 @@ from arcgraph.engine.checks.callbacks import check_callbacks
 from arcgraph.engine.checks.context import CheckContext
 from arcgraph.engine.checks.model_summary import ModelSummary, summarize_model
 from arcgraph.engine.checks.params import check_params, named_params
+from arcgraph.engine.checks.precision import check_mixed_precision
 from arcgraph.engine.diagnostics import Diagnostic, Related, Severity, Span
 from arcgraph.engine.kinds import is_valid_model_id
 from arcgraph.engine.schema import did_you_mean
@@ -58,6 +59,7 @@ def check_trainer(ctx: CheckContext) -> ModelSummary | None:
         _check_config(ctx, cfg, model)
         if isinstance(opt, YMap):
             _check_closure_optimizer(ctx, opt, cfg)
+        check_mixed_precision(ctx, opt if isinstance(opt, YMap) else None, cfg)
     check_callbacks(ctx, root, model, produced_metrics(model))
     return model
 
