@@ -165,19 +165,26 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
 
 
 async def test_model_references_right_after_start_wait_for_the_scan(
-    cache_dir: Path, workspace: Path
+    cache_dir: Path, workspace: Path, tmp_path: Path
 ):
     """Asked before the workspace scan has even started (the client holds its answer to
     `workspace/configuration`, which the scan waits for), find references waits for the scan
     and answers with every trainer on disk; so does go to definition of a `model_ref`."""
+    ws = tmp_path / "ws"
+    (ws / "models").mkdir(parents=True)
+    (ws / "trainers" / "more").mkdir(parents=True)
+    model = ws / "models" / "early-v1.model.yaml"
+    model.write_text((workspace / "models" / "iris-classifier-v1.model.yaml").read_text())
+    (ws / "trainers" / "a.trainer.yaml").write_text("# on disk\nmodel_ref: early-v1\n")
+    (ws / "trainers" / "more" / "b.trainer.yaml").write_text("model_ref: 'early-v1'\n")
+    (ws / "trainers" / "c.trainer.yaml").write_text("model_ref: other-v1\n")
     gate = asyncio.Event()
-    c = await start_client(cache_dir, workspace, configuration={}, configuration_gate=gate)
+    c = await start_client(cache_dir, ws, configuration={}, configuration_gate=gate)
     try:
-        model = workspace / "models" / "iris-classifier-v1.model.yaml"
         model_uri = uri_of(model)
-        unsaved = uri_of(workspace / "trainers" / "zz-early.trainer.yaml")
+        unsaved = uri_of(ws / "trainers" / "zz-early.trainer.yaml")
         c.open(model_uri, model.read_text())
-        c.open(unsaved, "model_ref: iris-classifier-v1\n")
+        c.open(unsaved, "model_ref: early-v1\n")
         asked = asyncio.ensure_future(refs(c, model_uri, pos(0, 3)))
         definition = asyncio.ensure_future(
             c.text_document_definition_async(
@@ -194,8 +201,9 @@ async def test_model_references_right_after_start_wait_for_the_scan(
         gate.set()
         assert await asked == [
             (model_uri, rng(0, 0, 0, 0)),
-            (uri_of(workspace / "trainers" / "iris.trainer.yaml"), rng(2, 11, 2, 29)),
-            (unsaved, rng(0, 11, 0, 29)),
+            (uri_of(ws / "trainers" / "a.trainer.yaml"), rng(1, 11, 1, 19)),
+            (uri_of(ws / "trainers" / "more" / "b.trainer.yaml"), rng(0, 12, 0, 20)),
+            (unsaved, rng(0, 11, 0, 19)),
         ]
         assert await definition == [types.Location(model_uri, rng(0, 0, 0, 0))]
     finally:
