@@ -464,6 +464,39 @@ async def requests(client: BenchClient, doc: Doc, pos: Position, n: int) -> dict
     return out
 
 
+async def inlay_hints(client: BenchClient, doc: Doc, text: str, n: int) -> dict[str, Any]:
+    """Inlay hints over the whole document, once its shape probe has answered (the document
+    set back to `text`, a valid model, first; the hints come from the probe's cached answer)."""
+    doc.text, doc.version = text, doc.version + 1
+    client.client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+    whole = types.Range(types.Position(0, 0), types.Position(text.count("\n") + 1, 0))
+    params = types.InlayHintParams(types.TextDocumentIdentifier(uri=doc.uri), whole)
+    out: dict[str, Any] = {"inlay": [], "hints": 0}
+    deadline = time.perf_counter() + 120.0
+    while not out["hints"]:  # until the probe of this text answered
+        if time.perf_counter() > deadline:
+            return out
+        _, res = await client.timed(
+            lambda: client.client.text_document_inlay_hint_async(params), WAIT
+        )
+        out["hints"] = len(res or [])
+        await asyncio.sleep(0.1)
+    await settle_process_tree(client.pid or 0, 10.0)
+    for i in range(n + 2):
+        dt, res = await client.timed(
+            lambda: client.client.text_document_inlay_hint_async(params), WAIT
+        )
+        if i >= 2:
+            out["inlay"].append(dt)
+        out["hints"] = len(res or [])
+    return out
+
+
 # -- the run -------------------------------------------------------------------------------
 async def spawn_to_diagnostics(kind: ServerKind, ws: Path, logdir: Path, text: str, tag: str):
     """Fresh process; didOpen of a broken trainer right after initialize; first correct publish."""
@@ -642,6 +675,12 @@ async def main_async() -> int:
                     results[k.name][f"req {pos.label}"] = await requests(
                         client, docs[pos.doc_name], pos, N_REQUESTS
                     )
+            for k in kinds:  # ours only: yaml-language-server has no shapes to hint
+                if k.name.startswith("arcgraph"):
+                    client, docs = sessions[k.name]
+                    results[k.name]["inlay"] = await inlay_hints(
+                        client, docs["model"], big_text, N_REQUESTS
+                    )
             for k in kinds:
                 results[k.name]["rss"] = rss_report(sessions[k.name][0])
         finally:
@@ -735,6 +774,11 @@ def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
                 )
                 vals.append(f"{ms(p95(r[what]))}{extra}")
             row(f"{what} p95 {pos.label}"[:w], vals, "p95 <= 16")
+    inlay = []
+    for n in names:
+        r = results[n].get("inlay")
+        inlay.append(f"{ms(p95(r['inlay']))} [{r['hints']}]" if r and r["inlay"] else "n/a")
+    row("inlay hints p95 model 5,000-line (probed)", inlay, "p95 <= 16")
     row(
         "spawn -> first correct diags (median of 3)",
         [ms(p50([x for x in results[n]["spawn"] if not math.isnan(x)])) for n in names],

@@ -16,3 +16,4 @@ _.showwarning  # the worker routes warnings to stderr (warnings.showwarning); `f
 file
 _.restarts  # the worker client's crash-recovery count, asserted by tests/worker
 _.last_error  # why the catalog build failed: shown when a catalog fixture or bench finds none
+node_data  # lsp/shapes.py: per-node shapes and params for the graph view (arcgraph/modelGraph)

@@ -140,3 +140,15 @@ def test_no_null_dims_runs_once_and_shows_sizes() -> None:
 @pytest.mark.parametrize("model", ["iris-classifier-v1", "arc-transformer-classifier-v1"])
 def test_examples_count_as_torch(model: str) -> None:
     _probe((EXAMPLES / f"{model}.model.yaml").read_text(encoding="utf-8"))
+
+
+def test_shapes_are_kept_when_only_the_loss_does_not_fit() -> None:
+    spec = yaml.safe_load(MLP)
+    spec["loss"] = {
+        "type": "torch.nn.functional.mse_loss",
+        "inputs": {"input": "logits", "target": "y"},
+    }
+    res = probe_shapes(spec)
+    assert (res["ok"], res["stage"]) == (False, "loss")
+    assert [n["output_shape"] for n in res["nodes"]] == [["B", 16], ["B", 16], ["B", 3]]
+    assert res["total_params"] == 131

@@ -42,9 +42,10 @@ class ModelShapes:
 
     @classmethod
     def from_probe(cls, res: ProbeResult) -> ModelShapes | None:
-        """None unless torch ran the model (a shape error has no shapes to show)."""
+        """None unless torch ran the model's graph (a shape error has no shapes to show;
+        a loss that does not fit the outputs has)."""
         nodes = res.data.get("nodes")
-        if res.ok is not True or not isinstance(nodes, list):
+        if res.ok is None or not isinstance(nodes, list):
             return None
         return cls(
             nodes=nodes,
@@ -105,10 +106,19 @@ class ShapeResults:
     def put(self, path: Path, res: ProbeResult) -> None:
         shapes = ModelShapes.from_probe(res)
         with self._lock:
-            self._by_path[str(path)] = shapes
+            self._by_path[_key(path)] = shapes
         for listener in list(self.listeners):
             listener(path)
 
     def get(self, path: Path) -> ModelShapes | None:
+        key = _key(path)
         with self._lock:
-            return self._by_path.get(str(path))
+            return self._by_path.get(key)
+
+
+def _key(path: Path) -> str:
+    """The same file by any of its names (the editor's path, the registry's resolved one)."""
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):
+        return str(path)

@@ -9,7 +9,7 @@ from lsprotocol import types
 from arcgraph.engine.catalog import CallableInfo, Catalog
 from arcgraph.engine.checks.model_summary import ModelSummary, summarize_model
 from arcgraph.engine.kinds import SpecKind
-from arcgraph.lsp import callback_docs, convert, specpaths
+from arcgraph.lsp import callback_docs, convert, shape_hover, specpaths
 from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import view_or_none
 from arcgraph.lsp.feature import on
@@ -38,6 +38,9 @@ class HoverFeature:
         if kind == SpecKind.NONE:
             return None
         md = self.markdown(kind, o, c)
+        if kind == SpecKind.MODEL:  # shapes and sizes, once the shape probe answered
+            shapes = shape_hover.node_markdown(self.server, doc.path, o, c)
+            md = f"{md}\n\n{shapes}" if md and shapes else md or shapes
         if not md:
             return None
         return types.Hover(
@@ -101,7 +104,9 @@ class HoverFeature:
         s = summarize_model(index.registry, path, model_id, index.catalog)
         if s is None:
             return None
-        return model_summary_markdown(s)
+        shapes = shape_hover.model_markdown(self.server, path)
+        md = model_summary_markdown(s)
+        return f"{md}\n\n{shapes}" if shapes else md
 
 
 def model_summary_markdown(s: ModelSummary) -> str:

@@ -28,7 +28,7 @@ from arcgraph.engine.datafiles import is_data_file
 from arcgraph.engine.kinds import SpecKind, detect_kind
 from arcgraph.engine.registry import DEFAULT_EXCLUDE, walk_files, workspace_root_for
 from arcgraph.engine.source import YMap, parse_yaml
-from arcgraph.lsp import convert
+from arcgraph.lsp import convert, shape_lens
 from arcgraph.lsp.feature import on
 
 if TYPE_CHECKING:
@@ -112,13 +112,16 @@ class TrainFeature:
 
     # -- entry points ------------------------------------------------------------------------
     def code_lens(self, params: types.CodeLensParams) -> list[types.CodeLens]:
-        """`▶ Train` above `model_ref` in a trainer spec."""
+        """`▶ Train` above `model_ref` in a trainer spec; a model spec's totals on `graph:`."""
         if params.text_document.uri not in self.server.workspace.text_documents:
             return []  # not open (or closed meanwhile): nothing, not an error
         doc = self.server.workspace.get_text_document(params.text_document.uri)
         path = convert.uri_to_path(doc.uri) or Path(doc.uri)
         parsed = parse_yaml(doc.source)
-        if detect_kind(path, parsed.root, doc.source) != SpecKind.TRAINER:
+        kind = detect_kind(path, parsed.root, doc.source)
+        if kind == SpecKind.MODEL:  # the totals on `graph:` (lsp/shape_lens.py)
+            return shape_lens.code_lenses(self.server, path, parsed.root)
+        if kind != SpecKind.TRAINER:
             return []
         key = parsed.root.key_node("model_ref") if isinstance(parsed.root, YMap) else None
         line = key.span.start_line if key is not None else 0

@@ -142,10 +142,10 @@ def probe_shapes(spec: dict[str, Any], batch: int = 2) -> dict[str, Any]:
         return failed
     except Exception as exc:  # torch raises many types; report rather than crash the worker
         return {"ok": False, "node": None, "message": f"{type(exc).__name__}: {exc}"}
+    summary = _summary(spec, model, inputs, out, first, batch)  # shown despite a loss problem
     problem = _loss_problem(spec, out, batch)
     if problem is not None:
-        return {"ok": False, "node": None, "message": problem, "stage": "loss"}
-    summary = _summary(spec, model, inputs, out, first, batch)
+        return {"ok": False, "node": None, "message": problem, "stage": "loss", **summary}
     return {"ok": True, "node": None, "message": "", "outputs": _shapes(out), **summary}
 
 

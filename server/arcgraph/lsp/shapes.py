@@ -1,0 +1,88 @@
+"""The shape probe's answer for an open model spec, as the editor features read it.
+
+Inlay hints, hovers, the totals code lens and the graph view (`arcgraph/modelGraph`) read the
+engine's last shape probe of the document's file (`engine.shapes`, arcgraph.engine.summary):
+never waiting on torch. When a probe answers, the clients that can are asked to fetch inlay
+hints and code lenses again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from arcgraph.engine.summary import ModelShapes, format_shape, node_shape
+from arcgraph.lsp import convert
+
+if TYPE_CHECKING:
+    from arcgraph.lsp.server import ArcGraphServer
+
+log = logging.getLogger(__name__)
+
+
+def model_shapes(server: ArcGraphServer, path: Path) -> ModelShapes | None:
+    """The last successful shape probe of the model file at `path` (None: none yet, or the
+    last one failed)."""
+    return server.index.engine.shapes.get(path)
+
+
+def node_data(server: ArcGraphServer, uri: str) -> dict[str, dict[str, Any]]:
+    """Per node of the document's main graph, by name: `outputShape` (a shape, or a list of
+    shapes for a node with several outputs; dims are ints, "B" for the batch, "?" for other
+    varying sizes), `inputShapes`, `dtype`, `params` and `trainableParams`; {} until the
+    shape probe has answered for this file. (The graph view reads this.)"""
+    path = convert.uri_to_path(uri)
+    shapes = model_shapes(server, path) if path is not None else None
+    if shapes is None:
+        return {}
+    return {
+        name: {
+            "outputShape": node_shape(n),
+            "inputShapes": n.get("input_shapes", []),
+            "dtype": n.get("dtypes", n.get("dtype")),
+            "params": n.get("params", 0),
+            "trainableParams": n.get("trainable_params", 0),
+        }
+        for name, n in shapes.by_name.items()
+    }
+
+
+def params_text(n: int) -> str:
+    return f"{n:,} param" if n == 1 else f"{n:,} params"
+
+
+def node_hint(node: dict[str, Any]) -> str:
+    """`→ [B, 8, 8, 8] · 80 params`."""
+    return f"→ {format_shape(node_shape(node))} · {params_text(int(node.get('params', 0)))}"
+
+
+def totals_text(shapes: ModelShapes) -> str:
+    """`5,210 params (5,210 trainable) · 0.02 MB fp32`."""
+    t = shapes.totals
+    return (
+        f"{params_text(int(t['total_params']))} ({int(t['trainable_params']):,} trainable)"
+        f" · {float(t['size_mb_fp32']):.2f} MB fp32"
+    )
+
+
+class ShapeRefresh:
+    """Asks the client to fetch inlay hints and code lenses again when a probe answers (on
+    the event loop; only clients that advertised refresh support are asked)."""
+
+    def __init__(self, server: ArcGraphServer) -> None:
+        self.server = server
+        server.index.engine.shapes.listeners.append(self._answered)
+
+    def _answered(self, path: Path) -> None:  # on the torch lane
+        self.server.scheduler.from_thread(self.refresh)
+
+    def refresh(self) -> None:
+        caps = self.server.client_capabilities.workspace
+        hints = caps.inlay_hint if caps is not None else None
+        if hints is not None and hints.refresh_support:
+            try:
+                self.server.workspace_inlay_hint_refresh(None)
+            except Exception:
+                log.exception("workspace/inlayHint/refresh failed")
+        self.server.refresh_code_lenses()
