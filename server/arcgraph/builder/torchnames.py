@@ -22,6 +22,7 @@ from arcgraph.engine.namespaces import REJECTED as REJECTED  # re-exported
 from arcgraph.engine.namespaces import rejection_reason
 
 OPTIM_PREFIX = "torch.optim."
+SCHEDULER_PREFIX = "torch.optim.lr_scheduler."
 NN_PREFIX = "torch.nn."
 FUNCTIONAL_PREFIX = "torch.nn.functional."
 TORCH_PREFIX = "torch."
@@ -73,6 +74,26 @@ def resolve_optimizer(name: str) -> type[torch.optim.Optimizer]:
         and not inspect.isabstract(obj)
     ):
         raise NameRejected(f"{name} is not an optimizer class in torch.optim")
+    return obj
+
+
+def resolve_scheduler(name: str) -> type[Any]:
+    """`torch.optim.lr_scheduler.X` -> a concrete learning-rate scheduler class of the installed
+    torch (an LRScheduler subclass, or ReduceLROnPlateau, which older torch keeps apart)."""
+    attr = _split(name, SCHEDULER_PREFIX)
+    mod = torch.optim.lr_scheduler
+    obj = getattr(mod, attr, None)
+    bases = tuple(
+        b for b in (getattr(mod, "LRScheduler", None), getattr(mod, "ReduceLROnPlateau", None)) if b
+    )
+    if not (
+        inspect.isclass(obj)
+        and issubclass(obj, bases)
+        and obj.__name__ == attr
+        and obj.__name__ != "LRScheduler"
+        and not inspect.isabstract(obj)
+    ):
+        raise NameRejected(f"{name} is not a scheduler class in torch.optim.lr_scheduler")
     return obj
 
 

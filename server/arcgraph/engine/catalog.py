@@ -5,6 +5,7 @@ and cached on disk as JSON, so this module never imports torch. JSON format (for
 
     {"format": 1, "torch_version": "2.13.0+cpu", "python_version": "3.11.7",
      "optimizers": {"torch.optim.SGD": Callable, ...},      # concrete Optimizer subclasses
+     "schedulers": {"torch.optim.lr_scheduler.StepLR": Callable, ...},  # LR schedulers
      "modules":    {"torch.nn.Linear": Callable, ...},       # nn.Module subclasses
      "functions":  {"torch.add": Callable, "torch.nn.functional.relu": Callable, ...},
      "losses":     {"torch.nn.functional.cross_entropy": {"task": "classification"},
@@ -17,6 +18,8 @@ and cached on disk as JSON, so this module never imports torch. JSON format (for
                 "forward": [Param] | null   # modules only (null: no forward of its own)
                 "is_loss": bool, "task": str  # modules only; task only for loss modules
                 "overloads": [str]}           # builtins with several documented overloads
+                "scheduler": {"needs_callable": [str], "nested": [str],  # schedulers only
+                              "by_metric": bool, "total_steps": bool}
     Param = {"name", "kind": "positional_only"|"positional_or_keyword"|"var_positional"|
              "keyword_only"|"var_keyword", "has_default": bool,
              "default": JSON value or null (null also when the default has no JSON form:
@@ -33,7 +36,10 @@ and cached on disk as JSON, so this module never imports torch. JSON format (for
 Optimizer `params` lists torch's own first argument `params` (the model's parameters, which
 a spec never gives) and `lr`. Losses are `torch.nn.functional` functions (called with `params`)
 and `torch.nn` loss classes (`_Loss` subclasses, built with `params`), each also listed under
-`functions` or `modules`. Loss tasks are "classification", "regression" or "other".
+`functions` or `modules`. Scheduler `params` leave out `optimizer` (the trainer's); their
+`scheduler` traits say which required parameters only a Python callable fills (LambdaLR), which
+take nested schedulers (SequentialLR), whether `step` takes the monitored metric
+(ReduceLROnPlateau) and whether the trainer may supply `total_steps` (OneCycleLR). Loss tasks are "classification", "regression" or "other".
 Entries are turned into `CallableInfo` objects lazily, on first lookup, so loading is one
 `json.loads`.
 """
@@ -179,6 +185,16 @@ class CatalogError(ValueError):
     """The file is not a catalog this code can read (corrupt or another format)."""
 
 
+@dataclass(frozen=True, slots=True)
+class SchedulerTraits:
+    """What a scheduler's signature says about using it from a spec."""
+
+    needs_callable: tuple[str, ...]  # required parameters only a Python callable fills
+    nested: tuple[str, ...]  # parameters taking `{type, params}` lists of schedulers
+    by_metric: bool  # step(metrics): ReduceLROnPlateau
+    total_steps: bool  # the trainer supplies `total_steps` when absent: OneCycleLR
+
+
 class Catalog:
     """Read-only view over the catalog JSON; lookups build small objects on demand."""
 
@@ -218,6 +234,24 @@ class Catalog:
 
     def optimizer(self, qualname: str) -> CallableInfo | None:
         return self._get("optimizers", qualname)
+
+    def scheduler(self, qualname: str) -> CallableInfo | None:
+        return self._get("schedulers", qualname)
+
+    def scheduler_traits(self, qualname: str) -> SchedulerTraits | None:
+        raw = self._data.get("schedulers", {}).get(qualname)
+        if raw is None:
+            return None
+        t = raw.get("scheduler") or {}
+        return SchedulerTraits(
+            tuple(t.get("needs_callable", ())),
+            tuple(t.get("nested", ())),
+            bool(t.get("by_metric")),
+            bool(t.get("total_steps")),
+        )
+
+    def scheduler_names(self) -> list[str]:
+        return sorted(self._data.get("schedulers", {}))
 
     def module(self, qualname: str) -> CallableInfo | None:
         return self._get("modules", qualname)

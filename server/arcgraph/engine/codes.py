@@ -162,12 +162,46 @@ UNKNOWN_METRIC = _code(
     "AG224", "unknown metric", "early_stopping_monitor names a metric the trainer never produces."
 )
 
-# --- trainer spec v1.1: portability to v1.0 ----------------------------------------------
-NOT_IN_V10 = _code(
-    "AG265",
-    "not in v1.0",
-    "A trainer spec v1.1 key (scheduler, callbacks, config.mixed_precision, config.amp_backend)"
-    " while the spec version checked is 1.0 (`arcgraph.spec`, `arcgraph check --spec 1.0`).",
+# --- trainer spec v1.1: learning-rate schedulers ------------------------------------------
+SCHEDULER_UNKNOWN = _code(
+    "AG240", "unknown scheduler", "scheduler.type is not a scheduler class of the installed torch."
+)
+SCHEDULER_PARAM_UNKNOWN = _code(
+    "AG241", "unknown scheduler parameter", "scheduler.params names an argument it does not take."
+)
+SCHEDULER_PARAM_TYPE = _code(
+    "AG242", "scheduler parameter type", "A scheduler value does not fit the argument's annotation."
+)
+SCHEDULER_OPTIMIZER_GIVEN = _code(
+    "AG243", "optimizer in scheduler params", "The trainer passes its optimizer to the scheduler."
+)
+SCHEDULER_NEEDS_CALLABLE = _code(
+    "AG244",
+    "scheduler needs a callable",
+    "LambdaLR and MultiplicativeLR take Python functions, which a spec cannot give.",
+)
+SCHEDULER_PARAM_MISSING = _code(
+    "AG245", "scheduler argument missing", "A required constructor argument has no value."
+)
+SCHEDULER_MONITOR_UNUSED = _code(
+    "AG246",
+    "monitor not read",
+    "scheduler.monitor is only read by a scheduler stepped on a metric (ReduceLROnPlateau).",
+)
+SCHEDULER_MONITOR_UNKNOWN = _code(
+    "AG247",
+    "unknown scheduler metric",
+    "scheduler.monitor names a metric the trainer never produces.",
+)
+SCHEDULER_REJECTED = _code(
+    "AG248",
+    "scheduler rejects the values",
+    "torch's own scheduler constructor refused these values on the spec's optimizer.",
+)
+SCHEDULER_METRIC_PER_STEP = _code(
+    "AG249",
+    "metric scheduler per step",
+    "ReduceLROnPlateau steps on a metric, computed once per epoch: interval must be epoch.",
 )
 
 # --- trainer spec v1.1: mixed precision -------------------------------------------------

@@ -19,6 +19,7 @@ from arcgraph.engine import arc_forms, codes
 from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.checks.context import CheckContext, CheckOptions
 from arcgraph.engine.checks.model import check_model
+from arcgraph.engine.checks.scheduler import scheduler_probe_request, span_for_scheduler_problem
 from arcgraph.engine.checks.trainer import (
     check_trainer,
     optimizer_probe_request,
@@ -222,6 +223,7 @@ class Engine:
             own = {("model_ref",)}
             if catalog is not None:  # the installed torch is the authority on optimizers
                 own |= {("optimizer", "type"), ("optimizer", "params")}
+                own |= {("scheduler", "type"), ("scheduler", "params")}
             schema_out = validate(root, "trainer", unknown_key_hook, frozenset(own))
             if stale is not None and stale():
                 raise Cancelled
@@ -264,8 +266,14 @@ class Engine:
             if req is None or opt_node is None or _has_error_in(structure, opt_node.span):
                 return []
             model = self.probe_model(a)
-            extra = {"model": model[1]} if model is not None else {}
+            extra: dict[str, Any] = {"model": model[1]} if model is not None else {}
+            sched_node, sched = root.get("scheduler"), scheduler_probe_request(root)
+            if sched is not None and sched_node and not _has_error_in(structure, sched_node.span):
+                extra["scheduler"] = sched  # spec v1.1: built on this optimizer
             res = self.torch.probe_optimizer(req["type"], req["lr"], req["params"], **extra)
+            problem = res.data.get("scheduler_problem") if res.ok is not None else None
+            if isinstance(problem, dict):
+                out.append(_scheduler_rejected(a, root, req["type"], problem))
             if res.ok is False and model is not None and getattr(res, "data", {}).get("stage"):
                 out.append(_unfit_optimizer(a, root, req["type"], model[0], res))
             elif res.ok is False:
@@ -396,6 +404,17 @@ def _worker_failed(a: Analysis, message: str) -> Diagnostic:
         _first_line_span(a.text),
         Severity.WARNING,
         str(a.path),
+    )
+
+
+def _scheduler_rejected(a: Analysis, root: YMap, opt: str, problem: dict[str, Any]) -> Diagnostic:
+    """torch's scheduler constructor refused the values on an optimizer of the spec's type."""
+    where = str(problem.get("where") or "scheduler")
+    return Diagnostic(
+        codes.SCHEDULER_REJECTED,
+        f"{where} does not build on {opt}: {problem.get('message', '')}",
+        span_for_scheduler_problem(root, where, problem.get("param")),
+        path=str(a.path),
     )
 
 

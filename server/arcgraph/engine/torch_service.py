@@ -48,9 +48,15 @@ class TorchService(Protocol):
         ...
 
     def probe_optimizer(
-        self, type: str, lr: float, params: dict[str, Any], model: dict[str, Any] | None = None
+        self,
+        type: str,
+        lr: float,
+        params: dict[str, Any],
+        model: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
     ) -> ProbeResult:
-        """Construct the optimizer (with the trainer's model spec: whether it can train it)."""
+        """Construct the optimizer (with the trainer's model spec: whether it can train it;
+        with a scheduler `{type, params}`: whether it builds on that optimizer)."""
         ...
 
     def probe_shapes(self, spec: dict[str, Any]) -> ProbeResult:

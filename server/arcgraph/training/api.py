@@ -12,7 +12,7 @@ import contextlib
 import os
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from arcgraph.training.placement import align_target, class_count, loss_mismatch
 from arcgraph.training.precision import FP32, Precision, resolve_precision
 from arcgraph.training.preflight import check_specs, resolve_model
 from arcgraph.training.runlock import RunLock
+from arcgraph.training.schedule import Schedule, SchedulerSpec, make_scheduler, parse_scheduler
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import split_indices
 from arcgraph.training.vocab import apply_vocabularies
@@ -102,6 +103,23 @@ def choose_monitor(cfg: TrainerConfig, raw_config: dict[str, Any], loss: LossSpe
             f"it produces: {', '.join(produced)}"
         )
     return monitor
+
+
+def _scheduler_spec(
+    trainer_spec: dict[str, Any], cfg: TrainerConfig, loss: LossSpec, monitor: str
+) -> SchedulerSpec | None:
+    """The scheduler (v1.1); its monitor is the early-stopping one unless it names a metric
+    of this run itself."""
+    sched = parse_scheduler(trainer_spec.get("scheduler"))
+    if sched is None or sched.monitor is None:
+        return None if sched is None else replace(sched, monitor=monitor)
+    named = replace(cfg, early_stopping_monitor=sched.monitor)
+    try:
+        choose_monitor(named, {"early_stopping_monitor": sched.monitor}, loss)
+    except SpecError as err:
+        words = str(err).replace("config.early_stopping_monitor", "scheduler.monitor")
+        raise SpecError(words) from err
+    return sched
 
 
 @contextlib.contextmanager
@@ -187,6 +205,7 @@ class _Specs:
     monitor: str
     model_id: str
     hashes: dict[str, str]
+    scheduler: SchedulerSpec | None = None  # spec v1.1
     precision: Precision = FP32  # spec v1.1: config.mixed_precision on this device
     applied: Applied | None = None  # the --set overrides and the effective trainer text
 
@@ -253,6 +272,12 @@ def _train(
         graph_step = _graph_step(
             net, specs.loss, optimizer, specs.cfg, specs.device, reporter, specs.precision
         )
+        if graph_step is not None and specs.scheduler is not None:
+            reporter.info(
+                "CUDA graph not used, training eagerly: the scheduler changes the learning "
+                "rate between steps, which a captured step would not see"
+            )
+            graph_step = None
         with GracefulStop() as stop:
             loop = _make_loop(
                 specs, net, optimizer, data, run_dir, start.seed, reporter, stop, graph_step
@@ -286,6 +311,7 @@ def _read_specs(
     reporter.verbose = cfg.verbose if verbose is None else verbose
     device = resolve_device(cfg.device)
     loss = parse_loss(model_spec, device)
+    monitor = choose_monitor(cfg, trainer_spec.get("config") or {}, loss)
     return _Specs(
         precision=resolve_precision(cfg.mixed_precision, device),
         trainer_path=trainer_path,
@@ -298,13 +324,14 @@ def _read_specs(
         device=device,
         loss=loss,
         target=target or loss.target,
-        monitor=choose_monitor(cfg, trainer_spec.get("config") or {}, loss),
+        monitor=monitor,
         model_id=_model_id(model_path),
         hashes={
             "model": rundir.sha256_text(model_text),
             "trainer": rundir.sha256_text(hashed),
         },
         applied=applied,
+        scheduler=_scheduler_spec(trainer_spec, cfg, loss, monitor),
     )
 
 
@@ -487,7 +514,7 @@ def _make_loop(
         split={"train": data.train_idx, "validation": data.val_idx},
         vocabularies=data.vocabularies,
     )
-    return Loop(
+    loop = Loop(
         model=net,
         loss=specs.loss,
         optimizer=optimizer,
@@ -500,6 +527,13 @@ def _make_loop(
         graph_step=graph_step,
         precision=specs.precision,
     )
+    sched = specs.scheduler
+    if sched is not None:
+        per_epoch = sum(1 for *_, step in loop.plan(data.placed.n_train) if step)
+        total = specs.cfg.epochs * (per_epoch if sched.interval == "step" else 1)
+        scheduler = make_scheduler(sched.type, sched.params, optimizer, total_steps=total)
+        loop.attach_schedule(Schedule(scheduler, sched.interval, sched.monitor or specs.monitor))
+    return loop
 
 
 def _restore(loop: Loop, resumed: _Resumed | None) -> Path | None:

@@ -45,6 +45,7 @@ from arcgraph.training.events import Reporter
 from arcgraph.training.losses import LossSpec, abs_error, correct_count
 from arcgraph.training.optim import clip_and_step, clip_grads, needs_closure, optimizer_step
 from arcgraph.training.precision import FP32, Precision
+from arcgraph.training.schedule import Schedule, current_lr
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import epoch_order
 
@@ -164,6 +165,8 @@ class Loop:
         run: RunContext,
         monitor: str,
         graph_step: Any = None,
+        schedule: Schedule | None = None,
+        lr_column: bool = False,
         precision: Precision = FP32,
     ) -> None:
         self.model = model
@@ -176,6 +179,10 @@ class Loop:
         self.run = run
         self.monitor = monitor
         self.graph_step = graph_step
+        self.schedule = schedule
+        # metrics.csv's `lr`: with a scheduler (v1.1), or when a caller asks for it
+        self.lr_column = lr_column or schedule is not None
+        self.last_lr = current_lr(optimizer)  # in effect for the latest optimizer step
         self.precision = precision  # spec v1.1; FP32: no autocast, no scaler (as v1.0)
         self.scaler = precision.make_scaler()  # fp16 only
         self.skipped_steps = 0  # fp16: the steps of this epoch the scaler skipped (inf/NaN)
@@ -211,6 +218,7 @@ class Loop:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "grads": grads,
+            **self._schedule_state(),
             **self._scaler_state(),
             "early_stopping": self.early.state_dict(),
             "best_metric": self.early.best,
@@ -252,6 +260,9 @@ class Loop:
         if self.scaler is not None and state.get("scaler") is not None:
             self.scaler.load_state_dict(state["scaler"])
             self.skipped_steps = int(state.get("skipped_steps", 0))
+        if self.schedule is not None and state.get("scheduler") is not None:
+            self.schedule.load_state_dict(state["scheduler"])
+        self.last_lr = float(state.get("last_lr", self.last_lr))
         best = state.get("best_model")
         self.progress = Progress(
             epoch=state["epoch"],
@@ -270,6 +281,27 @@ class Loop:
         if self.scaler is None:
             return {}
         return {"scaler": self.scaler.state_dict(), "skipped_steps": self.skipped_steps}
+
+    def attach_schedule(self, schedule: Schedule) -> None:
+        """The scheduler, built once the steps per epoch are known (`plan`); it may have set
+        the first learning rate (LinearLR's start_factor, OneCycleLR's max_lr / div_factor)."""
+        self.schedule = schedule
+        self.lr_column = True
+        self.last_lr = current_lr(self.optimizer)
+
+    def _schedule_state(self) -> dict[str, Any]:
+        """The scheduler's state and the `lr` column's value; nothing for a v1.0 spec."""
+        if not self.lr_column:
+            return {}
+        state = None if self.schedule is None else self.schedule.state_dict()
+        return {"scheduler": state, "last_lr": self.last_lr}
+
+    def _after_step(self) -> None:
+        """After each optimizer step: its learning rate noted, a per-step scheduler stepped."""
+        if self.lr_column:
+            self.last_lr = current_lr(self.optimizer)
+        if self.schedule is not None:
+            self.schedule.after_step()
 
     def _save_checkpoint(
         self, epoch: int, batch: int, partial: torch.Tensor | None, reason: str
@@ -366,6 +398,8 @@ class Loop:
             else:
                 losses.append(self._graph_batch(graph, order, scale, do_step, lo, hi, b).clone())
                 graph = self.graph_step  # None once a capture failed
+            if do_step or self.closure:
+                self._after_step()
             if log_every and (b + 1) % log_every == 0:
                 value = losses[b].item()
                 self._check_finite(losses, checked, b + 1, epoch)
@@ -501,6 +535,10 @@ class Loop:
             metrics: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss, **self.evaluate()}
             if self.scaler is not None:  # fp16 (v1.1): optimizer steps skipped for inf/NaN
                 metrics["skipped_steps"] = self.skipped_steps
+            if self.lr_column:
+                metrics["lr"] = self.last_lr
+            if self.schedule is not None:
+                self.schedule.after_epoch(metrics)
             prog.epoch = epoch
             prog.history.append(metrics)
             prog.elapsed_s = base_elapsed + time.perf_counter() - started

@@ -344,10 +344,14 @@ class TorchWorker:
         lr: Any,
         params: dict[str, Any] | None,
         model: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
     ) -> ProbeResult:
         """Construct the optimizer in torch: its own argument checks produce the message; with
-        the trainer's model spec, whether it can train that model (node, fix in `data`)."""
+        the trainer's model spec, whether it can train that model (node, fix in `data`); with
+        the spec's scheduler, whether it builds on it (`data["scheduler_problem"]`)."""
         extra: dict[str, Any] = {"model": model} if model is not None else {}
+        if scheduler is not None:
+            extra["scheduler"] = scheduler
         reply = self.request("probe_optimizer", type=type, lr=lr, params=params or {}, **extra)
         return self._probe(reply)
 

@@ -27,10 +27,11 @@ class InProcessTorch:
         lr: Any,
         params: dict[str, Any] | None,
         model: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
     ) -> ProbeResult:
         from arcgraph.worker.probes import probe_optimizer
 
-        return _answered(lambda: probe_optimizer(type, lr, params or {}, model))
+        return _answered(lambda: probe_optimizer(type, lr, params or {}, model, scheduler))
 
     def probe_shapes(self, spec: dict[str, Any], batch: int = 2) -> ProbeResult:
         from arcgraph.worker.probes import probe_shapes

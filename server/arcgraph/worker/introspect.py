@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from arcgraph.builder import torchnames
+from arcgraph.builder import schedulers, torchnames
 from arcgraph.engine.catalog import accepts_value
 from arcgraph.engine.namespaces import rejection_reason
 from arcgraph.worker import accepts as acc
@@ -292,13 +292,28 @@ def describe_function(qualname: str, fn: Any, override: Any) -> dict[str, Any]:
     return entry
 
 
+def describe_scheduler(qualname: str, cls: type) -> dict[str, Any]:
+    """A scheduler class: its constructor without `optimizer` (the trainer's), and what its
+    signature says a spec can and cannot give (see `arcgraph.builder.schedulers`)."""
+    entry = describe_class(qualname, cls)
+    entry["params"] = [p for p in entry["params"] if p["name"] != "optimizer"]
+    entry["scheduler"] = {
+        "needs_callable": schedulers.callable_params(cls),
+        "nested": schedulers.nested_params(cls),
+        "by_metric": schedulers.steps_by_metric(cls),
+        "total_steps": schedulers.takes_total_steps(cls),
+    }
+    return entry
+
+
 def _public(namespace: Any) -> list[str]:
     return sorted(n for n in dir(namespace) if not n.startswith("_"))
 
 
 def build_catalog() -> dict[str, Any]:
-    """Walk torch.optim, torch.nn, torch.nn.functional and torch; see `arcgraph.engine.catalog`."""
+    """Walk torch.optim, torch.optim.lr_scheduler, torch.nn, torch.nn.functional and torch; see `arcgraph.engine.catalog`."""
     optimizers: dict[str, Any] = {}
+    lr_schedulers: dict[str, Any] = {}
     modules: dict[str, Any] = {}
     functions: dict[str, Any] = {}
     losses: dict[str, Any] = {}
@@ -314,6 +329,13 @@ def build_catalog() -> dict[str, Any]:
         except torchnames.NameRejected as exc:
             if inspect.isclass(getattr(torch.optim, attr, None)):
                 rejected[qual] = str(exc)
+
+    for attr in _public(torch.optim.lr_scheduler):
+        qual = torchnames.SCHEDULER_PREFIX + attr
+        try:
+            lr_schedulers[qual] = describe_scheduler(qual, torchnames.resolve_scheduler(qual))
+        except torchnames.NameRejected:
+            continue  # the module's imports and base classes, not schedulers
 
     for attr in _public(torch.nn):
         qual = torchnames.NN_PREFIX + attr
@@ -353,6 +375,7 @@ def build_catalog() -> dict[str, Any]:
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "optimizers": optimizers,
+        "schedulers": lr_schedulers,
         "modules": modules,
         "functions": functions,
         "losses": losses,

@@ -78,9 +78,13 @@ def _op_probe_optimizer(req: dict[str, Any]) -> Any:
     params = req.get("params") or {}
     if not isinstance(params, dict):
         return {"ok": False, "message": "optimizer params must be a mapping", "param": None}
-    model = req.get("model")
+    model, scheduler = req.get("model"), req.get("scheduler")
     return probe_optimizer(
-        str(req.get("type", "")), req.get("lr"), params, model if isinstance(model, dict) else None
+        str(req.get("type", "")),
+        req.get("lr"),
+        params,
+        model if isinstance(model, dict) else None,
+        scheduler if isinstance(scheduler, dict) else None,
     )
 
 

@@ -53,10 +53,15 @@ def message_param(message: str, keys: list[str]) -> str | None:
 
 
 def probe_optimizer(
-    type_: str, lr: Any, params: dict[str, Any] | None, model: dict[str, Any] | None = None
+    type_: str,
+    lr: Any,
+    params: dict[str, Any] | None,
+    model: dict[str, Any] | None = None,
+    scheduler: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Construct the optimizer so torch's own argument checks speak; with the trainer's model
-    spec, also whether it can train that model's parameters (see `optimizer_fit`)."""
+    spec, also whether it can train that model's parameters (see `optimizer_fit`); with the
+    spec's scheduler (v1.1), that scheduler on this optimizer (`scheduler_problem`)."""
     try:
         cls = torchnames.resolve_optimizer(type_)
     except torchnames.NameRejected as exc:
@@ -66,18 +71,42 @@ def probe_optimizer(
         kwargs["lr"] = lr
     dummy = torch.nn.Parameter(torch.zeros(2, 2))
     try:
-        cls([dummy], **kwargs)
+        optimizer = cls([dummy], **kwargs)
     except (TypeError, ValueError, RuntimeError, KeyError, AssertionError) as exc:
         text = str(exc)
         text = re.sub(r"^\w+\.__init__\(\) ", f"{cls.__name__}() ", text)
         return {"ok": False, "message": text, "param": message_param(text, list(kwargs))}
+    problem = scheduler_problem(optimizer, scheduler) if isinstance(scheduler, dict) else None
+    extra = {"scheduler_problem": problem} if problem else {}
     if isinstance(model, dict):
         from arcgraph.worker.optimizer_fit import probe_fit
 
         unfit = probe_fit(cls, kwargs, model)
         if unfit is not None:
-            return unfit
-    return {"ok": True, "message": "", "param": None}
+            return {**unfit, **extra}
+    return {"ok": True, "message": "", "param": None, **extra}
+
+
+def scheduler_problem(
+    optimizer: torch.optim.Optimizer, scheduler: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The spec's scheduler built on the probe optimizer (torch's own checks: CyclicLR wants
+    an optimizer with momentum); None when it builds, else where, which key, and why."""
+    from arcgraph.builder.schedulers import SchedulerError, build_scheduler
+
+    params = scheduler.get("params") or {}
+    try:
+        build_scheduler(
+            str(scheduler.get("type", "")),
+            _tuples(params) if isinstance(params, dict) else {},
+            optimizer,
+            total_steps=int(scheduler.get("total_steps") or 100),
+        )
+    except SchedulerError as err:
+        return {"where": err.where, "param": err.key, "message": err.message}
+    except Exception as err:  # torch raises many types; each is an answer here
+        return {"where": "scheduler", "param": None, "message": f"{err}"}
+    return None
 
 
 _MATMUL = [

@@ -16,6 +16,7 @@ from arcgraph.engine.checks.context import CheckContext
 from arcgraph.engine.checks.model_summary import ModelSummary, summarize_model
 from arcgraph.engine.checks.params import check_params, named_params
 from arcgraph.engine.checks.precision import check_mixed_precision
+from arcgraph.engine.checks.scheduler import check_scheduler
 from arcgraph.engine.diagnostics import Diagnostic, Related, Severity, Span
 from arcgraph.engine.kinds import is_valid_model_id
 from arcgraph.engine.schema import did_you_mean
@@ -54,6 +55,9 @@ def check_trainer(ctx: CheckContext) -> ModelSummary | None:
     opt = root.get("optimizer")
     if isinstance(opt, YMap):
         _check_optimizer(ctx, opt)
+    sched = root.get("scheduler")
+    if isinstance(sched, YMap):  # spec v1.1
+        check_scheduler(ctx, sched, produced_metrics(model), model.task if model else None)
     cfg = root.get("config")
     if isinstance(cfg, YMap):
         _check_config(ctx, cfg, model)
