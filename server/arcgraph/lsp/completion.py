@@ -16,7 +16,7 @@ from lsprotocol import types
 from arcgraph.engine.callbacks_catalog import CALLBACKS
 from arcgraph.engine.catalog import CallableInfo
 from arcgraph.engine.kinds import SpecKind
-from arcgraph.lsp import callback_docs, specpaths
+from arcgraph.lsp import callback_docs, lr_schedulers, specpaths
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.outline import Cursor, Outline
@@ -195,6 +195,8 @@ class _Completer:
         skip = set(present)
         if path == ("optimizer", "params"):
             skip |= {"params", "lr"}
+        if lr_schedulers.is_params_path(path):
+            skip.add("optimizer")  # the trainer's
         node = specpaths.node_of(path)
         if node is not None:
             skip |= set(self.o.keys_at((*node, "inputs")))
@@ -270,6 +272,16 @@ class _Completer:
                     doc=info.markdown(),
                     rank=1,
                 )
+        elif lr_schedulers.is_type_path(path) and self.catalog is not None:
+            for name, info in lr_schedulers.offered(self.catalog):
+                if self.in_namespace(name):
+                    self.add(
+                        name,
+                        types.CompletionItemKind.Class,
+                        detail=info.signature,
+                        doc=lr_schedulers.type_markdown(self.catalog, name),
+                        rank=1,
+                    )
         elif path == ("optimizer", "type") and self.catalog is not None:
             for name in self.catalog.optimizer_names():
                 if not self.in_namespace(name):
@@ -282,7 +294,6 @@ class _Completer:
                     doc=info.summary if info else None,
                     rank=1,
                 )
-
         elif path == ("config", "amp_backend"):
             # The only backend (the schema leaves the value open so that AG251 can say why
             # `apex` is refused).

@@ -9,7 +9,7 @@ from lsprotocol import types
 from arcgraph.engine.catalog import CallableInfo, Catalog
 from arcgraph.engine.checks.model_summary import ModelSummary, summarize_model
 from arcgraph.engine.kinds import SpecKind
-from arcgraph.lsp import callback_docs, convert, shape_hover, specpaths
+from arcgraph.lsp import callback_docs, convert, lr_schedulers, shape_hover, specpaths
 from arcgraph.lsp.definition import find_target
 from arcgraph.lsp.document import view_or_none
 from arcgraph.lsp.feature import on
@@ -56,7 +56,9 @@ class HoverFeature:
             if owner is not None and owner[0] is not None:
                 p = owner[0].param(c.key)
                 if p is not None:
-                    return specpaths.param_markdown(p, owner[1])
+                    md = specpaths.param_markdown(p, owner[1])
+                    note = lr_schedulers.param_note(catalog, owner[1], c.key) if catalog else None
+                    return f"{md}\n\n{note}" if note else md
             if kind == SpecKind.TRAINER:
                 md = callback_docs.param_markdown(o, c.path, c.key)
                 if md:
@@ -77,6 +79,10 @@ class HoverFeature:
                 return md
         if catalog is not None:
             info: CallableInfo | None = None
+            if kind == SpecKind.TRAINER and lr_schedulers.is_type_path(path):
+                md = lr_schedulers.type_markdown(catalog, word)
+                if md:
+                    return md
             if kind == SpecKind.TRAINER and path == ("optimizer", "type"):
                 info = catalog.optimizer(word)
             elif kind == SpecKind.MODEL and path == ("loss", "type"):

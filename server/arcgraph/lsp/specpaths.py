@@ -8,6 +8,7 @@ from arcgraph.engine import fixes
 from arcgraph.engine.catalog import CallableInfo, Catalog, ParamInfo
 from arcgraph.engine.kinds import SpecKind, detect_kind
 from arcgraph.engine.schema import alternatives, load_schema, resolve, subschema_at
+from arcgraph.lsp import lr_schedulers
 from arcgraph.lsp.outline import Outline
 
 
@@ -72,6 +73,8 @@ def callable_for(
     if path == ("optimizer", "params"):
         name = outline.value_of(("optimizer", "type"))
         return (catalog.optimizer(name), name) if name else None
+    if lr_schedulers.is_params_path(path):  # spec v1.1, nested ones too
+        return lr_schedulers.scheduler_for(outline, path, catalog)
     if path == ("loss", "params"):  # a loss function's keywords, or a loss class's constructor
         name = outline.value_of(("loss", "type"))
         loss = catalog.loss(name) if name else None
