@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from arcgraph.training import TrainingInterrupted, train
+from arcgraph.training import SpecError, TrainingInterrupted, train
 
 from .conftest import BREAST_CANCER, base_config, make_workspace
 
@@ -140,3 +140,22 @@ def test_resumed_run_continues_the_schedule(tmp_path: Path) -> None:
     resumed = train(trainer, BREAST_CANCER, out=tmp_path / "rb", resume=checkpoint.parents[1])
     assert _lrs(resumed) == _lrs(whole)
     assert resumed["final_metrics"] == whole["final_metrics"]
+
+
+def test_a_monitor_this_run_never_produces_is_refused_before_training(tmp_path: Path) -> None:
+    sched = {"type": "torch.optim.lr_scheduler.ReduceLROnPlateau", "monitor": "val_mae"}
+    with pytest.raises(SpecError) as err:
+        train(_trainer(tmp_path, sched), BREAST_CANCER, out=tmp_path / "runs")
+    assert str(err.value) == (
+        "scheduler.monitor 'val_mae' is not a metric of this run; it produces: train_loss, "
+        "val_loss, val_accuracy"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_scheduler_needing_a_callable_is_refused_by_the_preflight(tmp_path: Path) -> None:
+    sched = {"type": "torch.optim.lr_scheduler.LambdaLR"}
+    with pytest.raises(SpecError) as err:
+        train(_trainer(tmp_path, sched), BREAST_CANCER, out=tmp_path / "runs")
+    assert "AG244" in str(err.value)
+    assert "needs a Python function (lr_lambda), which a YAML spec cannot give" in str(err.value)
