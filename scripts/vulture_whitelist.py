@@ -17,3 +17,4 @@ file
 _.restarts  # the worker client's crash-recovery count, asserted by tests/worker
 _.last_error  # why the catalog build failed: shown when a catalog fixture or bench finds none
 node_data  # lsp/shapes.py: per-node shapes and params for the graph view (arcgraph/modelGraph)
+_.amp_backend  # TrainConfig mirrors the spec: only 'native' exists, so the value is checked, never read
