@@ -1,4 +1,5 @@
-"""A bf16 run killed with SIGKILL mid-epoch and resumed ends exactly as an uninterrupted one."""
+"""A bf16 run with a per-step scheduler, killed with SIGKILL mid-epoch and resumed, ends exactly
+as an uninterrupted one (issue 12: the scaler-free bf16 state, the scheduler's state and `lr`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import signal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from arcgraph.training.checkpoint import list_checkpoints
 
@@ -13,6 +15,20 @@ from .conftest import BREAST_CANCER, base_config, make_workspace
 from .test_resume import assert_same_result, cli, wait_for
 
 CONFIG = base_config(epochs=8, batch_size=8, log_every=1, seed=21, mixed_precision="bf16")
+SCHEDULER = {
+    "type": "torch.optim.lr_scheduler.OneCycleLR",
+    "params": {"max_lr": 0.02},
+    "interval": "step",
+}
+
+
+def _workspace(root: Path, config: dict[str, object]) -> Path:
+    """The bc-mlp-v1 workspace with SCHEDULER added to its trainer spec."""
+    trainer = make_workspace(root, "bc-mlp-v1", config)
+    spec = yaml.safe_load(trainer.read_text())
+    spec["scheduler"] = SCHEDULER
+    trainer.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return trainer
 
 
 def _args(trainer: Path, out: Path) -> list[str]:
@@ -22,7 +38,7 @@ def _args(trainer: Path, out: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ref-bf16")
-    trainer = make_workspace(root, "bc-mlp-v1", CONFIG)
+    trainer = _workspace(root, CONFIG)
     proc = cli([*_args(trainer, root / "runs"), "--name", "r"])
     _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
@@ -32,7 +48,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bf16_sigkill_mid_epoch_then_resume_matches_uninterrupted(
     tmp_path: Path, reference: Path
 ) -> None:
-    trainer = make_workspace(tmp_path, "bc-mlp-v1", CONFIG)
+    trainer = _workspace(tmp_path, CONFIG)
     events = tmp_path / "events.jsonl"
     proc = cli([*_args(trainer, tmp_path / "runs"), "--name", "r", "--events", str(events)])
     wait_for(events, proc, lambda e: e["event"] == "step" and e["epoch"] == 3 and e["batch"] == 20)
@@ -47,9 +63,14 @@ def test_bf16_sigkill_mid_epoch_then_resume_matches_uninterrupted(
     _out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert_same_result(run, reference)
+    header, *rows = (run / "metrics.csv").read_text().splitlines()
+    header = header.split(",")
+    # the scheduler ran and its state came back: the lr column follows the one-cycle curve
+    lrs = [float(row.split(",")[header.index("lr")]) for row in rows]
+    assert max(lrs) <= 0.02 and lrs[-1] < 1e-4 and lrs[0] < lrs[2]
     # and it was a bf16 run: its metrics differ from float32's
     fp32 = base_config(epochs=8, batch_size=8, log_every=1, seed=21)
-    fp32_trainer = make_workspace(tmp_path / "fp32", "bc-mlp-v1", fp32)
+    fp32_trainer = _workspace(tmp_path / "fp32", fp32)
     other = cli([*_args(fp32_trainer, tmp_path / "fp32" / "runs"), "--name", "r"])
     _out, err = other.communicate(timeout=300)
     assert other.returncode == 0, err
