@@ -30,6 +30,7 @@ from arcgraph.engine.overrides import (
 )
 from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
+from arcgraph.training.callbacks import Callback, build_callbacks
 from arcgraph.training.config import OptimizerSpec, TrainerConfig, parse_trainer
 from arcgraph.training.cudagraph import CudaGraphStep, capture_blocker
 from arcgraph.training.data import Dataset, check_class_indices, fingerprint, load_dataset
@@ -205,6 +206,7 @@ class _Specs:
     monitor: str
     model_id: str
     hashes: dict[str, str]
+    callbacks: list[Callback] = field(default_factory=list)  # spec v1.1: arc.callbacks
     scheduler: SchedulerSpec | None = None  # spec v1.1
     precision: Precision = FP32  # spec v1.1: config.mixed_precision on this device
     applied: Applied | None = None  # the --set overrides and the effective trainer text
@@ -332,6 +334,7 @@ def _read_specs(
         },
         applied=applied,
         scheduler=_scheduler_spec(trainer_spec, cfg, loss, monitor),
+        callbacks=_callbacks(trainer_spec, cfg, loss),
     )
 
 
@@ -351,6 +354,17 @@ def _apply_overrides(
     except OverrideError as err:
         raise SpecError(f"{trainer_path}: {err}") from None
     return applied, hashed
+
+
+def _callbacks(trainer_spec: dict[str, Any], cfg: TrainerConfig, loss: LossSpec) -> list[Callback]:
+    """The spec's callbacks (v1.1), refused before training when they cannot run (a monitor
+    this run never produces, tensorboard not installed)."""
+    produced = ["train_loss"]
+    if cfg.validation_split > 0:
+        produced += ["val_loss", *loss.metrics]
+    if trainer_spec.get("scheduler") is not None:
+        produced.append("lr")
+    return build_callbacks(trainer_spec.get("callbacks"), produced)
 
 
 def _prepare_run_dir(
@@ -526,6 +540,8 @@ def _make_loop(
         monitor=specs.monitor,
         graph_step=graph_step,
         precision=specs.precision,
+        lr_column=any("lr" in callback.columns for callback in specs.callbacks),
+        callbacks=specs.callbacks,
     )
     sched = specs.scheduler
     if sched is not None:

@@ -75,7 +75,7 @@ def parse_trainer(spec: Any) -> tuple[str | None, OptimizerSpec, TrainerConfig]:
     """-> (model_ref, optimizer, config); SpecError names the offending field."""
     if not isinstance(spec, Mapping):
         raise SpecError("a trainer spec must be a YAML mapping")
-    unknown = sorted(set(spec) - {"model_ref", "optimizer", "config", "scheduler"})
+    unknown = sorted(set(spec) - {"model_ref", "optimizer", "config", "scheduler", "callbacks"})
     if unknown:
         raise SpecError(f"unknown trainer spec section(s): {', '.join(map(str, unknown))}")
     model_ref = spec.get("model_ref")

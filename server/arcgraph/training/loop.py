@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ import torch
 
 from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
+from arcgraph.training.callbacks.base import Callback, FitRun
 from arcgraph.training.config import TrainerConfig
 from arcgraph.training.early_stopping import EarlyStopping
 from arcgraph.training.errors import (
@@ -167,6 +169,7 @@ class Loop:
         graph_step: Any = None,
         schedule: Schedule | None = None,
         lr_column: bool = False,
+        callbacks: Sequence[Callback] = (),
         precision: Precision = FP32,
     ) -> None:
         self.model = model
@@ -179,6 +182,7 @@ class Loop:
         self.run = run
         self.monitor = monitor
         self.graph_step = graph_step
+        self.callbacks = list(callbacks)  # spec v1.1: arc.callbacks
         self.schedule = schedule
         # metrics.csv's `lr`: with a scheduler (v1.1), or when a caller asks for it
         self.lr_column = lr_column or schedule is not None
@@ -218,6 +222,7 @@ class Loop:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "grads": grads,
+            **self._callbacks_state(),
             **self._schedule_state(),
             **self._scaler_state(),
             "early_stopping": self.early.state_dict(),
@@ -257,6 +262,8 @@ class Loop:
             for p, g in zip(self.params, state["grads"], strict=True):
                 p.grad = None if g is None else g.to(p.device)
         self.early.load_state_dict(state["early_stopping"])
+        for callback, saved in zip(self.callbacks, state.get("callbacks") or [], strict=False):
+            callback.load_state_dict(saved)
         if self.scaler is not None and state.get("scaler") is not None:
             self.scaler.load_state_dict(state["scaler"])
             self.skipped_steps = int(state.get("skipped_steps", 0))
@@ -302,6 +309,16 @@ class Loop:
             self.last_lr = current_lr(self.optimizer)
         if self.schedule is not None:
             self.schedule.after_step()
+
+    def _callbacks_state(self) -> dict[str, Any]:
+        """The callbacks' states, in the spec's order; nothing for a v1.0 spec."""
+        if not self.callbacks:
+            return {}
+        return {"callbacks": [callback.state_dict() for callback in self.callbacks]}
+
+    def _save_full(self, path: Path) -> None:
+        """A resumable checkpoint after the last completed epoch, for a callback."""
+        ckpt_io.save(self.state_dict(epoch=self.progress.epoch, batch=0, partial=None), path)
 
     def _save_checkpoint(
         self, epoch: int, batch: int, partial: torch.Tensor | None, reason: str
@@ -522,6 +539,16 @@ class Loop:
         return metrics
 
     def fit(self) -> dict[str, Any]:
+        run = FitRun(self.run.run_dir, self.progress.epoch, self._save_full)
+        for callback in self.callbacks:
+            callback.on_fit_start(run)
+        try:
+            return self._fit()
+        finally:
+            for callback in self.callbacks:
+                callback.on_fit_end()
+
+    def _fit(self) -> dict[str, Any]:
         cfg, prog = self.cfg, self.progress
         started = self._started = time.perf_counter()
         base_elapsed = self._base_elapsed = prog.elapsed_s
@@ -547,6 +574,8 @@ class Loop:
             if self.early.update(epoch, value):
                 prog.best_state = _clone_state(self.model)
                 self._best_written = False
+            for callback in self.callbacks:
+                callback.on_epoch_end(metrics)
             if epoch % cfg.checkpoint_every == 0 and self._checkpoint_wanted(value):
                 self._save_checkpoint(epoch, 0, None, "schedule")
                 self._write_best(durable=False)
