@@ -256,6 +256,14 @@ CALLBACK_DUPLICATE = _code(
     " ModelCheckpoint with one monitor) or a LearningRateMonitor twice.",
 )
 
+# --- trainer spec v1.1: portability to v1.0 ----------------------------------------------
+NOT_IN_V10 = _code(
+    "AG265",
+    "not in v1.0",
+    "A trainer spec v1.1 key (scheduler, callbacks, config.mixed_precision, config.amp_backend)"
+    " while the spec version checked is 1.0 (`arcgraph.spec`, `arcgraph check --spec 1.0`).",
+)
+
 # --- model spec ---------------------------------------------------------------------------
 DUPLICATE_NODE = _code("AG300", "duplicate node name", "Node names are unique within a graph.")
 UNKNOWN_NODE_TYPE = _code(
