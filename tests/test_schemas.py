@@ -118,6 +118,9 @@ def test_trainer_config_defaults_follow_the_spec() -> None:
         "pin_memory": False,
         "log_every": 10,
         "verbose": True,
+        # spec v1.1 (issue 12): off unless asked for; torch's native AMP is the only backend
+        "mixed_precision": False,
+        "amp_backend": "native",
     }
 
 
