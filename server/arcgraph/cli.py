@@ -109,6 +109,22 @@ def _train(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _convert(args: argparse.Namespace) -> int:
+    from arcgraph.training.convert import convert_csv
+    from arcgraph.training.errors import DataError
+
+    try:
+        rows = convert_csv(args.source, args.target)
+    except DataError as err:
+        print(f"arcgraph convert: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"arcgraph convert: error: {err.strerror or err} ({err.filename})", file=sys.stderr)
+        return 1
+    print(f"{args.target}: {rows} rows")
+    return 0
+
+
 def _lsp(args: argparse.Namespace) -> int:
     from arcgraph.memory import use_c_allocator
 
@@ -170,6 +186,13 @@ def build_parser(with_train_args: bool = True) -> argparse.ArgumentParser:
 
         add_arguments(train)
     train.set_defaults(func=_train)
+
+    convert = sub.add_parser(
+        "convert", help="write a CSV table as Parquet (streamed: for data larger than memory)"
+    )
+    convert.add_argument("source", help="the CSV (or .tsv, .csv.gz) file")
+    convert.add_argument("target", help="the Parquet file to write (replaced atomically)")
+    convert.set_defaults(func=_convert)
 
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument(
