@@ -125,6 +125,7 @@ class DocState:
     torch_queue: Newest[TorchJob] = field(default_factory=Newest)  # the newest job waiting
     idle_wait: TorchJob | None = None  # a job waiting for the document to be left alone
     result: PullResult | None = None  # pull mode: the answer
+    published: list[Diagnostic] = field(default_factory=list)  # the last sent (graph view)
 
     def drop_torch_jobs(self) -> None:
         """Forget the torch jobs not started yet (stale: a newer check began)."""
@@ -512,6 +513,9 @@ class DiagnosticsFeature:
 
     def publish(self, doc: DocumentView, diags: list[Diagnostic]) -> None:
         diags = sorted(diags, key=Diagnostic.sort_key)
+        known = self.docs.get(doc.uri)
+        if known is not None:
+            known.published = diags
         items = [convert.to_lsp_diagnostic(d, doc.lines, doc.encoding) for d in diags]
         if self.pull:
             self._seq += 1

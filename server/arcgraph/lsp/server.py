@@ -28,6 +28,7 @@ from arcgraph.lsp.feature import Feature, on
 from arcgraph.lsp.file_watch import FileWatcher
 from arcgraph.lsp.hover import HoverFeature
 from arcgraph.lsp.idle_gc import IdleCollector
+from arcgraph.lsp.model_graph import ModelGraphFeature
 from arcgraph.lsp.inlay_hints import InlayHintsFeature
 from arcgraph.lsp.protocol import ArcGraphProtocol
 from arcgraph.lsp.references import ReferencesFeature, RenameFeature
@@ -79,6 +80,7 @@ class ArcGraphServer(LanguageServer):
             ReferencesFeature(self),
             RenameFeature(self),
             StatusFeature(self),
+            ModelGraphFeature(self),
             InlayHintsFeature(self),
         ]
         for feature in self.features:

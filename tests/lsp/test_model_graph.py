@@ -1,0 +1,117 @@
+"""`arcgraph/modelGraph` over stdio: the DAG of a small model spec, exactly, with a module
+group, an `arc.stack` group, the edges the builder would wire and each node's worst
+diagnostic severity from the diagnostics last published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import RecordingClient, _plain, uri_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+MODEL = """\
+modules:
+  Block:
+    inputs: [x]
+    graph:
+      - { name: lin, type: torch.nn.Linear, params: { in_features: 4, out_features: 4 }, inputs: { input: x } }
+      - { name: act, type: torch.nn.ReLU, inputs: { input: lin.output } }
+    outputs:
+      output: act.output
+
+inputs:
+  features: { dtype: float32, shape: [null, 4], columns: [a, b, c, d] }
+
+graph:
+  - name: block
+    type: module.Block
+    inputs: { x: features }
+  - name: stack
+    type: arc.stack
+    params: { module: Block, count: 2 }
+    inputs: { x: block.output }
+  - name: head
+    type: torch.nn.Linear
+    params: { in_features: 4, out_features: 1 }
+    inputs: { input: missing.output }
+
+outputs:
+  y: stack.output
+"""
+
+
+def node(
+    id_: str, name: str, type_: str, line: int, end: int, parent: str | None, sev: int | None
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "name": name,
+        "type": type_,
+        "line": line,
+        "endLine": end,
+        "parent": parent,
+        "outputShape": None,
+        "params": None,
+        "severity": sev,
+    }
+
+
+async def test_model_graph_exact(client: RecordingClient, workspace: Path) -> None:
+    uri = uri_of(workspace / "models" / "graph-view.model.yaml")
+    client.open(uri, MODEL)
+    await client.wait_idle()
+    lines = {d.range.start.line for d in client.diagnostics[uri] if d.severity == 1}
+    assert lines == {23}, "one error: head's unknown reference `missing.output`"
+    got = _plain(
+        await client.protocol.send_request_async(
+            "arcgraph/modelGraph", {"textDocument": {"uri": uri}}
+        )
+    )
+    lin, act = "torch.nn.Linear", "torch.nn.ReLU"
+    assert got == {
+        "uri": uri,
+        "version": 1,
+        "inputs": [
+            {
+                "id": "input:features",
+                "name": "features",
+                "dtype": "float32",
+                "shape": [None, 4],
+                "line": 10,
+            }
+        ],
+        "nodes": [
+            node("node:block", "block", "module.Block", 13, 15, None, None),
+            node("node:block/lin", "lin", lin, 4, 4, "node:block", None),
+            node("node:block/act", "act", act, 5, 5, "node:block", None),
+            node("node:stack", "stack", "arc.stack", 16, 19, None, None),
+            node("node:stack/lin", "lin", lin, 4, 4, "node:stack", None),
+            node("node:stack/act", "act", act, 5, 5, "node:stack", None),
+            node("node:head", "head", lin, 20, 23, None, 1),
+        ],
+        "outputs": [{"id": "output:y", "name": "y", "ref": "stack.output", "line": 26}],
+        "edges": [
+            {"source": "node:block/lin", "target": "node:block/act", "label": None},
+            {"source": "node:stack/lin", "target": "node:stack/act", "label": None},
+            {"source": "input:features", "target": "node:block", "label": None},
+            {"source": "node:block", "target": "node:stack", "label": None},
+            {"source": "node:stack", "target": "output:y", "label": None},
+        ],
+        "groups": [
+            {"id": "node:block", "kind": "module", "module": "Block", "count": None},
+            {"id": "node:stack", "kind": "stack", "module": "Block", "count": 2},
+        ],
+    }
+
+
+async def test_model_graph_not_a_model(client: RecordingClient, workspace: Path) -> None:
+    uri = uri_of(workspace / "trainers" / "iris.trainer.yaml")
+    client.open(uri, (workspace / "trainers" / "iris.trainer.yaml").read_text())
+    got = await client.protocol.send_request_async(
+        "arcgraph/modelGraph", {"textDocument": {"uri": uri}}
+    )
+    assert got is None
