@@ -1,9 +1,22 @@
-// Bundles src/extension.ts and its dependencies into one CommonJS file, dist/extension.js.
+// Bundles src/extension.ts and its dependencies into one CommonJS file, dist/extension.js, and
+// the graph view's webview script (src/webview/graph.ts with elkjs) into media/graphView.js:
+// the webview loads it from the extension's files, never from the network.
 import * as esbuild from 'esbuild';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
+const webview = await esbuild.context({
+  entryPoints: ['src/webview/graph.ts'],
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  outfile: 'media/graphView.js',
+  minify: production,
+  sourcemap: false,
+  logLevel: 'info',
+});
 const ctx = await esbuild.context({
   entryPoints: ['src/extension.ts'],
   bundle: true,
@@ -18,8 +31,8 @@ const ctx = await esbuild.context({
   logLevel: 'info',
 });
 if (watch) {
-  await ctx.watch();
+  await Promise.all([ctx.watch(), webview.watch()]);
 } else {
-  await ctx.rebuild();
-  await ctx.dispose();
+  await Promise.all([ctx.rebuild(), webview.rebuild()]);
+  await Promise.all([ctx.dispose(), webview.dispose()]);
 }

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CheckWorkspaceCommand } from './checkWorkspace';
+import { GraphViewCommand } from './graphView';
 import { updatedYamlSchemas } from './logic/schemas';
 import { onDidChangeActiveEnvironment } from './python';
 import { ServerManager } from './server';
@@ -23,6 +24,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<ArcGra
   server.trainHandler = (arg) => train.run(arg);
   const check = new CheckWorkspaceCommand(server);
   context.subscriptions.push(check);
+  const graph = new GraphViewCommand(context, server);
+  context.subscriptions.push(graph);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('arcgraph.trainModel', (arg?: unknown) => train.run(arg)),
@@ -30,6 +33,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<ArcGra
     vscode.commands.registerCommand('arcgraph.restartServer', () => server.restart()),
     vscode.commands.registerCommand('arcgraph.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('arcgraph.checkWorkspace', () => check.run()),
+    vscode.commands.registerCommand('arcgraph.showModelGraph', () => graph.show()),
   );
 
   // a new interpreter needs a new server; other settings reach it as didChangeConfiguration
