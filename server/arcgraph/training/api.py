@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import torch
 import yaml
 
@@ -33,9 +34,17 @@ from arcgraph.training import rundir
 from arcgraph.training.callbacks import Callback, build_callbacks
 from arcgraph.training.config import OptimizerSpec, TrainerConfig, parse_trainer
 from arcgraph.training.cudagraph import CudaGraphStep, capture_blocker
-from arcgraph.training.data import Dataset, check_class_indices, fingerprint, load_dataset
+from arcgraph.training.data import (
+    Dataset,
+    check_class_indices,
+    check_streamable,
+    fingerprint,
+    load_dataset,
+    rows_to_tensors,
+)
 from arcgraph.training.device import resolve_device
 from arcgraph.training.errors import (
+    DataError,
     NonFiniteLossError,
     OutputError,
     ResumeError,
@@ -54,6 +63,13 @@ from arcgraph.training.runlock import RunLock
 from arcgraph.training.schedule import Schedule, SchedulerSpec, make_scheduler, parse_scheduler
 from arcgraph.training.signals import GracefulStop
 from arcgraph.training.split import split_indices
+from arcgraph.training.stream_data import (
+    StreamData,
+    bound_or_default,
+    memory_bound_mb,
+    should_stream,
+)
+from arcgraph.training.streaming import StreamingTable
 from arcgraph.training.vocab import apply_vocabularies
 
 try:
@@ -438,6 +454,9 @@ def _load_data(
     """Data read, checked, split by the seed, categorical inputs indexed by the vocabulary of
     the training rows (or the checkpoint's), placed on the device."""
     loss = specs.loss
+    bound = memory_bound_mb()
+    if should_stream(data_path, bound):
+        return _stream_data(specs, data_path, net, seed, bound)
     dataset = load_dataset(data_path, specs.model_spec, specs.target, loss)
     train_idx, val_idx = split_indices(dataset.n_rows, specs.cfg.validation_split, seed)
     vocabularies = apply_vocabularies(dataset, specs.model_spec, train_idx, saved_vocabularies)
@@ -451,6 +470,59 @@ def _load_data(
     if problem is not None:
         raise SpecError(problem)
     return _Data(dataset, train_idx, val_idx, placed, notes, vocabularies)
+
+
+def _stream_data(
+    specs: _Specs, data_path: Path, net: GraphModule, seed: int, bound: float | None
+) -> _Data:
+    """Parquet data read in bounded memory (arcgraph.training.streaming): the split is the
+    reader's rule (a hash of the seed and the row number), the epoch order its shuffle of row
+    groups and windows; this rank (torchrun's RANK of WORLD_SIZE) reads its own share."""
+    loss, cfg = specs.loss, specs.cfg
+    inputs = specs.model_spec.get("inputs") or {}
+    columns = [str(c) for decl in inputs.values() for c in decl.get("columns") or []]
+    table = StreamingTable(
+        data_path,
+        list(dict.fromkeys([*columns, specs.target])),
+        seed=seed,
+        validation_split=cfg.validation_split,
+        shuffle=cfg.shuffle,
+        memory_mb=bound_or_default(bound),
+        rank=int(os.environ.get("RANK", "0")),
+        world_size=int(os.environ.get("WORLD_SIZE", "1")),
+    )
+    check_streamable(table.schema, specs.model_spec, specs.target, data_path)
+    if table.n_train == 0 or (cfg.validation_split > 0 and table.n_val == 0):
+        which = "training" if table.n_train == 0 else "validation"
+        raise DataError(
+            f"too few rows for validation_split {cfg.validation_split}: {table.n_rows} row(s) "
+            f"give no {which} row"
+        )
+
+    def convert(
+        rows: pa.Table, numbers: np.ndarray
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        return rows_to_tensors(rows, numbers, specs.model_spec, specs.target, loss, data_path)
+
+    placed = StreamData(table, convert, specs.device)
+    align_target(net, placed, loss.input, loss.target_dtype.is_floating_point)
+    problem = loss_mismatch(net, placed, loss, specs.target)
+    if problem is not None:
+        raise SpecError(problem)
+    dataset = Dataset(
+        inputs={},
+        target=torch.zeros(0),
+        n_rows=table.n_rows,
+        labels=None,
+        fingerprint=fingerprint(data_path),
+    )
+    none = torch.zeros(0, dtype=torch.long)  # no index lists: the split is the reader's rule
+    note = (
+        f"streaming {data_path.name}: {table.n_rows} rows in {len(table.blocks)} row groups, "
+        f"shuffled in windows of {table.window_rows} rows (data memory bound "
+        f"{bound_or_default(bound):g} MB)"
+    )
+    return _Data(dataset, none, none, placed, [note])
 
 
 def _write_run_dir(

@@ -72,7 +72,23 @@ def require_data_file(path: Path) -> None:
 
 
 def fingerprint(path: Path) -> dict[str, Any]:
-    """What identifies a data file: a resumed run refuses a changed file unless forced."""
+    """What identifies a data file: a resumed run refuses a changed file unless forced. A
+    folder of Parquet files (streamed): the hash of its files' names and hashes."""
+    if path.is_dir():
+        from arcgraph.training.streaming import parquet_files
+
+        files = [fingerprint(f) for f in parquet_files(path)]
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(
+                f"{Path(f['path']).relative_to(path.resolve())}\0{f['sha256']}\n".encode()
+            )
+        return {
+            "path": str(path.resolve()),
+            "files": len(files),
+            "size": sum(f["size"] for f in files),
+            "sha256": digest.hexdigest(),
+        }
     require_data_file(path)
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -180,20 +196,61 @@ def load_dataset(
     )
 
 
-class _Where:
-    """Formats a row position for messages."""
+def rows_to_tensors(
+    table: pa.Table,
+    rows: np.ndarray,
+    model_spec: Mapping[str, Any],
+    target: str,
+    loss: LossSpec,
+    path: Path,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Some streamed rows as the model's inputs and the target, checked as a whole table is
+    (a message names the row's number in the data set). Categorical inputs and text class
+    labels need all the rows (a vocabulary, the label list): `check_streamable` refuses them."""
+    where = _Where(path, rows=rows)
+    inputs = {
+        name: _input_tensor(table, name, decl, where)
+        for name, decl in (model_spec.get("inputs") or {}).items()
+    }
+    target_tensor, _labels = _target_tensor(table.column(target), target, loss, where)
+    return inputs, target_tensor
 
-    def __init__(self, path: Path, values_per_row: int = 1) -> None:
+
+def check_streamable(
+    schema: pa.Schema, model_spec: Mapping[str, Any], target: str, path: Path
+) -> None:
+    """What streamed data cannot have yet, said before any row is read."""
+    for name, decl in (model_spec.get("inputs") or {}).items():
+        if decl.get("categorical") is True:
+            raise DataError(
+                f"input '{name}' is categorical: its vocabulary needs all the rows, so "
+                f"{path.name} cannot be streamed; give a Parquet file that fits in memory"
+            )
+    kind = schema.field(target).type if target in schema.names else None
+    if kind is not None and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise DataError(
+            f"column '{target}' holds text labels: their list needs all the rows, so "
+            f"{path.name} cannot be streamed; store the classes as integers 0..k-1"
+        )
+
+
+class _Where:
+    """Formats a row position for messages; `rows`: the data set's row number (0-based) of
+    each row of a streamed piece."""
+
+    def __init__(self, path: Path, values_per_row: int = 1, rows: np.ndarray | None = None) -> None:
         self.path = path
         self.csv = path.name.lower().endswith(CSV_SUFFIXES)
         self.values_per_row = max(1, values_per_row)
+        self.rows = rows
 
     def per_row(self, n: int) -> _Where:
         """For a list column's flattened values: index i lies in row i // n."""
-        return _Where(self.path, n)
+        return _Where(self.path, n, self.rows)
 
     def __call__(self, index: int) -> str:
-        row = index // self.values_per_row + 1
+        row = index // self.values_per_row
+        row = (int(self.rows[row]) if self.rows is not None else row) + 1
         return f"row {row} (line {row + 1})" if self.csv else f"row {row}"
 
 

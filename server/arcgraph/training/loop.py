@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ class DeviceData:
     device: torch.device
     resident: bool = True  # False: rows stay in (pinned) host memory, batches are copied
     non_blocking: bool = False
+    own_order = False  # True: the rows come in their reader's (streamed, shuffled) order
 
     @property
     def n_train(self) -> int:
@@ -93,6 +94,22 @@ class DeviceData:
             xb = {k: v.to(self.device, non_blocking=nb) for k, v in xb.items()}
             yb = yb.to(self.device, non_blocking=nb)
         return xb, yb
+
+    def start_epoch(self, epoch: int, first_row: int) -> None:
+        """Rows in memory need no preparing; a streamed reader starts the epoch here."""
+
+    def val_chunks(
+        self, lo: int, hi: int, step: int
+    ) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
+        """Validation rows [lo, hi) on the device, `step` rows at a time."""
+        for a in range(lo, hi, step):
+            b = min(a + step, hi)
+            xb = {k: v[a:b] for k, v in self.val_x.items()}
+            yb = self.val_y[a:b]
+            if not self.resident:
+                xb = {k: v.to(self.device) for k, v in xb.items()}
+                yb = yb.to(self.device)
+            yield xb, yb
 
 
 @dataclass
@@ -382,12 +399,13 @@ class Loop:
         n = data.n_train
         plan = self.plan(n)
         n_batches = len(plan)
-        order = epoch_order(n, self.run.seed, epoch, cfg.shuffle)
+        order = None if data.own_order else epoch_order(n, self.run.seed, epoch, cfg.shuffle)
         if order is not None and data.resident:
             order = order.to(self.device)
         # Per-batch losses stay on the device (a list append costs nothing; no host sync).
         losses: list[torch.Tensor] = []
         start = self.progress.batch
+        data.start_epoch(epoch, plan[start][0] if start < n_batches else n)
         if start and self.progress.partial_losses is not None:
             losses.extend(self.progress.partial_losses.to(self.device).unbind())
         self.progress.batch, self.progress.partial_losses = 0, None
@@ -511,17 +529,11 @@ class Loop:
         total = torch.zeros((), dtype=acc, device=self.device)
         extra = torch.zeros((), dtype=acc, device=self.device)
         elements = 0
-        for lo in range(0, data.n_val, step):
-            hi = min(lo + step, data.n_val)
-            xb = {k: v[lo:hi] for k, v in data.val_x.items()}
-            yb = data.val_y[lo:hi]
-            if not data.resident:
-                xb = {k: v.to(self.device) for k, v in xb.items()}
-                yb = yb.to(self.device)
+        for xb, yb in data.val_chunks(0, data.n_val, step):
             with self.precision.autocast():
                 pred = self.model(xb)[self.loss.input]
                 batch_loss = self.loss.fn(pred, yb)
-            total += batch_loss.to(acc) * (hi - lo)
+            total += batch_loss.to(acc) * int(yb.shape[0])
             if self.loss.task in ("binary", "multiclass"):
                 extra += correct_count(self.loss, pred, yb)
                 elements += int(yb.numel())

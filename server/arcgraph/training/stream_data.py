@@ -1,0 +1,155 @@
+"""Streamed rows for the training loop: the DeviceData interface over a StreamingTable.
+
+The loop asks for batches in increasing order; each comes from the reader's windows (already
+shuffled, see arcgraph.training.streaming), converted to tensors a window at a time and cut
+into batches, so memory holds about one window. On W processes the loop asks each rank for its
+share of every global batch (`batch_size / W` rows, the batch size being a multiple of W);
+the rank takes them from its own share of the stream, and over an epoch these add up to
+exactly that share. A resumed epoch starts after its first `first_row` rows (a batch start,
+so a multiple of W): this rank's `first_row / W` rows are skipped by the reader.
+
+When data is streamed (`should_stream`): a folder of Parquet files always (the in-memory
+path refuses folders), a single Parquet file only when ARCGRAPH_DATA_MEMORY_MB is set and the
+file's values take more than that bound; anything else keeps the in-memory path unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import torch
+
+from arcgraph.engine.datafiles import PARQUET_SUFFIXES
+from arcgraph.training.errors import DataError
+from arcgraph.training.loop import DeviceData
+from arcgraph.training.streaming import DEFAULT_MEMORY_MB, StreamingTable
+
+MEMORY_ENV = "ARCGRAPH_DATA_MEMORY_MB"
+Convert = Callable[[pa.Table, np.ndarray], tuple[dict[str, torch.Tensor], torch.Tensor]]
+
+
+def memory_bound_mb() -> float | None:
+    """The data memory bound from ARCGRAPH_DATA_MEMORY_MB (None when unset)."""
+    text = os.environ.get(MEMORY_ENV)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise DataError(f"{MEMORY_ENV}={text!r}: give the bound in MB as a number > 0, e.g. 512")
+    return value
+
+
+def should_stream(path: Path, bound_mb: float | None) -> bool:
+    """A Parquet folder always; a Parquet file when its uncompressed values exceed the bound."""
+    if path.is_dir():
+        return True
+    if bound_mb is None or not path.name.lower().endswith(PARQUET_SUFFIXES):
+        return False
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (pa.ArrowException, OSError):
+        return False  # the in-memory reader says what is wrong with it
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return size > bound_mb * (1 << 20)
+
+
+def bound_or_default(bound_mb: float | None) -> float:
+    return DEFAULT_MEMORY_MB if bound_mb is None else bound_mb
+
+
+class StreamData(DeviceData):
+    """Batches read from a StreamingTable; `train_x`/`train_y` hold two sample rows only (for
+    the placement checks' one forward)."""
+
+    own_order = True
+
+    def __init__(self, table: StreamingTable, convert: Convert, device: torch.device) -> None:
+        first = next(table.validation_rows() if table.n_train == 0 else table.train_rows(1))
+        sample_x, sample_y = convert(first.table.slice(0, 2), first.rows[:2])
+        super().__init__(
+            train_x=sample_x,
+            train_y=sample_y,
+            val_x=sample_x,
+            val_y=sample_y,
+            device=device,
+            resident=False,
+        )
+        self.table = table
+        self.convert = convert
+        self._chunks: Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]] = iter(())
+        self._held: tuple[dict[str, torch.Tensor], torch.Tensor] | None = None
+        self._last: tuple[tuple[int, int], tuple[dict[str, torch.Tensor], torch.Tensor]] | None = (
+            None
+        )
+
+    @property
+    def n_train(self) -> int:
+        return self.table.n_train
+
+    @property
+    def n_val(self) -> int:
+        return self.table.n_val
+
+    def _converted(
+        self, pieces: Iterator
+    ) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
+        for piece in pieces:
+            xb, yb = self.convert(piece.table, piece.rows)
+            if self.train_y.dim() == 2 and yb.dim() == 1:  # aligned as align_target did
+                yb = yb.unsqueeze(1)
+            yield xb, yb
+
+    def start_epoch(self, epoch: int, first_row: int) -> None:
+        lo, hi = self.table.share(first_row)
+        self._chunks = self._converted(self.table.train_rows(epoch, hi - lo))
+        self._held = None
+        self._last = None
+
+    def batch(
+        self, order: torch.Tensor | None, lo: int, hi: int
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The next `hi - lo` rows of this rank's stream (`order` is always None). Asked
+        again for the same rows (the CUDA-graph step reads a batch twice when it captures), it
+        gives the same batch."""
+        if self._last is not None and self._last[0] == (lo, hi):
+            return self._last[1]
+        xs: list[dict[str, torch.Tensor]] = []
+        ys: list[torch.Tensor] = []
+        need = hi - lo
+        while need > 0:
+            held = self._held if self._held is not None else next(self._chunks)
+            xh, yh = held
+            n = int(yh.shape[0])
+            take = min(n, need)
+            xs.append({k: v[:take] for k, v in xh.items()})
+            ys.append(yh[:take])
+            self._held = ({k: v[take:] for k, v in xh.items()}, yh[take:]) if take < n else None
+            need -= take
+        if len(ys) == 1:
+            xb, yb = xs[0], ys[0]
+        else:
+            xb = {k: torch.cat([x[k] for x in xs]) for k in xs[0]}
+            yb = torch.cat(ys)
+        batch = {k: v.to(self.device) for k, v in xb.items()}, yb.to(self.device)
+        self._last = ((lo, hi), batch)
+        return batch
+
+    def val_chunks(
+        self, lo: int, hi: int, step: int
+    ) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
+        """This rank's validation rows (`[lo, hi)` of them: the reader's own share)."""
+        if hi - lo != self.table.val_share_rows():
+            raise RuntimeError(f"validation share [{lo}, {hi}) is not the reader's")
+        for xh, yh in self._converted(self.table.validation_rows()):
+            for a in range(0, int(yh.shape[0]), step):
+                xb = {k: v[a : a + step].to(self.device) for k, v in xh.items()}
+                yield xb, yh[a : a + step].to(self.device)
