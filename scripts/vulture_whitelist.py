@@ -18,3 +18,4 @@ _.restarts  # the worker client's crash-recovery count, asserted by tests/worker
 _.last_error  # why the catalog build failed: shown when a catalog fixture or bench finds none
 node_data  # lsp/shapes.py: per-node shapes and params for the graph view (arcgraph/modelGraph)
 _.amp_backend  # TrainConfig mirrors the spec: only 'native' exists, so the value is checked, never read
+_.preserve_quotes  # ruamel.yaml reads it (engine/formatting.py keeps the user's quotes)

@@ -22,7 +22,10 @@ BUNDLE_SCRIPT = ROOT / "client" / "scripts" / "bundle-python.mjs"
 TORCH_SIDE = ("builder", "training", "worker")
 # What pip needs for Python 3.10 only (the bundle is resolved for 3.10, not the running one).
 BUNDLE_ONLY = {"exceptiongroup", "typing_extensions"}
-IMPORT_NAMES = {"pyyaml": "yaml"}  # distribution -> top-level module, where they differ
+IMPORT_NAMES = {
+    "pyyaml": "yaml",
+    "ruamel.yaml": "ruamel",
+}  # distribution -> top-level module, where they differ
 
 
 def _project() -> dict:

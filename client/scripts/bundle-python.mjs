@@ -24,7 +24,7 @@ const venvPython = join(repo, '.venv', 'bin', 'python');
 const python = process.env.ARCGRAPH_BUNDLE_PYTHON || (existsSync(venvPython) ? venvPython : 'python3');
 const extra = (process.env.ARCGRAPH_BUNDLE_PIP_ARGS ?? '').split(/\s+/).filter(Boolean);
 // exceptiongroup: cattrs needs it on 3.10 only, and pip evaluates markers for the running Python.
-const DEPENDENCIES = ['PyYAML>=6.0', 'pygls>=2.0,<3', 'lsprotocol>=2025.0.0', 'attrs>=24.3.0', 'cattrs>=23.1.2', 'exceptiongroup>=1.1.1', 'typing_extensions>=4.14'];
+const DEPENDENCIES = ['PyYAML>=6.0', 'ruamel.yaml>=0.18.6,<0.20', 'pygls>=2.0,<3', 'lsprotocol>=2025.0.0', 'attrs>=24.3.0', 'cattrs>=23.1.2', 'exceptiongroup>=1.1.1', 'typing_extensions>=4.14'];
 
 function pip(args) {
   const full = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-compile', '--quiet', '--target', libs, ...extra, ...args];
@@ -93,7 +93,7 @@ console.log(`removed ${removed} compiled extension(s)`);
 const probe = [
   'import sys',
   `sys.path.insert(0, ${JSON.stringify(libs)})`,
-  'import yaml, pygls, lsprotocol, cattrs, attrs',
+  'import yaml, ruamel.yaml, pygls, lsprotocol, cattrs, attrs',
   'import arcgraph.lsp.server, arcgraph.cli',
   'assert arcgraph.__file__.startswith(sys.path[0]), arcgraph.__file__',
   "print('bundled/libs ok:', sorted(n for n in __import__('os').listdir(sys.path[0]) if not n.endswith('-info')))",

@@ -26,10 +26,11 @@ from arcgraph.lsp.diagnostics import DiagnosticsFeature
 from arcgraph.lsp.document import OutlineCache
 from arcgraph.lsp.feature import Feature, on
 from arcgraph.lsp.file_watch import FileWatcher
+from arcgraph.lsp.formatting import FormattingFeature
 from arcgraph.lsp.hover import HoverFeature
 from arcgraph.lsp.idle_gc import IdleCollector
-from arcgraph.lsp.model_graph import ModelGraphFeature
 from arcgraph.lsp.inlay_hints import InlayHintsFeature
+from arcgraph.lsp.model_graph import ModelGraphFeature
 from arcgraph.lsp.protocol import ArcGraphProtocol
 from arcgraph.lsp.references import ReferencesFeature, RenameFeature
 from arcgraph.lsp.scan_wait import ScanWait
@@ -80,8 +81,9 @@ class ArcGraphServer(LanguageServer):
             ReferencesFeature(self),
             RenameFeature(self),
             StatusFeature(self),
-            ModelGraphFeature(self),
             InlayHintsFeature(self),
+            FormattingFeature(self),
+            ModelGraphFeature(self),
         ]
         for feature in self.features:
             feature.register(self)
