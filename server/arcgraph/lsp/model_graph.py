@@ -8,8 +8,10 @@ it (each node carries the worst severity found on its lines). References resolve
 exactly where the builder would wire one. A `module.X` or `arc.stack` node is a group: its
 module's nodes are its children (nested modules nest, once each along a path).
 
-Per-node output shapes and parameter counts come from the shape probe; until the server
-keeps them per node, `outputShape`, `params` and edge labels are null.
+Output shapes and parameter counts of the main graph's nodes come from the last shape probe
+of the file (`lsp/shapes.node_data`, never waiting on torch): null until it has answered, and
+for a module's inner nodes (the probe reports the main graph). An edge is labelled with the
+shape of the tensor it carries (its source's output, or the input's declared shape).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from arcgraph.engine.source import (
     parse_yaml,
     to_python,
 )
+from arcgraph.engine.summary import format_shape
 from arcgraph.lsp.document import view_or_none
 from arcgraph.lsp.feature import on
+from arcgraph.lsp.shapes import node_data
 
 if TYPE_CHECKING:
     from arcgraph.lsp.server import ArcGraphServer
@@ -82,8 +86,16 @@ def _names(node: YNode | None) -> list[str]:
 class _Builder:
     """Collects the nodes, edges and groups of one parsed model spec."""
 
-    def __init__(self, root: YMap, lines: list[str], diagnostics: list[Diagnostic]) -> None:
+    def __init__(
+        self,
+        root: YMap,
+        lines: list[str],
+        diagnostics: list[Diagnostic],
+        shapes: dict[str, dict[str, Any]],
+    ) -> None:
         self.root = root
+        self.shapes = shapes  # the probe's data of the main graph's nodes, by name
+        self.labels: dict[str, str] = {}  # node or input id -> the shape text it outputs
         self.text_lines = lines
         modules = root.get("modules")
         self.modules = modules if isinstance(modules, YMap) else YMap(Span(0, 0, 0, 0))
@@ -137,7 +149,9 @@ class _Builder:
                     source = f"input:{found.name}"
                 else:
                     continue  # a module's own input: fed by the group's incoming edges
-                self.edges.append({"source": source, "target": ids[name], "label": None})
+                self.edges.append(
+                    {"source": source, "target": ids[name], "label": self.labels.get(source)}
+                )
         return ids
 
     def _module_outputs(self, type_: str | None) -> tuple[str, ...] | None:
@@ -158,6 +172,9 @@ class _Builder:
     ) -> None:
         type_ = _scalar(m.get("type"))
         first, last = m.span.start_line, _last_line(m.span, self.text_lines)
+        probed = self.shapes.get(name, {}) if parent is None else {}
+        if probed.get("outputShape") is not None:
+            self.labels[node_id] = format_shape(probed["outputShape"])
         self.nodes.append(
             {
                 "id": node_id,
@@ -166,8 +183,8 @@ class _Builder:
                 "line": first,
                 "endLine": last,
                 "parent": parent,
-                "outputShape": None,
-                "params": None,
+                "outputShape": probed.get("outputShape"),
+                "params": probed.get("params"),
                 "severity": self.severity(first, last),
             }
         )
@@ -211,6 +228,11 @@ class _Builder:
             for name, key, value in inputs_node.items():
                 spec = to_python(value)
                 spec = spec if isinstance(spec, dict) else {}
+                shape = spec.get("shape")
+                if isinstance(shape, list) and self.shapes:  # labels only once probed
+                    self.labels[f"input:{name}"] = format_shape(
+                        ["B" if d is None else d for d in shape]
+                    )
                 inputs.append(
                     {
                         "id": f"input:{name}",
@@ -233,7 +255,10 @@ class _Builder:
                 )
                 found = resolve(ref, g, nodes_only=True) if ref is not None else None
                 if isinstance(found, Resolved):
-                    self.edges.append({"source": ids[found.name], "target": out_id, "label": None})
+                    source = ids[found.name]
+                    self.edges.append(
+                        {"source": source, "target": out_id, "label": self.labels.get(source)}
+                    )
         return {
             "inputs": inputs,
             "nodes": self.nodes,
@@ -243,12 +268,15 @@ class _Builder:
         }
 
 
-def model_graph(text: str, diagnostics: list[Diagnostic]) -> dict[str, Any] | None:
+def model_graph(
+    text: str, diagnostics: list[Diagnostic], shapes: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
     """The DAG of a model spec's text, or None when its top level is no mapping."""
     root = parse_yaml(text).root
     if not isinstance(root, YMap):
         return None
-    return _Builder(root, normalize_newlines(text).split("\n"), diagnostics).build()
+    lines = normalize_newlines(text).split("\n")
+    return _Builder(root, lines, diagnostics, shapes or {}).build()
 
 
 class ModelGraphFeature:
@@ -268,7 +296,7 @@ class ModelGraphFeature:
             return None
         state = self.server.diagnostics.docs.get(uri)
         published = state.published if state is not None else []
-        found = model_graph(doc.text, published)
+        found = model_graph(doc.text, published, node_data(self.server, uri))
         if found is None:
             return None
         return {"uri": uri, "version": doc.version, **found}
