@@ -3,6 +3,9 @@
 // line, and the messages between the extension and the webview. Shared by the extension
 // (dist/extension.js) and the webview script (media/graphView.js); unit-tested under node.
 
+/** A tensor shape from the shape probe: ints, "B" for the batch, "?" for other sizes. */
+export type Shape = (number | string)[];
+
 /** The answer of `arcgraph/modelGraph` (see server/arcgraph/lsp/model_graph.py). */
 export interface ModelGraph {
   uri: string;
@@ -29,7 +32,7 @@ export interface GraphNode {
   line: number;
   endLine: number;
   parent: string | null;
-  outputShape: (number | string)[] | null;
+  outputShape: Shape | Shape[] | null; // several outputs: a list of shapes
   params: number | null;
   severity: number | null; // LSP DiagnosticSeverity: 1 error ... 4 hint
 }
@@ -107,11 +110,17 @@ export function nodeLines(node: GraphNode): string[] {
   if (node.type) {
     lines.push(node.type);
   }
-  lines.push(node.outputShape ? shapeText(node.outputShape) : '[?]');
+  lines.push(node.outputShape ? outputText(node.outputShape) : '[?]');
   if (node.params !== null) {
     lines.push(`${node.params.toLocaleString('en-US')} params`);
   }
   return lines;
+}
+
+/** `[B, 8]`, or `([B, 8], [B, 4])` for a node with several outputs. */
+export function outputText(shape: Shape | Shape[]): string {
+  const many = shape.length > 0 && shape.every(Array.isArray);
+  return many ? `(${(shape as Shape[]).map(shapeText).join(', ')})` : shapeText(shape as Shape);
 }
 
 export function shapeText(shape: readonly (number | string | null)[]): string {

@@ -81,6 +81,8 @@ describe('graph view: cursor and boxes', () => {
     const n = { ...node('node:fc', 1, 2), outputShape: ['B', 8], params: 1234 };
     assert.deepEqual(nodeLines(n), ['fc', 'torch.nn.Linear', '[B, 8]', '1,234 params']);
     assert.deepEqual(nodeLines(node('node:fc', 1, 2)), ['fc', 'torch.nn.Linear', '[?]']);
+    const lstm = { ...node('node:lstm', 1, 2, null, 'torch.nn.LSTM'), outputShape: [['B', 5, 8], ['B', 8]], params: 96 };
+    assert.deepEqual(nodeLines(lstm), ['lstm', 'torch.nn.LSTM', '([B, 5, 8], [B, 8])', '96 params']);
   });
 });
 
