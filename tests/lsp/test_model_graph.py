@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import RecordingClient, _plain, uri_of
+from .conftest import RecordingClient, _plain, start_client, stop_client, uri_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -145,3 +145,45 @@ async def test_model_graph_shapes_from_probe_data() -> None:
         ("node:block", "[B, 4]"),
         ("node:stack", "[B, 4]"),
     ]
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_model_graph_after_the_probe(
+    cache_dir: Path, workspace: Path, has_catalog: bool
+) -> None:
+    """With probes on: when the probe answers, `arcgraph/modelGraphChanged` names the document
+    and the graph then carries torch's shapes and parameter counts."""
+    if not has_catalog:
+        pytest.skip("torch is not installed")
+    c = await start_client(cache_dir, workspace, "visual-studio-code", options={"probes": True})
+    changed: list[Any] = []
+    c.feature("arcgraph/modelGraphChanged")(lambda params: changed.append(_plain(params)))
+    try:
+        model = workspace / "models" / "iris-classifier-v1.model.yaml"
+        uri = uri_of(model)
+        c.open(uri, model.read_text())
+        await c.wait_for(lambda: changed, 60, "arcgraph/modelGraphChanged")
+        assert changed[0] == {"textDocument": {"uri": uri}}
+        got = _plain(
+            await c.protocol.send_request_async(
+                "arcgraph/modelGraph", {"textDocument": {"uri": uri}}
+            )
+        )
+        assert [(n["name"], n["outputShape"], n["params"]) for n in got["nodes"]] == [
+            ("input_norm", ["B", 4], 8),
+            ("hidden", ["B", 16], 80),
+            ("activation", ["B", 16], 0),
+            ("classifier", ["B", 3], 51),
+            ("probabilities", ["B", 3], 0),
+        ]
+        assert [e["label"] for e in got["edges"]] == [
+            "[B, 4]",
+            "[B, 4]",
+            "[B, 16]",
+            "[B, 16]",
+            "[B, 3]",
+            "[B, 3]",
+            "[B, 3]",
+        ]
+    finally:
+        await stop_client(c)

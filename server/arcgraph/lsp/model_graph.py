@@ -17,6 +17,7 @@ shape of the tensor it carries (its source's output, or the input's declared sha
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arcgraph.engine.diagnostics import Diagnostic, Span
@@ -32,6 +33,7 @@ from arcgraph.engine.source import (
     to_python,
 )
 from arcgraph.engine.summary import format_shape
+from arcgraph.lsp import convert
 from arcgraph.lsp.document import view_or_none
 from arcgraph.lsp.feature import on
 from arcgraph.lsp.shapes import node_data
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from arcgraph.lsp.server import ArcGraphServer
 
 MODEL_GRAPH = "arcgraph/modelGraph"
+# sent when the shape probe of an open model spec answers: its graph has new shapes to fetch
+MODEL_GRAPH_CHANGED = "arcgraph/modelGraphChanged"
 MODULE_PREFIX = "module."
 STACK = "arc.stack"
 
@@ -285,6 +289,15 @@ class ModelGraphFeature:
 
     def register(self, server: ArcGraphServer) -> None:
         on(server, MODEL_GRAPH, self.model_graph)
+        server.index.engine.shapes.listeners.append(self._probed)
+
+    def _probed(self, path: Path) -> None:  # on the torch lane
+        self.server.scheduler.from_thread(self._changed, path)
+
+    def _changed(self, path: Path) -> None:
+        for uri in self.server.open_uris():
+            if convert.uri_to_path(uri) == path:
+                self.server.protocol.notify(MODEL_GRAPH_CHANGED, {"textDocument": {"uri": uri}})
 
     def model_graph(self, params: Any) -> dict[str, Any] | None:
         """`{textDocument: {uri}}` -> the graph (None: not open, or not a model spec)."""
