@@ -7,10 +7,13 @@ import { asModelGraph, parseFromView, type ToView } from './logic/graphView';
 import type { ServerManager } from './server';
 
 const REQUEST = 'arcgraph/modelGraph';
+const CHANGED = 'arcgraph/modelGraphChanged'; // the shape probe of a document answered
 const DEBOUNCE_MS = 300;
 
 export class GraphViewCommand implements vscode.Disposable {
   private readonly views = new Map<string, GraphPanel>();
+  private listening: unknown; // the language client the CHANGED handler is registered on
+  private listener: vscode.Disposable | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -24,6 +27,7 @@ export class GraphViewCommand implements vscode.Disposable {
       return;
     }
     const uri = editor.document.uri.toString();
+    this.listen();
     const open = this.views.get(uri);
     if (open) {
       open.panel.reveal(vscode.ViewColumn.Beside, true);
@@ -37,7 +41,25 @@ export class GraphViewCommand implements vscode.Disposable {
     });
   }
 
+  /** Redraws a document's view when the server says its probe answered (one handler per
+   * client: a restarted server is a new client). */
+  private listen(): void {
+    const client = this.server.client;
+    if (!client || client === this.listening) {
+      return;
+    }
+    this.listener?.dispose();
+    this.listening = client;
+    this.listener = client.onNotification(CHANGED, (params: unknown) => {
+      const uri = (params as { textDocument?: { uri?: unknown } } | undefined)?.textDocument?.uri;
+      if (typeof uri === 'string') {
+        this.views.get(uri)?.schedule();
+      }
+    });
+  }
+
   dispose(): void {
+    this.listener?.dispose();
     for (const view of this.views.values()) {
       view.panel.dispose();
     }
@@ -99,7 +121,7 @@ class GraphPanel {
     void this.panel.webview.postMessage(message);
   }
 
-  private schedule(): void {
+  schedule(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.refresh(), DEBOUNCE_MS);
   }

@@ -178,6 +178,16 @@ async function gotoLine(line, column) {
     .waitFor({ state: 'visible', timeout: 10_000 });
 }
 
+/** Switches the colour theme with Preferences: Toggle between Light/Dark Themes unless the
+ * workbench already shows `selector` (`.monaco-workbench.vs` light, `.vs-dark` dark), and waits
+ * until it does. */
+async function themeShown(selector) {
+  if (!(await page.locator(selector).count())) {
+    await command('Preferences: Toggle between Light/Dark Themes');
+  }
+  await page.locator(selector).first().waitFor({ state: 'attached', timeout: 30_000 });
+}
+
 async function activeEditorText() {
   return page.evaluate(() => {
     const lines = [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines .view-line')];
@@ -420,6 +430,43 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     assert.match(texts, /'config\.epochs' must be a positive integer; got 10\.5\s+arcgraph check\s+AG112/);
     // broken.trainer.yaml is open: its problems come from the server only, never twice
     assert.doesNotMatch(texts, /validation_split[^\n]*\s+arcgraph check/);
+  });
+
+  it('Show Model Graph draws the model (light and dark); a click reveals the node, the cursor highlights it', async () => {
+    await command('View: Close All Editors');
+    await openFile('models/iris-classifier-v1.model.yaml');
+    await page.locator('.statusbar-item', { hasText: /Arc-Graph: torch/ }).first().waitFor({ timeout: 90_000 });
+    await themeShown('.monaco-workbench.vs');
+    await command('Arc-Graph: Show Model Graph');
+    const view = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+    const box = (name) => view.locator(`.node[data-name="${name}"]`);
+    await view.locator('body[data-rendered]').waitFor({ state: 'attached', timeout: 60_000 });
+    for (const name of ['input_norm', 'hidden', 'activation', 'classifier', 'probabilities']) {
+      await box(name).waitFor({ timeout: 30_000 });
+    }
+    // once the shape probe has answered (arcgraph/modelGraphChanged), torch's shape and params
+    await box('classifier').filter({ hasText: '51 params' }).waitFor({ timeout: 90_000 });
+    assert.match(await box('classifier').innerText(), /classifier\s+torch\.nn\.Linear\s+\[B, 3\]\s+51 params/);
+    await view.locator('svg.edges text', { hasText: '[B, 16]' }).first().waitFor({ state: 'attached', timeout: 15_000 });
+    assert.equal(await view.locator('.node.input').count(), 1); // features
+    assert.equal(await view.locator('.node.output').count(), 2); // logits, probabilities
+    assert.equal(await view.locator('svg.edges path:not(marker path)').count(), 7);
+    await view.locator('body.vscode-light').waitFor({ state: 'attached', timeout: 15_000 });
+    await shot('graph-view-light');
+    await themeShown('.monaco-workbench.vs-dark');
+    await view.locator('body.vscode-dark').waitFor({ state: 'attached', timeout: 15_000 });
+    await shot('graph-view-dark');
+    // a click on `classifier` (line 22: `  - name: classifier`) puts the cursor on its dash
+    await box('classifier').click();
+    const selection = page.locator('.statusbar-item', { hasText: /Ln 22, Col 3\b/ });
+    await selection.first().waitFor({ timeout: 15_000 });
+    // the editor's cursor on `hidden`'s params (line 17) highlights that node
+    await gotoLine(17, 7);
+    await view.locator('.node.selected[data-name="hidden"]').waitFor({ timeout: 15_000 });
+    assert.equal(await view.locator('.node.selected').count(), 1);
+    await shot('graph-view-cursor');
+    await themeShown('.monaco-workbench.vs');
+    await command('View: Close All Editors');
   });
 
   it('a settings change reaches the server without a reload (arcgraph.registry.folders)', async () => {

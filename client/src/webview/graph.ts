@@ -185,9 +185,13 @@ function drawEdge(svg: SVGSVGElement, edge: ElkEdge, ox: number, oy: number): vo
 
 function highlight(): void {
   const ids = graph && cursorLine !== undefined ? new Set(nodesAtLine(graph, cursorLine, expanded)) : new Set<string>();
+  let first: HTMLElement | undefined;
   for (const el of canvas.querySelectorAll<HTMLElement>('.node')) {
-    el.classList.toggle('selected', ids.has(el.dataset.id ?? ''));
+    const on = ids.has(el.dataset.id ?? '');
+    el.classList.toggle('selected', on);
+    first = first ?? (on ? el : undefined);
   }
+  first?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
 }
 
 vscode.postMessage({ type: 'ready' });
