@@ -121,6 +121,8 @@ def test_trainer_config_defaults_follow_the_spec() -> None:
         # spec v1.1 (issue 12): off unless asked for; torch's native AMP is the only backend
         "mixed_precision": False,
         "amp_backend": "native",
+        # spec v1.1 (issue 13): one process unless asked for
+        "distributed": False,
     }
 
 

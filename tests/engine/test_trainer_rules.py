@@ -147,7 +147,7 @@ def test_unknown_key_with_did_you_mean(check_text) -> None:
             "unknown key 'epoch_count' in config; allowed keys: epochs, batch_size, validation_split, shuffle, "
             "early_stopping_patience, early_stopping_min_delta, early_stopping_monitor, early_stopping_mode, "
             "checkpoint_every, save_best_only, device, num_workers, pin_memory, gradient_clip_val, gradient_clip_norm, "
-            "accumulate_grad_batches, log_every, verbose, mixed_precision, amp_backend, seed",
+            "accumulate_grad_batches, log_every, verbose, mixed_precision, amp_backend, distributed, world_size, backend, seed",
             (9, 2, 9, 13),
         ),
         ("AG111", "unknown key 'batchsize' in config; did you mean 'batch_size'?", (10, 2, 10, 11)),

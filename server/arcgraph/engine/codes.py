@@ -260,8 +260,23 @@ CALLBACK_DUPLICATE = _code(
 NOT_IN_V10 = _code(
     "AG265",
     "not in v1.0",
-    "A trainer spec v1.1 key (scheduler, callbacks, config.mixed_precision, config.amp_backend)"
-    " while the spec version checked is 1.0 (`arcgraph.spec`, `arcgraph check --spec 1.0`).",
+    "A trainer spec v1.1 key (scheduler, callbacks, config.mixed_precision, config.amp_backend,"
+    " config.distributed, config.world_size, config.backend) while the spec version checked is"
+    " 1.0 (`arcgraph.spec`, `arcgraph check --spec 1.0`).",
+)
+
+# --- trainer spec v1.1: distributed training --------------------------------------------
+NCCL_WITHOUT_CUDA = _code(
+    "AG270",
+    "nccl without CUDA",
+    "config.backend: nccl with device cpu or mps: NCCL runs on CUDA GPUs only (gloo runs on the"
+    " CPU).",
+)
+BATCH_NOT_DIVISIBLE = _code(
+    "AG271",
+    "batch_size not divisible by world_size",
+    "batch_size is the global batch: each of the world_size processes takes batch_size /"
+    " world_size rows of it, so it must be a multiple of world_size.",
 )
 
 # --- model spec ---------------------------------------------------------------------------

@@ -21,6 +21,9 @@ V11_KEYS: tuple[tuple[str, ...], ...] = (
     ("callbacks",),
     ("config", "mixed_precision"),
     ("config", "amp_backend"),
+    ("config", "distributed"),
+    ("config", "world_size"),
+    ("config", "backend"),
 )
 
 

@@ -30,6 +30,7 @@ from arcgraph.engine.overrides import (
     parse_override,
 )
 from arcgraph.training import checkpoint as ckpt_io
+from arcgraph.training import distributed as dist_
 from arcgraph.training import rundir
 from arcgraph.training.callbacks import Callback, build_callbacks
 from arcgraph.training.config import OptimizerSpec, TrainerConfig, parse_trainer
@@ -43,6 +44,7 @@ from arcgraph.training.data import (
     rows_to_tensors,
 )
 from arcgraph.training.device import resolve_device
+from arcgraph.training.distributed import World, world_from_env
 from arcgraph.training.errors import (
     DataError,
     NonFiniteLossError,
@@ -173,6 +175,9 @@ def train(
     `verbose` overrides the trainer's `config.verbose` (the API's default is the spec's).
     `overrides` are `KEY=VALUE` texts (`--set`) applied to the trainer spec for this run.
     """
+    world = world_from_env()  # torchrun's environment: this is one rank of W
+    if not world.main:  # rank 0 reports and writes; the others train silently
+        events, verbose = None, False
     reporter = Reporter(events, verbose=True if verbose is None else verbose)
     try:
         # The stack holds the run directory's lock until the run has ended, summary and all.
@@ -190,6 +195,7 @@ def train(
                 verbose=verbose,
                 overrides=overrides or [],
                 stack=stack,
+                world=world,
             )
     except TrainingInterrupted as err:
         reporter.error(err, checkpoint=err.checkpoint)
@@ -272,16 +278,40 @@ def _train(
     verbose: bool | None,
     overrides: list[str],
     stack: contextlib.ExitStack,
+    world: World = dist_.SINGLE,
 ) -> dict[str, Any]:
     specs = _read_specs(trainer_path, model, target, reporter, verbose, overrides)
-    start = _prepare_run_dir(specs, data_path, out, resume, force, run_name, reporter, stack)
+    if world.distributed:
+        specs = _join_group(specs, world, stack)
+    if resume is None and world.restart:  # torchrun restarted the group: continue its run
+        resume = dist_.decided_on_main(world, dist_.noted_run_dir)
+        if resume is not None:
+            reporter.info(f"restart {world.restart} of the group: resuming {resume}")
+    start = dist_.decided_on_main(
+        world,
+        lambda: _prepare_run_dir(specs, data_path, out, resume, force, run_name, reporter, stack),
+    )
     if start.finished is not None:
         reporter.end(start.finished)
         return start.finished
     with _isolated_rng(specs.device):
         net, optimizer = _build(specs, start.seed)
         data = _load_data(specs, data_path, net, start.seed, _saved_vocabularies(start.resumed))
-        run_dir = _write_run_dir(specs, start, data, out, run_name, resume is not None, stack)
+        if world.distributed and data.placed.own_order:
+            # the loop shards each global batch itself; a streamed reader's per-rank shares
+            # would be sharded twice (and ranks could disagree on their step counts)
+            raise SpecError(
+                f"{data_path} is streamed in bounded memory, which does not train on several"
+                " processes yet; train it with one process (a single Parquet file is read"
+                " into memory when ARCGRAPH_DATA_MEMORY_MB is unset or above its size)"
+            )
+        run_dir = dist_.decided_on_main(
+            world,
+            lambda: _write_run_dir(specs, start, data, out, run_name, resume is not None, stack),
+        )
+        if world.launched and world.main:
+            dist_.note_run_dir(run_dir)
+        ddp = _wrap(net, specs, world, reporter)
         if specs.precision.name is not None:
             scaler = ", loss scaled by torch.amp.GradScaler" if specs.precision.scaled else ""
             reporter.info(
@@ -290,6 +320,9 @@ def _train(
         graph_step = _graph_step(
             net, specs.loss, optimizer, specs.cfg, specs.device, reporter, specs.precision
         )
+        if graph_step is not None and world.distributed:
+            reporter.info("CUDA graph not used, training eagerly: the run is distributed")
+            graph_step = None
         if graph_step is not None and specs.scheduler is not None:
             reporter.info(
                 "CUDA graph not used, training eagerly: the scheduler changes the learning "
@@ -298,12 +331,70 @@ def _train(
             graph_step = None
         with GracefulStop() as stop:
             loop = _make_loop(
-                specs, net, optimizer, data, run_dir, start.seed, reporter, stop, graph_step
+                specs,
+                net,
+                optimizer,
+                data,
+                run_dir,
+                start.seed,
+                reporter,
+                stop,
+                graph_step,
+                world=world,
+                ddp=ddp,
             )
             resumed_from = _restore(loop, start.resumed)
             summary = _fit(specs, loop, data, run_dir, start.seed, resumed_from, reporter)
-    _finish(run_dir, loop, summary, specs.model_id, reporter)
+    if world.main:
+        _finish(run_dir, loop, summary, specs.model_id, reporter)
+    else:
+        reporter.end(summary)
     return summary
+
+
+def _join_group(specs: _Specs, world: World, stack: contextlib.ExitStack) -> _Specs:
+    """The checks W processes need, then the process group; -> the specs on this rank's
+    device (cuda:LOCAL_RANK on CUDA)."""
+    cfg = specs.cfg
+    dist_.check_world(cfg.batch_size, world.world_size, cfg.world_size)
+    backend = cfg.backend or dist_.default_backend(specs.device)
+    if backend == "nccl" and specs.device.type != "cuda":
+        raise SpecError(
+            f"config.backend 'nccl' needs CUDA devices but the run is on {specs.device};"
+            " use backend: gloo, or config.device: cuda"
+        )
+    device = dist_.init(world, backend, specs.device)
+    stack.callback(dist_.shutdown)
+    return replace(specs, device=device)
+
+
+def _wrap(
+    net: GraphModule, specs: _Specs, world: World, reporter: Reporter
+) -> torch.nn.Module | None:
+    """DistributedDataParallel around the model (None for one process). BatchNorm becomes
+    SyncBatchNorm on CUDA (batch statistics over the whole global batch); on CPU torch has no
+    SyncBatchNorm, so each process normalizes over its share of the batch (said once)."""
+    if not world.distributed:
+        return None
+    from torch.nn.parallel import DistributedDataParallel
+
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    module: torch.nn.Module = net
+    if has_bn and specs.device.type == "cuda":
+        module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    elif has_bn:
+        reporter.info(
+            "BatchNorm on CPU processes: each normalizes over its share of the batch "
+            "(SyncBatchNorm needs CUDA), so results differ from one process slightly"
+        )
+    ids = [specs.device.index] if specs.device.type == "cuda" else None
+    reporter.info(
+        f"distributed: {world.world_size} processes",
+        world_size=world.world_size,
+        rank_pids=dist_.all_gather(world, os.getpid()),
+        restart=world.restart,
+    )
+    return DistributedDataParallel(module, device_ids=ids)
 
 
 def _read_specs(
@@ -590,6 +681,9 @@ def _make_loop(
     reporter: Reporter,
     stop: GracefulStop,
     graph_step: CudaGraphStep | None,
+    *,
+    world: World = dist_.SINGLE,
+    ddp: torch.nn.Module | None = None,
 ) -> Loop:
     context = RunContext(
         run_dir=run_dir,
@@ -613,7 +707,9 @@ def _make_loop(
         graph_step=graph_step,
         precision=specs.precision,
         lr_column=any("lr" in callback.columns for callback in specs.callbacks),
-        callbacks=specs.callbacks,
+        callbacks=specs.callbacks if world.main else [],  # they write: rank 0's alone
+        world=world,
+        ddp=ddp,
     )
     sched = specs.scheduler
     if sched is not None:
@@ -650,6 +746,7 @@ def _fit(
             "run_dir": str(run_dir),
             "model_id": specs.model_id,
             "device": str(specs.device),
+            "world_size": loop.world.world_size,
             "epochs": specs.cfg.epochs,
             "seed": seed,
             "train_rows": placed.n_train,
@@ -664,7 +761,8 @@ def _fit(
     try:
         return loop.fit()
     except (NonFiniteLossError, OutputError) as err:
-        _write_failed_summary(run_dir, loop, err)
+        if loop.world.main:
+            _write_failed_summary(run_dir, loop, err)
         raise
 
 

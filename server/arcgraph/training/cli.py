@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from arcgraph.training.errors import TrainError, TrainingInterrupted
+from arcgraph.training.launch import add_launch_arguments, wants_launch
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,15 +50,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="no progress output (as config.verbose: false)"
     )
+    add_launch_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from arcgraph.training.api import train
+    from arcgraph.training.distributed import world_from_env
     from arcgraph.training.events import JsonLines
 
+    if wants_launch(args):  # W processes under torchrun, each running this same command
+        from arcgraph.training.launch import launch
+
+        return launch(args)
     sink = None
     try:
-        sink = JsonLines(args.events) if args.events else None
+        # On W processes rank 0 alone reports (the others' events would interleave).
+        main_rank = world_from_env().main
+        sink = JsonLines(args.events) if args.events and main_rank else None
         train(
             args.trainer,
             args.data,

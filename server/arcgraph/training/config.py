@@ -41,6 +41,10 @@ class TrainerConfig:
     # spec v1.1: false | true | "bf16" | "fp16" (see training/precision.py)
     mixed_precision: bool | str = False
     amp_backend: str = "native"
+    # spec v1.1: torch.distributed (see training/distributed.py)
+    distributed: bool = False
+    world_size: int | None = None
+    backend: str | None = None  # gloo | nccl; None: nccl on CUDA, gloo on CPU
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,11 @@ _POSITIVE_INT = (
     "checkpoint_every",
     "accumulate_grad_batches",
     "log_every",
+    "world_size",
 )
 _POSITIVE_FLOAT = ("gradient_clip_val", "gradient_clip_norm")
-_BOOL = ("shuffle", "save_best_only", "pin_memory", "verbose")
+_BOOL = ("shuffle", "save_best_only", "pin_memory", "verbose", "distributed")
+BACKENDS = ("gloo", "nccl")
 
 
 def _is_int(v: Any) -> bool:
@@ -158,6 +164,8 @@ def parse_config(cfg: Any) -> TrainerConfig:
     if not _is_int(workers) or workers < 0:
         raise SpecError(f"config.num_workers must be an integer >= 0, got {workers!r}")
     _check_precision(values)
+    if values.get("backend", "gloo") not in BACKENDS:
+        raise SpecError(f"config.backend must be gloo or nccl, got {values['backend']!r}")
     seed = values.get("seed")
     if seed is not None and (not _is_int(seed) or seed < 0):
         raise SpecError(f"config.seed must be an integer >= 0, got {seed!r}")

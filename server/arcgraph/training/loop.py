@@ -36,6 +36,7 @@ from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
 from arcgraph.training.callbacks.base import Callback, FitRun
 from arcgraph.training.config import TrainerConfig
+from arcgraph.training.distributed import SINGLE, World, sum_
 from arcgraph.training.early_stopping import EarlyStopping
 from arcgraph.training.errors import (
     NonFiniteLossError,
@@ -188,8 +189,14 @@ class Loop:
         lr_column: bool = False,
         callbacks: Sequence[Callback] = (),
         precision: Precision = FP32,
+        world: World = SINGLE,
+        ddp: torch.nn.Module | None = None,
     ) -> None:
         self.model = model
+        # Distributed: each rank trains its share of every batch through the DDP wrapper
+        # (gradients averaged), reads and writes the plain model's state; rank 0 alone writes.
+        self.world = world
+        self.net = model if ddp is None else ddp
         self.loss = loss
         self.optimizer = optimizer
         self.cfg = cfg
@@ -342,6 +349,8 @@ class Loop:
     ) -> Path:
         name = ckpt_io.checkpoint_name(epoch + 1 if batch else epoch, batch)
         path = self.run.run_dir / ckpt_io.CHECKPOINT_DIR / name
+        if not self.world.main:  # every rank holds the same state: rank 0 writes it
+            return path
         ckpt_io.save(self.state_dict(epoch=epoch, batch=batch, partial=partial), path)
         self.reporter.checkpoint(str(path), epoch + 1 if batch else epoch, batch, reason)
         return path
@@ -349,6 +358,8 @@ class Loop:
     def _write_best(self, *, durable: bool) -> None:
         """best.pt follows the checkpoints, not every improvement (each checkpoint holds the
         best weights, so a resumed run rewrites it anyway); made durable at the end."""
+        if not self.world.main:
+            return
         if self.progress.best_state is not None and (durable or not self._best_written):
             self._save_weights(rundir.BEST_FILE, self.progress.best_state, durable=durable)
             self._best_written = True
@@ -357,6 +368,8 @@ class Loop:
         self, name: str, state: dict[str, torch.Tensor], *, durable: bool = True
     ) -> Path:
         path = self.run.run_dir / name
+        if not self.world.main:
+            return path
         weights = {k: v.detach().cpu() for k, v in state.items()}
         ckpt_io.atomic_write(path, lambda fh: torch.save(weights, fh), durable=durable)
         return path
@@ -421,7 +434,10 @@ class Loop:
         for b in range(start, n_batches):
             lo, hi, scale, do_step = plan[b]
             if graph is None and self.closure:
-                losses.append(self._closure_step(*data.batch(order, lo, hi)))
+                a, z = self.world.shard(lo, hi)
+                losses.append(self._closure_step(*data.batch(order, a, z), hi - lo))
+            elif graph is None and self.world.distributed:
+                losses.append(self._shard_batch(order, lo, hi, scale, do_step))
             elif graph is None:
                 xb, yb = data.batch(order, lo, hi)
                 with self.precision.autocast():
@@ -448,19 +464,52 @@ class Loop:
         )
         return float((torch.stack(losses).float() * sizes).sum().item() / n)
 
-    def _closure_step(self, xb: dict[str, torch.Tensor], yb: torch.Tensor) -> torch.Tensor:
+    def _shard_loss(
+        self, xb: dict[str, torch.Tensor], yb: torch.Tensor, rows: int
+    ) -> tuple[torch.Tensor, float]:
+        """This rank's loss on its share of a batch of `rows` rows and the weight that makes
+        DDP's average of the ranks' gradients the whole batch's mean gradient. A rank with no
+        rows (a batch smaller than W) still runs forward/backward: DDP's reduction needs all."""
+        n = int(yb.shape[0])
+        with self.precision.autocast():
+            pred = self.net(xb)[self.loss.input]
+            loss = self.loss.fn(pred, yb) if n else pred.sum() * 0.0
+        return loss, n * self.world.world_size / rows
+
+    def _batch_loss(self, loss: torch.Tensor, n: int, rows: int) -> torch.Tensor:
+        """The whole batch's mean loss from each rank's mean on its `n` rows (the same on every
+        rank, so every rank sees the same losses, checks and checkpoints)."""
+        if not self.world.distributed:
+            return loss.detach()
+        total = (loss.detach().float() * n).reshape(1)
+        return (sum_(self.world, total) / rows).reshape(())
+
+    def _shard_batch(
+        self, order: torch.Tensor | None, lo: int, hi: int, scale: float, do_step: bool
+    ) -> torch.Tensor:
+        """One batch on W processes: this rank's rows of it, the gradient averaged by DDP."""
+        xb, yb = self.data.batch(order, *self.world.shard(lo, hi))
+        loss, weight = self._shard_loss(xb, yb, hi - lo)
+        self._backward(loss, scale * weight)
+        if do_step:
+            self._step()
+        return self._batch_loss(loss, int(yb.shape[0]), hi - lo)
+
+    def _closure_step(
+        self, xb: dict[str, torch.Tensor], yb: torch.Tensor, rows: int
+    ) -> torch.Tensor:
         """One step of an optimizer that re-evaluates the batch's loss itself (LBFGS). Returns
-        the loss before the step, as the other optimizers' batches do."""
-        cfg, model, optimizer = self.cfg, self.model, self.optimizer
-        out_key, loss_fn = self.loss.input, self.loss.fn
+        the loss before the step, as the other optimizers' batches do (on W processes, the
+        whole batch's: every rank's optimizer decides on the same value)."""
+        cfg, optimizer = self.cfg, self.optimizer
+        n = int(yb.shape[0])
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=True)
-            with self.precision.autocast():
-                loss = loss_fn(model(xb)[out_key], yb)
-            loss.backward()
+            loss, weight = self._shard_loss(xb, yb, rows)
+            (loss if weight == 1.0 else loss * weight).backward()
             clip_grads(self.params, cfg.gradient_clip_val, cfg.gradient_clip_norm)
-            return loss
+            return self._batch_loss(loss, n, rows)
 
         loss = optimizer_step(optimizer, closure)
         optimizer.zero_grad(set_to_none=True)
@@ -529,7 +578,8 @@ class Loop:
         total = torch.zeros((), dtype=acc, device=self.device)
         extra = torch.zeros((), dtype=acc, device=self.device)
         elements = 0
-        for xb, yb in data.val_chunks(0, data.n_val, step):
+        first, end = self.world.shard(0, data.n_val)  # each rank its share, then summed
+        for xb, yb in data.val_chunks(first, end, step):
             with self.precision.autocast():
                 pred = self.model(xb)[self.loss.input]
                 batch_loss = self.loss.fn(pred, yb)
@@ -542,7 +592,8 @@ class Loop:
                 extra += s.to(acc)
                 elements += count
         self.model.train()
-        val_loss, extra_value = torch.stack([total, extra]).tolist()
+        counts = torch.stack([total, extra, torch.tensor(elements, dtype=acc, device=self.device)])
+        val_loss, extra_value, elements = sum_(self.world, counts).tolist()
         metrics = {"val_loss": val_loss / data.n_val}
         if self.loss.task in ("binary", "multiclass"):
             metrics["val_accuracy"] = extra_value / elements
@@ -581,7 +632,7 @@ class Loop:
             prog.epoch = epoch
             prog.history.append(metrics)
             prog.elapsed_s = base_elapsed + time.perf_counter() - started
-            rundir.write_metrics(self.run.run_dir / rundir.METRICS_FILE, prog.history)
+            self._write_metrics(durable=False)
             value = float(metrics[self.monitor])
             if self.early.update(epoch, value):
                 prog.best_state = _clone_state(self.model)
@@ -601,7 +652,7 @@ class Loop:
             status = "early_stopped"
         self.writer.flush()
         self._write_best(durable=True)
-        rundir.write_metrics(self.run.run_dir / rundir.METRICS_FILE, prog.history, durable=True)
+        self._write_metrics(durable=True)
         self._save_weights(rundir.LAST_FILE, self.model.state_dict())
         restored = False
         if cfg.early_stopping_patience is not None and prog.best_state is not None:
@@ -609,6 +660,11 @@ class Loop:
             restored = True
         prog.elapsed_s = base_elapsed + time.perf_counter() - started
         return self.summary(status, restored=restored)
+
+    def _write_metrics(self, *, durable: bool) -> None:
+        if self.world.main:
+            path = self.run.run_dir / rundir.METRICS_FILE
+            rundir.write_metrics(path, self.progress.history, durable=durable)
 
     def _checkpoint_wanted(self, value: float) -> bool:
         """save_best_only: only when the monitor beats its value at the last saved checkpoint."""
@@ -627,11 +683,11 @@ class Loop:
         self.reporter.close_bar()
         path = self._save_checkpoint(epoch - 1, batch, losses, "interrupt")
         self._write_best(durable=True)
-        rundir.write_metrics(
-            self.run.run_dir / rundir.METRICS_FILE, self.progress.history, durable=True
-        )
+        self._write_metrics(durable=True)
         self._save_weights(rundir.LAST_FILE, self.model.state_dict())
         signum = self.stop.requested or 2
+        if not self.world.main:
+            raise TrainingInterrupted(signum, str(path))
         self.progress.elapsed_s = self._base_elapsed + time.perf_counter() - self._started
         summary = self.summary("interrupted", restored=False)
         summary["checkpoint"] = str(path)
@@ -658,5 +714,6 @@ class Loop:
             "model_id": self.run.model_id,
             "seed": self.run.seed,
             "device": str(self.device),
+            "world_size": self.world.world_size,
             "duration_s": round(self.progress.elapsed_s, 3),
         }

@@ -13,6 +13,7 @@ from typing import Any
 from arcgraph.engine import codes
 from arcgraph.engine.checks.callbacks import check_callbacks
 from arcgraph.engine.checks.context import CheckContext
+from arcgraph.engine.checks.distributed import check_distributed
 from arcgraph.engine.checks.model_summary import ModelSummary, summarize_model
 from arcgraph.engine.checks.params import check_params, named_params
 from arcgraph.engine.checks.precision import check_mixed_precision
@@ -64,6 +65,7 @@ def check_trainer(ctx: CheckContext) -> ModelSummary | None:
         if isinstance(opt, YMap):
             _check_closure_optimizer(ctx, opt, cfg)
         check_mixed_precision(ctx, opt if isinstance(opt, YMap) else None, cfg)
+        check_distributed(ctx, cfg)
     check_callbacks(ctx, root, model, produced_metrics(model))
     return model
 

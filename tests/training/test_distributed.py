@@ -1,0 +1,155 @@
+"""Distributed training (issue 13): `arcgraph train --nproc-per-node 2` runs 2 gloo processes
+under torchrun on this CPU. They train the same model as one process (each takes its half of
+every global batch, DDP averages the gradients), rank 0 alone writes the run directory, a rank
+killed under --max-restarts resumes from the last checkpoint, and contradictions are refused
+before anything starts. Real torchrun, real processes, real data."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arcgraph.training import train
+
+from .conftest import IRIS, REPO, base_config, make_workspace
+from .test_resume import read_events, wait_for
+
+MODEL = "iris-linear-v1"
+
+
+def popen(*args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "server"), env.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", "arcgraph", "train", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    proc = popen(*args)
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def workspace(root: Path, **config: Any) -> Path:
+    """gloo on the CPU, also on a machine with GPUs (scripts/gpu-check runs NCCL itself)."""
+    return make_workspace(root, MODEL, base_config(device="cpu", **config))
+
+
+def run_args(trainer: Path, out: Path, name: str, *extra: str) -> list[str]:
+    return [
+        "--trainer", str(trainer), "--data", str(IRIS), "--out", str(out),
+        "--name", name, "--quiet", *extra,
+    ]  # fmt: skip
+
+
+def summary_of(out: Path, name: str) -> dict[str, Any]:
+    return json.loads((out / MODEL / name / "summary.json").read_text())
+
+
+def assert_same_metrics(got: dict[str, Any], want: dict[str, Any]) -> None:
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, abs=1e-4), key
+
+
+EPOCHS = 40  # long enough that a kill after epoch 3 lands mid-run (the test checks it did)
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An uninterrupted 2-process run: (trainer, runs folder)."""
+    root = tmp_path_factory.mktemp("two")
+    trainer = workspace(root, epochs=EPOCHS)
+    out = root / "runs"
+    proc = cli(*run_args(trainer, out, "ref", "--nproc-per-node", "2"))
+    assert proc.returncode == 0, proc.stderr
+    return trainer, out
+
+
+def test_two_processes_train_the_one_process_model(two: tuple[Path, Path]) -> None:
+    trainer, out = two
+    single = train(trainer, IRIS, out=out.parent / "single", run_name="one", verbose=False)
+    summary = summary_of(out, "ref")
+    assert summary["status"] == "completed"
+    assert summary["world_size"] == 2 and single["world_size"] == 1
+    assert summary["epochs_completed"] == EPOCHS
+    assert_same_metrics(summary["final_metrics"], single["final_metrics"])
+    # one run directory, written by rank 0 alone: one metrics row per epoch, no other run
+    assert [p.name for p in (out / MODEL).iterdir()] == ["ref"]
+    rows = (out / MODEL / "ref" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == EPOCHS + 1
+
+
+def test_a_rank_killed_under_max_restarts_resumes_and_ends_the_same(
+    two: tuple[Path, Path], tmp_path: Path
+) -> None:
+    trainer, ref_out = two
+    out, events = tmp_path / "runs", tmp_path / "events.jsonl"
+    proc = popen(
+        *run_args(trainer, out, "k", "--nproc-per-node", "2", "--max-restarts", "1"),
+        "--events", str(events),
+    )  # fmt: skip
+    wait_for(events, proc, lambda e: e["event"] == "epoch" and e["epoch"] == 3)
+    pids = next(e["rank_pids"] for e in read_events(events) if "rank_pids" in e)
+    os.kill(pids[1], signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    restarted = [e for e in read_events(events) if e.get("restart") == 1]
+    assert len(restarted) == 1  # the kill landed mid-run and torchrun restarted the group
+    resumed = [e for e in read_events(events) if e["event"] == "start"][-1]["resumed_from"]
+    assert resumed is not None and Path(resumed).name.startswith("epoch-")
+    got, want = summary_of(out, "k"), summary_of(ref_out, "ref")
+    assert got["status"] == "completed" and got["epochs_completed"] == EPOCHS
+    assert_same_metrics(got["final_metrics"], want["final_metrics"])
+    metrics = (out / MODEL / "k" / "metrics.csv").read_text()
+    assert metrics == (ref_out / MODEL / "ref" / "metrics.csv").read_text()
+
+
+def test_a_rank_killed_without_restarts_fails_naming_it(tmp_path: Path) -> None:
+    trainer = workspace(tmp_path, epochs=EPOCHS)
+    out, events = tmp_path / "runs", tmp_path / "events.jsonl"
+    proc = popen(*run_args(trainer, out, "f", "--nproc-per-node", "2"), "--events", str(events))
+    wait_for(events, proc, lambda e: e["event"] == "epoch" and e["epoch"] == 2)
+    pids = next(e["rank_pids"] for e in read_events(events) if "rank_pids" in e)
+    os.kill(pids[1], signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1
+    message = f"rank 1 (pid {pids[1]}) was killed by SIGKILL; the run stopped (--max-restarts K restarts the group from its checkpoint)"
+    assert err.splitlines()[-1] == f"arcgraph train: error: {message}"
+    summary = summary_of(out, "f")
+    assert summary["status"] == "failed" and summary["error"] == message
+    assert summary["world_size"] == 2
+
+
+def test_a_batch_size_the_processes_cannot_share_is_refused(tmp_path: Path) -> None:
+    trainer = workspace(tmp_path, batch_size=33)
+    proc = cli(*run_args(trainer, tmp_path / "runs", "x", "--nproc-per-node", "2"))
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "arcgraph train: error: config.batch_size 33 is not divisible by the 2 processes; each"
+        " process takes batch_size / 2 rows of a batch: use a multiple of 2\n"
+    )
+    assert not (tmp_path / "runs").exists()  # refused before anything started
+
+
+def test_the_spec_world_size_contradicting_the_flags_is_refused(tmp_path: Path) -> None:
+    trainer = workspace(tmp_path, distributed=True, world_size=4)
+    proc = cli(*run_args(trainer, tmp_path / "runs", "x", "--nproc-per-node", "2"))
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        "arcgraph train: error: config.world_size is 4 but this run has 2 processes; make"
+        " --nproc-per-node x --nnodes equal config.world_size, or remove it\n"
+    )
+    assert not (tmp_path / "runs").exists()
