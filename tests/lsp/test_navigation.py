@@ -125,6 +125,7 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
     model = workspace / "models" / "iris-classifier-v1.model.yaml"
     model_uri = uri_of(model)
     iris = uri_of(workspace / "trainers" / "iris.trainer.yaml")
+    callbacks = callbacks_trainer(workspace)
     copy = workspace / "trainers" / "iris-copy.trainer.yaml"
     copy.write_text('# a copy\nmodel_ref: "iris-classifier-v1"\n')
     watched(client, (uri_of(copy), types.FileChangeType.Created))  # as the editor's watcher
@@ -133,6 +134,7 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
     client.open(unsaved, "model_ref: iris-classifier-v1\n")
     try:
         expected = [
+            callbacks,
             (uri_of(copy), rng(1, 12, 1, 30)),
             (iris, rng(2, 11, 2, 29)),
             (unsaved, rng(0, 11, 0, 29)),
@@ -148,7 +150,8 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
         await client.wait_for_diagnostics(iris, 1)  # the server has the open text
         assert await refs(client, unsaved, pos(0, 15), include=False) == [
             expected[0],
-            expected[2],
+            expected[1],
+            expected[3],
         ]
         sgd = uri_of(workspace / "trainers" / "sgd-momentum.trainer.yaml")
         assert await refs(client, iris, pos(0, 15), include=False) == [
@@ -266,6 +269,7 @@ async def test_model_references_follow_the_file_watcher(client: RecordingClient,
     other = workspace / "trainers" / "other.trainer.yaml"
     other_uri = uri_of(other)
     iris = (uri_of(workspace / "trainers" / "iris.trainer.yaml"), rng(2, 11, 2, 29))
+    callbacks = callbacks_trainer(workspace)
     client.open(model_uri, model.read_text())
     try:
         other.write_text(
@@ -273,26 +277,33 @@ async def test_model_references_follow_the_file_watcher(client: RecordingClient,
         )
         watched(client, (other_uri, types.FileChangeType.Created))
         assert await refs(client, model_uri, pos(0, 3), include=False) == [
+            callbacks,
             iris,
             (other_uri, rng(1, 11, 1, 29)),
         ]
         other.write_text("model_ref: deep-mlp-v2\n")
         watched(client, (other_uri, types.FileChangeType.Changed))
-        assert await refs(client, model_uri, pos(0, 3), include=False) == [iris]
+        assert await refs(client, model_uri, pos(0, 3), include=False) == [callbacks, iris]
         other.write_text("model_ref: 'iris-classifier-v1'  # back\n")
         watched(client, (other_uri, types.FileChangeType.Changed))
         assert await refs(client, model_uri, pos(0, 3), include=False) == [
+            callbacks,
             iris,
             (other_uri, rng(0, 12, 0, 30)),
         ]
         other.unlink()
         watched(client, (other_uri, types.FileChangeType.Deleted))
-        assert await refs(client, model_uri, pos(0, 3), include=False) == [iris]
+        assert await refs(client, model_uri, pos(0, 3), include=False) == [callbacks, iris]
     finally:
         other.unlink(missing_ok=True)
         client.text_document_did_close(
             types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(model_uri))
         )
+
+
+def callbacks_trainer(workspace: Path) -> tuple[str, types.Range]:
+    """The examples' other trainer of iris-classifier-v1 (spec v1.1 callbacks), its model_ref."""
+    return (uri_of(workspace / "trainers" / "iris-callbacks.trainer.yaml"), rng(4, 11, 4, 29))
 
 
 def watched(client: RecordingClient, *events: tuple[str, types.FileChangeType]) -> None:

@@ -57,6 +57,7 @@ def params_for(method: str, uri: str, line: int, character: int) -> dict[str, An
         "position": pos,
         "range": {"start": pos, "end": pos},
         "new_name": "renamed",
+        "options": {"tabSize": 2, "insertSpaces": True},  # formatting
         "command": "arcgraph.no-such-command",
     }
     contexts = {
