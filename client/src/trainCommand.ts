@@ -29,6 +29,8 @@ import {
   progressText,
   TRAIN_COMMAND,
   trainArguments,
+  parseProcessCount,
+  processCountError,
   trainRefusal,
   trainerModelRef,
   trainResultMessage,
@@ -42,6 +44,7 @@ const EXCLUDE_GLOB = '**/{node_modules,.git,.venv,venv,runs,__pycache__}/**';
 interface Remembered {
   data?: string;
   target?: string;
+  processes?: number;
 }
 
 /** The trainer URI from a menu (Uri), a code lens (string or {trainer}) or the active editor. */
@@ -136,8 +139,24 @@ export class TrainCommand {
     if (!target) {
       return;
     }
-    await this.context.workspaceState.update(key, { data, target } satisfies Remembered);
-    await this.train(trainer, data, target, modelRef ?? path.basename(trainer.fsPath));
+    const processes = await this.pickProcesses(remembered.processes);
+    if (processes === undefined) {
+      return;
+    }
+    await this.context.workspaceState.update(key, { data, target, processes } satisfies Remembered);
+    await this.train(trainer, data, target, modelRef ?? path.basename(trainer.fsPath), [], processes);
+  }
+
+  /** How many training processes (torchrun's --nproc-per-node); 1, the default, is one. */
+  private async pickProcesses(remembered?: number): Promise<number | undefined> {
+    const text = await vscode.window.showInputBox({
+      title: 'Training processes',
+      prompt: 'Processes on this machine (torch.distributed, launched by torchrun); 1 trains in one process',
+      value: String(remembered ?? 1),
+      validateInput: processCountError,
+      ignoreFocusOut: true,
+    });
+    return text === undefined ? undefined : parseProcessCount(text);
   }
 
   /** The running server's data formats (started if need be); undefined when it cannot run. */
@@ -268,7 +287,14 @@ export class TrainCommand {
     return pick?.label;
   }
 
-  private async train(trainer: vscode.Uri, data: string, target: string, modelName: string, overrides: readonly string[] = []): Promise<void> {
+  private async train(
+    trainer: vscode.Uri,
+    data: string,
+    target: string,
+    modelName: string,
+    overrides: readonly string[] = [],
+    processes = 1,
+  ): Promise<void> {
     if (this.server.state !== 'running') {
       await this.server.start();
     }
@@ -277,7 +303,7 @@ export class TrainCommand {
       this.notRunning();
       return;
     }
-    const args = trainArguments(trainer.toString(), data, target, overrides);
+    const args = trainArguments(trainer.toString(), data, target, overrides, processes);
     const token = `arcgraph-train-${Date.now()}-${Math.random().toString(36).slice(2)}`;
     this.running = true;
     const title = `Training ${modelName}`;
@@ -399,7 +425,7 @@ export class TrainCommand {
       }
       // the spec's device is missing here: offer this run on the CPU (--set config.device=cpu)
       if ((await vscode.window.showErrorMessage(text, onCpu)) === onCpu) {
-        await this.train(trainer, data, target, modelName, [...overrides, CPU_OVERRIDE]);
+        await this.train(trainer, data, target, modelName, [...overrides, CPU_OVERRIDE], processes);
       }
       return;
     }

@@ -222,11 +222,19 @@ export interface TrainArguments {
   readonly target: string;
   /** `--set KEY=VALUE` texts for this run only (e.g. `config.device=cpu`). */
   readonly overrides?: readonly string[];
+  /** Training processes on this machine (`--nproc-per-node`, torchrun); absent: one. */
+  readonly processes?: number;
 }
 
 export const TRAIN_COMMAND = 'arcgraph.train';
 
-export function trainArguments(trainerUri: string, dataPath: string, target: string, overrides: readonly string[] = []): TrainArguments {
+export function trainArguments(
+  trainerUri: string,
+  dataPath: string,
+  target: string,
+  overrides: readonly string[] = [],
+  processes = 1,
+): TrainArguments {
   if (!trainerUri) {
     throw new Error('no trainer spec');
   }
@@ -236,7 +244,27 @@ export function trainArguments(trainerUri: string, dataPath: string, target: str
   if (!target) {
     throw new Error('no target column');
   }
-  return { trainer: trainerUri, data: dataPath, target, ...(overrides.length ? { overrides: [...overrides] } : {}) };
+  if (!Number.isInteger(processes) || processes < 1) {
+    throw new Error(`the process count must be a whole number >= 1: ${processes}`);
+  }
+  return {
+    trainer: trainerUri,
+    data: dataPath,
+    target,
+    ...(overrides.length ? { overrides: [...overrides] } : {}),
+    ...(processes > 1 ? { processes } : {}),
+  };
+}
+
+/** The process count typed in the Train flow: a whole number >= 1, else undefined. */
+export function parseProcessCount(text: string): number | undefined {
+  const t = text.trim();
+  return /^[1-9][0-9]*$/.test(t) ? Number(t) : undefined;
+}
+
+/** The input box's complaint about a process count, or undefined when it is one. */
+export function processCountError(text: string): string | undefined {
+  return parseProcessCount(text) === undefined ? 'a whole number of processes, 1 or more (1: no distribution)' : undefined;
 }
 
 /** The override that runs a spec on the CPU instead of its device. */

@@ -17,6 +17,8 @@ import {
   progressText,
   splitCsvRecord,
   trainArguments,
+  parseProcessCount,
+  processCountError,
   trainRefusal,
   trainerModelRef,
   trainResultMessage,
@@ -168,6 +170,33 @@ describe('train request and result', () => {
   });
   it('progress text', () => {
     assert.equal(progressText({ kind: 'report', message: 'epoch 3/30', percentage: 10 }, 'Training'), 'Training: epoch 3/30 10%');
+  });
+});
+
+describe('the process count', () => {
+  it('passes more than one process as processes (the server adds --nproc-per-node)', () => {
+    assert.deepEqual(trainArguments('file:///w/t.trainer.yaml', '/w/iris.csv', 'species', [], 2), {
+      trainer: 'file:///w/t.trainer.yaml',
+      data: '/w/iris.csv',
+      target: 'species',
+      processes: 2,
+    });
+    // one process, the default: the arguments are what they were
+    assert.deepEqual(trainArguments('file:///w/t.trainer.yaml', '/w/iris.csv', 'species', [], 1), {
+      trainer: 'file:///w/t.trainer.yaml',
+      data: '/w/iris.csv',
+      target: 'species',
+    });
+    assert.throws(() => trainArguments('file:///t', '/d.csv', 'y', [], 0), /whole number >= 1: 0/);
+  });
+  it('reads what was typed', () => {
+    assert.equal(parseProcessCount(' 4 '), 4);
+    assert.equal(parseProcessCount('1'), 1);
+    assert.equal(parseProcessCount('0'), undefined);
+    assert.equal(parseProcessCount('2.5'), undefined);
+    assert.equal(parseProcessCount('two'), undefined);
+    assert.equal(processCountError('3'), undefined);
+    assert.equal(processCountError('-1'), 'a whole number of processes, 1 or more (1: no distribution)');
   });
 });
 

@@ -182,7 +182,12 @@ class TrainFeature:
             overrides = arg.get("overrides")
             if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
                 overrides = []  # `--set KEY=VALUE` texts (the client's "run on the CPU")
-            return await self._run(run, data_path, arg.get("target"), arg.get("model"), overrides)
+            processes = arg.get("processes")  # the Train flow's process count (default 1)
+            if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
+                processes = 1
+            return await self._run(
+                run, data_path, arg.get("target"), arg.get("model"), overrides, processes
+            )
         finally:
             self.runs.pop(trainer, None)
             self.server.refresh_code_lenses()
@@ -234,7 +239,13 @@ class TrainFeature:
         return self.server.index.settings.interpreter or sys.executable
 
     async def _run(
-        self, run: Run, data: Path, target: Any, model: Any, overrides: list[str]
+        self,
+        run: Run,
+        data: Path,
+        target: Any,
+        model: Any,
+        overrides: list[str],
+        processes: int = 1,
     ) -> dict[str, Any]:
         from arcgraph.worker.client import child_env
 
@@ -260,6 +271,8 @@ class TrainFeature:
             cmd += ["--model", model]
         for override in overrides:
             cmd += ["--set", override]
+        if processes > 1:  # torchrun's W processes; the spec's world_size otherwise
+            cmd += ["--nproc-per-node", str(processes)]
         self._log(f"arcgraph: {' '.join(cmd)}")
         token = await self._begin_progress(run)
         try:
