@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def big_model_spec(target_lines: int = 5000) -> str:
-    """A chain of Linear/ReLU nodes about `target_lines` long, shape-consistent."""
+    """A chain of Linear/ReLU nodes about `target_lines` long, shape-consistent, its loss too."""
     head = [
         "# generated benchmark model",
         "inputs:",
@@ -33,6 +33,8 @@ def big_model_spec(target_lines: int = 5000) -> str:
         ]
         prev = f"act{i}.output"
         i += 1
+    # the last layer gives one value per row: the target column y is [B] (mse_loss)
+    body[body.index("      out_features: 16", len(body) - 11)] = "      out_features: 1"
     tail = [
         "outputs:",
         f"  prediction: {prev.split('.')[0]}.output",
