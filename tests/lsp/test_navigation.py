@@ -154,7 +154,9 @@ async def test_model_references_from_trainers(client: RecordingClient, workspace
             expected[3],
         ]
         sgd = uri_of(workspace / "trainers" / "sgd-momentum.trainer.yaml")
+        bf16 = uri_of(workspace / "trainers" / "deep-mlp-bf16.trainer.yaml")
         assert await refs(client, iris, pos(0, 15), include=False) == [
+            (bf16, rng(6, 11, 6, 22)),
             (iris, rng(0, 11, 0, 22)),
             (sgd, rng(0, 11, 0, 22)),
         ]
