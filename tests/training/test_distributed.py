@@ -117,8 +117,10 @@ def test_a_rank_killed_under_max_restarts_resumes_and_ends_the_same(
     assert metrics == (ref_out / MODEL / "ref" / "metrics.csv").read_text()
 
 
-def test_a_rank_killed_without_restarts_fails_naming_it(tmp_path: Path) -> None:
-    trainer = workspace(tmp_path, epochs=EPOCHS)
+def test_a_rank_killed_without_restarts_fails_naming_it_and_resumes_on_one_process(
+    two: tuple[Path, Path], tmp_path: Path
+) -> None:
+    trainer, ref_out = two
     out, events = tmp_path / "runs", tmp_path / "events.jsonl"
     proc = popen(*run_args(trainer, out, "f", "--nproc-per-node", "2"), "--events", str(events))
     wait_for(events, proc, lambda e: e["event"] == "epoch" and e["epoch"] == 2)
@@ -131,6 +133,11 @@ def test_a_rank_killed_without_restarts_fails_naming_it(tmp_path: Path) -> None:
     summary = summary_of(out, "f")
     assert summary["status"] == "failed" and summary["error"] == message
     assert summary["world_size"] == 2
+    # the 2-process checkpoint resumes with 1 process, to the uninterrupted 2-process result
+    resumed = train(trainer, IRIS, resume=out / MODEL / "f", verbose=False)
+    assert resumed["status"] == "completed" and resumed["world_size"] == 1
+    want = summary_of(ref_out, "ref")["final_metrics"]
+    assert_same_metrics(resumed["final_metrics"], want)
 
 
 def test_a_batch_size_the_processes_cannot_share_is_refused(tmp_path: Path) -> None:
