@@ -123,6 +123,12 @@ def expectation(name: str, v: dict[str, Any]) -> tuple[str, str | None]:
         return "clean", None
     if name in LOSS_SHAPE_BEYOND_ARC:
         return "error", LOSS_SHAPE_BEYOND_ARC[name]
+    if "must be Tensor, not dict" in msg and v.get("arc_stage") == "forward":
+        return "clean", (
+            "a named output of a module node (`self_attention.attended`): model_spec.md "
+            "documents `<node>.<output>` for modules with several outputs, and torch runs it; "
+            "Arc's builder hands torch.add the module's whole output dict"
+        )
     if "dict is not a Module subclass" in msg:
         return "clean", (
             "`_target_` objects as params: Arc's docs use them (generative recommender), "
