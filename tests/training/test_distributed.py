@@ -160,3 +160,24 @@ def test_the_spec_world_size_contradicting_the_flags_is_refused(tmp_path: Path) 
         " --nproc-per-node x --nnodes equal config.world_size, or remove it\n"
     )
     assert not (tmp_path / "runs").exists()
+
+
+def test_torchrun_by_hand_is_the_same_run(tmp_path: Path) -> None:
+    """`torchrun -m arcgraph train ...`: the environment (RANK, WORLD_SIZE) says distributed."""
+    trainer = workspace(tmp_path, epochs=3)
+    out = tmp_path / "runs"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "server"), env.get("PYTHONPATH")]))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node"]
+    proc = subprocess.run(
+        [*torchrun, "2", "-m", "arcgraph", "train", *run_args(trainer, out, "hand")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    single = train(trainer, IRIS, out=tmp_path / "single", run_name="one", verbose=False)
+    summary = summary_of(out, "hand")
+    assert summary["world_size"] == 2
+    assert_same_metrics(summary["final_metrics"], single["final_metrics"])
