@@ -197,3 +197,10 @@ def test_generated_specs_keep_data_and_comments_and_are_stable(text: str, tab: i
 
 def test_node_order_constant() -> None:
     assert NODE_ORDER == ("name", "type", "params", "inputs")
+
+
+def test_config_keys_follow_the_schema_order_including_the_distributed_keys() -> None:
+    text = "config:\n  seed: 1\n  world_size: 2\n  distributed: true\n  epochs: 3\n"
+    assert format_spec(text, T) == (
+        "config:\n  epochs: 3\n  distributed: true\n  world_size: 2\n  seed: 1\n"
+    )

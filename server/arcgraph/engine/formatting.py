@@ -23,36 +23,15 @@ from collections.abc import Sequence
 import yaml
 
 from arcgraph.engine.kinds import SpecForm, SpecKind, detect_form
+from arcgraph.engine.schema import property_order
 from arcgraph.engine.source import YMap, YNode, YSeq, normalize_newlines, parse_yaml
 
 # ruamel parses ~25x slower than libyaml (engine/source.py): 1 MB is a few seconds already.
 MAX_FORMAT_CHARS = 1_000_000
 
 TRAINER_ORDER = ("model_ref", "optimizer", "scheduler", "config", "callbacks")
-# The trainer spec's `config` keys, in trainer-spec.md's (and the schema's) order.
-CONFIG_ORDER = (
-    "epochs",
-    "batch_size",
-    "validation_split",
-    "shuffle",
-    "early_stopping_patience",
-    "early_stopping_min_delta",
-    "early_stopping_monitor",
-    "early_stopping_mode",
-    "checkpoint_every",
-    "save_best_only",
-    "device",
-    "num_workers",
-    "pin_memory",
-    "gradient_clip_val",
-    "gradient_clip_norm",
-    "accumulate_grad_batches",
-    "log_every",
-    "verbose",
-    "mixed_precision",
-    "amp_backend",
-    "seed",
-)
+# The trainer spec's `config` keys, in the schema's (and trainer-spec.md's) order.
+CONFIG_ORDER = property_order("trainer", ("config",))
 MODEL_ORDER = ("inputs", "modules", "graph", "outputs", "loss")
 NODE_ORDER = ("name", "type", "params", "inputs")
 

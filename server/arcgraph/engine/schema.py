@@ -73,6 +73,13 @@ def subschema_at(root: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] 
     return schema
 
 
+def property_order(kind: str, path: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys of the mapping at `path` in `kind`'s schema, in the schema's order: the one
+    list of a mapping's keys that the formatter and the tools share."""
+    sub = subschema_at(load_schema(kind), path) or {}
+    return tuple(sub.get("properties", {}))
+
+
 def _child_schema(schema: dict[str, Any], part: str, root: dict[str, Any]) -> dict[str, Any] | None:
     for branch in alternatives(schema, root):
         props = branch.get("properties", {})
