@@ -293,6 +293,20 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ws
 
 
+# A valid iris trainer up to its `config` (the tests of a v1.1 section append that section).
+IRIS_TRAINER = """\
+model_ref: iris-classifier-v1
+optimizer:
+  type: torch.optim.Adam
+  lr: 0.01
+config:
+  epochs: 3
+  batch_size: 8
+  validation_split: 0.2
+  shuffle: true
+"""
+
+
 def uri_of(path: Path) -> str:
     return path.resolve().as_uri()
 

@@ -7,24 +7,18 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from .conftest import RecordingClient, uri_of
+from .conftest import IRIS_TRAINER, RecordingClient, uri_of
 from .test_features import _open, complete, hover, pos
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-TRAINER = """\
-model_ref: iris-classifier-v1
-optimizer:
-  type: torch.optim.Adam
-  lr: 0.01
-config:
-  epochs: 3
-  batch_size: 8
-  validation_split: 0.2
-  shuffle: true
+TRAINER = (
+    IRIS_TRAINER
+    + """\
   mixed_precision:$
   amp_backend:$
 """.replace("$", " ")
+)
 
 
 async def test_mixed_precision_values_and_hover(client: RecordingClient, workspace: Path):

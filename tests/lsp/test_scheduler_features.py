@@ -7,22 +7,15 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from .conftest import RecordingClient, uri_of
+from .conftest import IRIS_TRAINER, RecordingClient, uri_of
 from .test_features import _open, complete, hover, pos
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 P = "torch.optim.lr_scheduler."
-TRAINER = f"""\
-model_ref: iris-classifier-v1
-optimizer:
-  type: torch.optim.Adam
-  lr: 0.01
-config:
-  epochs: 3
-  batch_size: 8
-  validation_split: 0.2
-  shuffle: true
+TRAINER = (
+    IRIS_TRAINER
+    + f"""\
 scheduler:
   type: {P}OneCycleLR
   params:
@@ -31,17 +24,11 @@ scheduler:
     $
   interval:$
 """.replace("$", " ")
+)
 
-NESTED = f"""\
-model_ref: iris-classifier-v1
-optimizer:
-  type: torch.optim.Adam
-  lr: 0.01
-config:
-  epochs: 3
-  batch_size: 8
-  validation_split: 0.2
-  shuffle: true
+NESTED = (
+    IRIS_TRAINER
+    + f"""\
 scheduler:
   type: {P}SequentialLR
   params:
@@ -52,6 +39,7 @@ scheduler:
       - type:$
     milestones: [1]
 """.replace("$", " ")
+)
 
 
 async def test_scheduler_types_params_and_interval(client: RecordingClient, workspace: Path):
