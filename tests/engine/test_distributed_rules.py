@@ -57,3 +57,36 @@ def test_an_unknown_backend_is_the_schemas(check_text) -> None:
     assert rows(diags) == [
         ("AG114", "'config.backend' must be one of \"gloo\", \"nccl\"; got 'mpi'", (9, 11, 9, 14))
     ]
+
+
+def _with_gpus(catalog, gpus: int):
+    from arcgraph.engine.catalog import Catalog
+
+    return Catalog({**catalog.data, "cuda_devices": gpus})
+
+
+def test_more_cuda_processes_than_gpus_is_an_info(check_text, catalog) -> None:
+    text = _cfg("  device: cuda\n  distributed: true\n  world_size: 4\n")
+    diags = check_text(text, catalog=_with_gpus(catalog, 1))
+    assert rows(diags) == [
+        (
+            "AG272",
+            "world_size 4 is more processes than the 1 CUDA device(s) of this machine (one GPU"
+            " per process); fine if the spec is meant for another machine or several nodes",
+            (11, 14, 11, 15),
+        )
+    ]
+    assert diags[0].severity.name == "INFO"
+
+
+def test_enough_gpus_or_cpu_processes_say_nothing(check_text, catalog) -> None:
+    cuda = _cfg("  device: cuda\n  distributed: true\n  world_size: 4\n")
+    assert check_text(cuda, catalog=_with_gpus(catalog, 4)) == []
+    cpu = _cfg("  device: cpu\n  distributed: true\n  world_size: 4\n")
+    assert check_text(cpu, catalog=_with_gpus(catalog, 0)) == []
+
+
+def test_the_catalog_counts_this_machines_gpus(catalog) -> None:
+    import torch
+
+    assert catalog.cuda_devices == torch.cuda.device_count()

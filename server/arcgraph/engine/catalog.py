@@ -225,6 +225,12 @@ class Catalog:
     def python_version(self) -> str:
         return self._data.get("python_version", "")
 
+    @property
+    def cuda_devices(self) -> int | None:
+        """CUDA devices torch saw where the catalog was made (None: a catalog without it)."""
+        count = self._data.get("cuda_devices")
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
+
     def _get(self, section: str, name: str) -> CallableInfo | None:
         key = (section, name)
         if key not in self._cache:

@@ -278,6 +278,12 @@ BATCH_NOT_DIVISIBLE = _code(
     "batch_size is the global batch: each of the world_size processes takes batch_size /"
     " world_size rows of it, so it must be a multiple of world_size.",
 )
+WORLD_EXCEEDS_GPUS = _code(
+    "AG272",
+    "world_size above this machine's GPUs",
+    "Info: world_size asks for more CUDA processes than the machine the editor runs on has"
+    " GPUs (fine when the spec is meant for another machine or several nodes).",
+)
 
 # --- model spec ---------------------------------------------------------------------------
 DUPLICATE_NODE = _code("AG300", "duplicate node name", "Node names are unique within a graph.")

@@ -374,6 +374,8 @@ def build_catalog() -> dict[str, Any]:
         "format": FORMAT,
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
+        # the GPUs of the machine the catalog was made on (world_size's info, AG272)
+        "cuda_devices": torch.cuda.device_count(),
         "optimizers": optimizers,
         "schedulers": lr_schedulers,
         "modules": modules,

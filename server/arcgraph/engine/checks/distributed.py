@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from arcgraph.engine import codes
 from arcgraph.engine.checks.context import CheckContext
-from arcgraph.engine.diagnostics import Related
+from arcgraph.engine.diagnostics import Related, Severity
 from arcgraph.engine.source import YMap, YScalar
 
 
@@ -22,7 +22,8 @@ def _int(node: YScalar | None) -> int | None:
 
 
 def check_distributed(ctx: CheckContext, cfg: YMap) -> None:
-    """AG270 (nccl on a CPU-only device), AG271 (batch_size not divisible by world_size)."""
+    """AG270 (nccl on a CPU-only device), AG271 (batch_size not divisible by world_size),
+    AG272 (info: more CUDA processes than this machine's GPUs, from the torch catalog)."""
     backend, device = _scalar(cfg, "backend"), _scalar(cfg, "device")
     cpu_only = device is not None and device.value in ("cpu", "mps")
     if backend is not None and backend.value == "nccl" and device is not None and cpu_only:
@@ -35,7 +36,27 @@ def check_distributed(ctx: CheckContext, cfg: YMap) -> None:
             data={"fix": "replace_value", "with": "gloo"},
         )
     size_node, batch_node = _scalar(cfg, "world_size"), _scalar(cfg, "batch_size")
-    world, batch = _int(size_node), _int(batch_node)
+    gpus = ctx.catalog.cuda_devices if ctx.catalog is not None else None
+    on_cuda = (device is not None and device.value == "cuda") or (
+        backend is not None and backend.value == "nccl"
+    )
+    world = _int(size_node)
+    if (
+        size_node is not None
+        and world is not None
+        and gpus is not None
+        and on_cuda
+        and world > gpus
+    ):
+        ctx.report(
+            codes.WORLD_EXCEEDS_GPUS,
+            f"world_size {world} is more processes than the {gpus} CUDA device(s) of this"
+            " machine (one GPU per process); fine if the spec is meant for another machine or"
+            " several nodes",
+            size_node.span,
+            Severity.INFO,
+        )
+    batch = _int(batch_node)
     if size_node is not None and world is not None and batch is not None and batch % world:
         ctx.report(
             codes.BATCH_NOT_DIVISIBLE,
