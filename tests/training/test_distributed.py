@@ -181,3 +181,17 @@ def test_torchrun_by_hand_is_the_same_run(tmp_path: Path) -> None:
     summary = summary_of(out, "hand")
     assert summary["world_size"] == 2
     assert_same_metrics(summary["final_metrics"], single["final_metrics"])
+
+
+def test_ctrl_c_stops_every_rank_and_rank_0_checkpoints(two: tuple[Path, Path], tmp_path: Path):
+    trainer, _ = two
+    out, events = tmp_path / "runs", tmp_path / "events.jsonl"
+    proc = popen(*run_args(trainer, out, "c", "--nproc-per-node", "2"), "--events", str(events))
+    wait_for(events, proc, lambda e: e["event"] == "epoch" and e["epoch"] == 2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == "arcgraph train: stopped by SIGINT"
+    summary = summary_of(out, "c")
+    assert summary["status"] == "interrupted" and summary["world_size"] == 2
+    assert Path(summary["checkpoint"]).is_file()

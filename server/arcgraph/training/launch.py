@@ -126,6 +126,7 @@ def _torchrun_argv(args: argparse.Namespace, nproc: int) -> list[str]:
 
 def launch(args: argparse.Namespace) -> int:
     """Runs the group; -> the exit status `arcgraph train` returns."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import elastic_launch
     from torch.distributed.run import config_from_args, get_args_parser
@@ -146,6 +147,9 @@ def launch(args: argparse.Namespace) -> int:
         )
         elastic_launch(config, cmd)(*cmd_args)
         return 0
+    except SignalException as err:  # Ctrl-C/SIGTERM: torchrun passed it on to the ranks
+        print(f"arcgraph train: stopped by {signal.Signals(err.sigval).name}", file=sys.stderr)
+        return 128 + int(err.sigval)
     except ChildFailedError as err:
         message = failure_message(err.failures, args.max_restarts)
         noted = state / RUN_DIR_FILE
@@ -181,13 +185,14 @@ def failure_message(failures: dict[int, Any], max_restarts: int) -> str:
 
 
 def _write_failed(run_dir: Path, message: str, world_size: int) -> None:
-    """summary.json says `failed` unless rank 0 wrote its own failed summary (richer)."""
+    """summary.json says `failed` unless rank 0 wrote its own failed or interrupted summary
+    (richer: a Ctrl-C/SIGTERM reaches every rank, and rank 0 checkpointed)."""
     from arcgraph.training import checkpoint as ckpt_io
     from arcgraph.training import rundir
 
     path = run_dir / rundir.SUMMARY_FILE
     with contextlib.suppress(OSError, ValueError):
-        if path.is_file() and json.loads(path.read_text())["status"] == "failed":
+        if path.is_file() and json.loads(path.read_text())["status"] in ("failed", "interrupted"):
             return
     latest = ckpt_io.list_checkpoints(run_dir)
     summary = {
