@@ -54,19 +54,9 @@ def check_callbacks(
 
 
 def _unknown_callback(ctx: CheckContext, qual: str, node: YNode) -> None:
-    short = {n.removeprefix(PREFIX): n for n in CALLBACKS}
-    tail = qual.rsplit(".", 1)[-1]
-    guess = short.get(tail)  # TensorBoardLogger, or torch's / Lightning's module path
-    if guess is None:
-        hit = did_you_mean(tail, list(short))
-        guess = short[hit] if hit else None
-    ctx.suggest(
-        codes.CALLBACK_UNKNOWN,
-        f"'{qual}' is not a callback in arc.callbacks",
-        node.span,
-        guess,
-        otherwise="; use one of " + ", ".join(CALLBACKS),
-    )
+    # The last part finds TensorBoardLogger under torch's or Lightning's module path too.
+    message = f"'{qual}' is not a callback in arc.callbacks"
+    ctx.unknown_name(codes.CALLBACK_UNKNOWN, message, node, qual, list(CALLBACKS), PREFIX)
 
 
 def _check_params(ctx: CheckContext, info: CallbackInfo, params: YMap) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from arcgraph.engine.catalog import Catalog
 from arcgraph.engine.diagnostics import Diagnostic, Related, Severity, Span
 from arcgraph.engine.registry import Registry
+from arcgraph.engine.schema import did_you_mean
 from arcgraph.engine.source import YNode
 
 
@@ -67,3 +69,17 @@ class CheckContext:
             )
         else:
             self.report(code, message + otherwise, span, severity)
+
+    def unknown_name(
+        self, code: str, message: str, node: YNode, qual: str, names: Sequence[str], prefix: str
+    ) -> None:
+        """`qual` is none of `names` (all under `prefix`): report `message` with the name its
+        last part most likely meant (`Adam`, `torch.optim.Adamw` -> `torch.optim.Adam`/`AdamW`),
+        else with the list of names. One routine for optimizers, schedulers and callbacks."""
+        short = {n.removeprefix(prefix): n for n in names}
+        tail = qual.rsplit(".", 1)[-1]
+        guess = short.get(tail)
+        if guess is None:
+            hit = did_you_mean(tail, list(short))
+            guess = short[hit] if hit else None
+        self.suggest(code, message, node.span, guess, otherwise="; use one of " + ", ".join(names))

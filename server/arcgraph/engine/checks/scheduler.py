@@ -127,19 +127,8 @@ def _check_nested(ctx: CheckContext, value: YNode, where: str, owner: str, name:
 
 def _unknown(ctx: CheckContext, qual: str, node: YNode) -> None:
     names = ctx.catalog.scheduler_names() if ctx.catalog else []
-    short = {n.removeprefix(SCHEDULER_PREFIX): n for n in names}
-    tail = qual.rsplit(".", 1)[-1]
-    guess = short.get(tail) if not qual.startswith(SCHEDULER_PREFIX) else None
-    if guess is None:
-        hit = did_you_mean(tail, list(short))
-        guess = short[hit] if hit else None
-    ctx.suggest(
-        codes.SCHEDULER_UNKNOWN,
-        f"'{qual}' is not a scheduler in torch.optim.lr_scheduler",
-        node.span,
-        guess,
-        otherwise="; use one of " + ", ".join(names),
-    )
+    message = f"'{qual}' is not a scheduler in torch.optim.lr_scheduler"
+    ctx.unknown_name(codes.SCHEDULER_UNKNOWN, message, node, qual, names, SCHEDULER_PREFIX)
 
 
 def _check_monitor(

@@ -174,19 +174,8 @@ def _check_optimizer(ctx: CheckContext, opt: YMap) -> None:
 
 def _unknown_optimizer(ctx: CheckContext, qual: str, node: YNode) -> None:
     names = ctx.catalog.optimizer_names() if ctx.catalog else []
-    short = {n.removeprefix(OPTIMIZER_PREFIX): n for n in names}
-    tail = qual.rsplit(".", 1)[-1]
-    guess = short.get(tail) if not qual.startswith(OPTIMIZER_PREFIX) else None
-    if guess is None:
-        hit = did_you_mean(tail, list(short))
-        guess = short[hit] if hit else None
-    ctx.suggest(
-        codes.OPTIMIZER_UNKNOWN,
-        f"'{qual}' is not an optimizer in torch.optim",
-        node.span,
-        guess,
-        otherwise="; use one of " + ", ".join(names),
-    )
+    message = f"'{qual}' is not an optimizer in torch.optim"
+    ctx.unknown_name(codes.OPTIMIZER_UNKNOWN, message, node, qual, names, OPTIMIZER_PREFIX)
 
 
 def _check_closure_optimizer(ctx: CheckContext, opt: YMap, cfg: YMap) -> None:
