@@ -338,6 +338,22 @@ def _check_range(arr: np.ndarray, name: str, where: _Where, np_dtype: np.dtype, 
         )
 
 
+def _sequences(table: pa.Table, column: str, where: _Where) -> tuple[pa.Array, int]:
+    """A list column's values flattened, and the one length every row's sequence has (a row
+    of another length is an error: the rows must stack into one tensor)."""
+    col = _plain(table.column(column))
+    _check_nulls(col, column, where)
+    lengths = pc.list_value_length(col).to_numpy()  # pyright: ignore[reportAttributeAccessIssue]
+    if lengths.size and (lengths != lengths[0]).any():
+        i = int(np.argmax(lengths != lengths[0]))
+        raise DataError(
+            f"column '{column}': sequence of length {lengths[i]} in {where(i)}, "
+            f"expected {lengths[0]} like row 1"
+        )
+    per_row = int(lengths[0]) if lengths.size else 1
+    return pc.list_flatten(col), per_row  # pyright: ignore[reportAttributeAccessIssue]
+
+
 def _input_tensor(
     table: pa.Table, name: str, decl: Mapping[str, Any], where: _Where
 ) -> torch.Tensor:
@@ -353,17 +369,7 @@ def _input_tensor(
     )
     if len(columns) == 1 and _is_list(table.column(columns[0]).type):
         # One column holding a fixed-length sequence per row (Parquet list column).
-        col = _plain(table.column(columns[0]))
-        _check_nulls(col, columns[0], where)
-        lengths = pc.list_value_length(col).to_numpy()  # pyright: ignore[reportAttributeAccessIssue]
-        if lengths.size and (lengths != lengths[0]).any():
-            i = int(np.argmax(lengths != lengths[0]))
-            raise DataError(
-                f"column '{columns[0]}': sequence of length {lengths[i]} in {where(i)}, "
-                f"expected {lengths[0]} like row 1"
-            )
-        per_row = int(lengths[0]) if lengths.size else 1
-        values = pc.list_flatten(col)  # pyright: ignore[reportAttributeAccessIssue]
+        values, per_row = _sequences(table, columns[0], where)
         flat = _numeric(values, columns[0], where.per_row(per_row), np_dtype, hint).astype(
             np_dtype, copy=False
         )
@@ -394,17 +400,7 @@ def _categories(table: pa.Table, name: str, decl: Mapping[str, Any], where: _Whe
     columns = [str(c) for c in decl.get("columns") or []]
     shape = list(decl.get("shape") or [None])
     if len(columns) == 1 and _is_list(table.column(columns[0]).type):
-        col = _plain(table.column(columns[0]))
-        _check_nulls(col, columns[0], where)
-        lengths = pc.list_value_length(col).to_numpy()  # pyright: ignore[reportAttributeAccessIssue]
-        if lengths.size and (lengths != lengths[0]).any():
-            i = int(np.argmax(lengths != lengths[0]))
-            raise DataError(
-                f"column '{columns[0]}': sequence of length {lengths[i]} in {where(i)}, "
-                f"expected {lengths[0]} like row 1"
-            )
-        per_row = int(lengths[0]) if lengths.size else 1
-        flat_values = pc.list_flatten(col)  # pyright: ignore[reportAttributeAccessIssue]
+        flat_values, per_row = _sequences(table, columns[0], where)
         parts = [_category_values(flat_values, columns[0], where.per_row(per_row))]
         flat = True
     else:
