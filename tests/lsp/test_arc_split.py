@@ -10,6 +10,7 @@ import pytest
 from lsprotocol import types
 
 from .conftest import RecordingClient, capabilities_of, start_client, stop_client, uri_of
+from .test_features import apply
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -48,22 +49,6 @@ TRAINER_AFTER = (
 )
 
 
-def _apply(text: str, edits: list[types.TextEdit]) -> str:
-    lines = text.split("\n")
-    offsets = [0]
-    for ln in lines:
-        offsets.append(offsets[-1] + len(ln) + 1)
-
-    def off(p: types.Position) -> int:
-        return offsets[p.line] + p.character if p.line < len(lines) else len(text)
-
-    for e in sorted(
-        edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
-    ):
-        text = text[: off(e.range.start)] + e.new_text + text[off(e.range.end) :]
-    return text
-
-
 async def _split_action(
     client: RecordingClient, uri: str
 ) -> tuple[types.Diagnostic, list[types.CodeAction]]:
@@ -97,13 +82,13 @@ async def test_split_creates_the_trainer_spec_in_vs_code(cache_dir: Path, tmp_pa
         own, create, fill = split.edit.document_changes or []
         assert isinstance(own, types.TextDocumentEdit)
         assert (own.text_document.uri, own.text_document.version) == (uri, 1)
-        assert _apply(UNIFIED, list(own.edits)) == MODEL_AFTER
+        assert apply(UNIFIED, list(own.edits)) == MODEL_AFTER
         trainer_uri = uri_of(tmp_path / "split-v1.trainer.yaml")
         assert isinstance(create, types.CreateFile) and create.uri == trainer_uri
         assert create.options == types.CreateFileOptions(overwrite=False, ignore_if_exists=False)
         assert isinstance(fill, types.TextDocumentEdit)
         assert (fill.text_document.uri, fill.text_document.version) == (trainer_uri, None)
-        assert _apply("", list(fill.edits)) == TRAINER_AFTER
+        assert apply("", list(fill.edits)) == TRAINER_AFTER
 
         # hover and completion still answer in a unified file
         hover = await client.text_document_hover_async(
