@@ -81,16 +81,28 @@ async def until(predicate: Callable[[], object], what: str, timeout: float = 30.
         await asyncio.sleep(0.01)
 
 
-async def test_a_burst_of_edits_queues_one_torch_job_the_newest() -> None:
+def started_torch_off() -> tuple[ArcGraphServer, Wire]:
+    """An initialized in-process server writing to a Wire; torch off, so the torch stage
+    answers at once with the info saying so."""
     server = build_server()
     wire = Wire()
     server.protocol.set_writer(wire, include_headers=False)
-    # torch off: the torch stage answers at once with the info saying so
     send(server, "initialize", {"capabilities": {}, "initializationOptions": {"torch": False}}, 1)
     send(server, "initialized", {})
-    lane = server.index.torch_lane
+    return server, wire
+
+
+def hold(lane: Any) -> tuple[threading.Event, threading.Event]:
+    """Submit a job that holds `lane` (set `held` when it runs) until `release` is set."""
     held, release = threading.Event(), threading.Event()
-    lane.submit(lambda: (held.set(), release.wait(60)))  # a slow probe holds the lane
+    lane.submit(lambda: (held.set(), release.wait(60)))
+    return held, release
+
+
+async def test_a_burst_of_edits_queues_one_torch_job_the_newest() -> None:
+    server, wire = started_torch_off()
+    lane = server.index.torch_lane
+    held, release = hold(lane)  # a slow probe holds the lane
     try:
         await until(held.is_set, "the torch lane held")
         doc = {"uri": URI, "languageId": "yaml", "version": 1, "text": MODEL.format(n=1)}
@@ -129,17 +141,12 @@ async def test_a_burst_of_edits_queues_one_torch_job_the_newest() -> None:
 async def test_a_burst_of_edits_during_a_check_is_checked_once_the_newest() -> None:
     """Edits that arrive while the document's check waits or runs make it run once more, on
     the newest text: ten edits behind a busy check lane cost one check, of the last version."""
-    server = build_server()
-    wire = Wire()
-    server.protocol.set_writer(wire, include_headers=False)
-    send(server, "initialize", {"capabilities": {}, "initializationOptions": {"torch": False}}, 1)
-    send(server, "initialized", {})
+    server, wire = started_torch_off()
     doc = {"uri": URI, "languageId": "yaml", "version": 1, "text": MODEL.format(n=1)}
     send(server, "textDocument/didOpen", {"textDocument": doc})
     await until(lambda: status_of(server)["idle"], "the check of version 1")
     lane = server.diagnostics.check_lane
-    held, release = threading.Event(), threading.Event()
-    lane.submit(lambda: (held.set(), release.wait(60)))  # a long check of another document
+    held, release = hold(lane)  # a long check of another document
     try:
         await until(held.is_set, "the check lane held")
         for version in range(2, 12):
@@ -169,14 +176,9 @@ async def test_a_burst_of_edits_during_a_check_is_checked_once_the_newest() -> N
 async def test_status_is_idle_only_after_the_publish() -> None:
     """`arcgraph/status` reads idle only once a lane job's result was handled on the loop:
     a job that ended on its thread, its callback (the publish) not run yet, still counts."""
-    server = build_server()
-    wire = Wire()
-    server.protocol.set_writer(wire, include_headers=False)
-    send(server, "initialize", {"capabilities": {}, "initializationOptions": {"torch": False}}, 1)
-    send(server, "initialized", {})
+    server, wire = started_torch_off()
     lane = server.index.torch_lane
-    held, release = threading.Event(), threading.Event()
-    lane.submit(lambda: (held.set(), release.wait(60)))
+    held, release = hold(lane)
     try:
         await until(held.is_set, "the torch lane held")
         doc = {"uri": URI, "languageId": "yaml", "version": 1, "text": MODEL.format(n=1)}
