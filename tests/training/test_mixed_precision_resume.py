@@ -3,16 +3,13 @@ as an uninterrupted one (issue 12: the scaler-free bf16 state, the scheduler's s
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
 import yaml
 
-from arcgraph.training.checkpoint import list_checkpoints
-
 from .conftest import BREAST_CANCER, base_config, make_workspace
-from .test_resume import assert_same_result, cli, wait_for
+from .test_resume import assert_same_result, cli, kill_mid_epoch
 
 CONFIG = base_config(epochs=8, batch_size=8, log_every=1, seed=21, mixed_precision="bf16")
 SCHEDULER = {
@@ -51,13 +48,8 @@ def test_bf16_sigkill_mid_epoch_then_resume_matches_uninterrupted(
     trainer = _workspace(tmp_path, CONFIG)
     events = tmp_path / "events.jsonl"
     proc = cli([*_args(trainer, tmp_path / "runs"), "--name", "r", "--events", str(events)])
-    wait_for(events, proc, lambda e: e["event"] == "step" and e["epoch"] == 3 and e["batch"] == 20)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
     run = tmp_path / "runs" / "bc-mlp-v1" / "r"
-    assert not (run / "summary.json").exists()
-    done = [p.name for p in list_checkpoints(run)]
+    done = kill_mid_epoch(proc, events, run, epoch=3, batch=20)
     assert "epoch-0002.pt" in done and "epoch-0008.pt" not in done
     resumed = cli(["--trainer", str(trainer), "--data", str(BREAST_CANCER), "--resume", str(run)])
     _out, err = resumed.communicate(timeout=300)

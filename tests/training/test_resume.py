@@ -81,6 +81,21 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "runs" / "bc-mlp-v1" / "r"
 
 
+def kill_mid_epoch(
+    proc: subprocess.Popen[str], events: Path, run: Path, epoch: int, batch: int
+) -> list[str]:
+    """SIGKILL the run once its events reach `batch` of `epoch` (no cleanup can run); the
+    names of the checkpoints it left (it wrote no summary)."""
+    wait_for(
+        events, proc, lambda e: e["event"] == "step" and e["epoch"] == epoch and e["batch"] == batch
+    )
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (run / "summary.json").exists()
+    return [p.name for p in list_checkpoints(run)]
+
+
 def assert_same_result(run: Path, reference: Path) -> None:
     assert (run / "metrics.csv").read_text() == (reference / "metrics.csv").read_text()
     a = torch.load(run / "last.pt", weights_only=True)
@@ -110,13 +125,8 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(
         "r",
     ]
     proc = cli([*args, "--events", str(events)])
-    wait_for(events, proc, lambda e: e["event"] == "step" and e["epoch"] == 4 and e["batch"] == 20)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
     run = tmp_path / "runs" / "bc-mlp-v1" / "r"
-    assert not (run / "summary.json").exists()
-    done = [p.name for p in list_checkpoints(run)]
+    done = kill_mid_epoch(proc, events, run, epoch=4, batch=20)
     assert "epoch-0003.pt" in done and "epoch-0012.pt" not in done
     resumed = cli(
         [
