@@ -197,6 +197,7 @@ class Loop:
         # (gradients averaged), reads and writes the plain model's state; rank 0 alone writes.
         self.world = world
         self.net = model if ddp is None else ddp
+        self.group_stop = False  # a Ctrl-C/SIGTERM seen by any rank (decided with the loss)
         self.loss = loss
         self.optimizer = optimizer
         self.cfg = cfg
@@ -456,7 +457,7 @@ class Loop:
                 self._check_finite(losses, checked, b + 1, epoch)
                 self.reporter.step(epoch, b + 1, n_batches, value, b + 1 - checked)
                 checked = b + 1
-            if stop.requested is not None:
+            if stop.requested is not None or self.group_stop:
                 self._interrupt(epoch, b + 1, torch.stack(losses))
         self._check_finite(losses, checked, n_batches, epoch)
         sizes = torch.tensor(
@@ -481,8 +482,13 @@ class Loop:
         rank, so every rank sees the same losses, checks and checkpoints)."""
         if not self.world.distributed:
             return loss.detach()
-        total = (loss.detach().float() * n).reshape(1)
-        return (sum_(self.world, total) / rows).reshape(())
+        # the stop flag travels with the loss: every rank stops after the same batch, so
+        # rank 0's interrupt checkpoint is never left waiting on a rank that already left
+        flag = 0.0 if self.stop.requested is None else 1.0
+        total = torch.stack([loss.detach().float() * n, loss.new_tensor(flag, dtype=torch.float32)])
+        summed = sum_(self.world, total)
+        self.group_stop = bool(summed[1] > 0)
+        return summed[0] / rows
 
     def _shard_batch(
         self, order: torch.Tensor | None, lo: int, hi: int, scale: float, do_step: bool
