@@ -47,6 +47,7 @@ def _check(args: argparse.Namespace) -> int:
 def _summary(args: argparse.Namespace) -> int:
     import json
 
+    from arcgraph.engine.checks.context import CheckOptions
     from arcgraph.engine.core import Engine
     from arcgraph.engine.diagnostics import Severity
     from arcgraph.engine.files import NotRegularFile, read_regular_text
@@ -62,7 +63,7 @@ def _summary(args: argparse.Namespace) -> int:
         return 2
     torch = TorchWorker(interpreter=args.python)
     try:
-        engine = Engine(torch=torch)
+        engine = Engine(torch=torch, options=CheckOptions(shape_summary=True))
         if detect_kind(path, None, text) != SpecKind.MODEL:
             print(f"arcgraph summary: {path}: not a model spec", file=sys.stderr)
             return 2

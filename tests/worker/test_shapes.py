@@ -152,3 +152,33 @@ def test_shapes_are_kept_when_only_the_loss_does_not_fit() -> None:
     assert (res["ok"], res["stage"]) == (False, "loss")
     assert [n["output_shape"] for n in res["nodes"]] == [["B", 16], ["B", 16], ["B", 3]]
     assert res["total_params"] == 131
+
+
+def test_check_asks_for_the_verdict_only_the_editor_for_the_shapes(tmp_path: Path) -> None:
+    """The per-node facts cost a second forward: `check` (default options) goes without
+    them, the language server and `arcgraph summary` ask for them (shape_summary)."""
+    from arcgraph.engine.checks.context import CheckOptions
+    from arcgraph.engine.core import Engine
+    from arcgraph.worker.inprocess import InProcessTorch
+
+    spec = yaml.safe_load(MLP)
+    bare = probe_shapes(spec, summary=False)
+    assert bare == {"ok": True, "node": None, "message": "", "outputs": {"logits": [2, 3]}}
+    full = probe_shapes(spec)
+    assert {k: full[k] for k in bare} == bare and len(full["nodes"]) == 3
+
+    path = tmp_path / "mlp-v1.model.yaml"
+    path.write_text(MLP)
+    calls: list[bool] = []
+
+    class Recording(InProcessTorch):
+        def probe_shapes(self, spec, batch=2, *, summary=True):  # type: ignore[override]
+            calls.append(summary)
+            return super().probe_shapes(spec, batch, summary=summary)
+
+    for options, seen in [(CheckOptions(), None), (CheckOptions(shape_summary=True), 3)]:
+        engine = Engine(torch=Recording(catalog=None), options=options)
+        assert "AG314" not in {d.code for d in engine.check(path, MLP)}  # (no loss: AG110)
+        shapes = engine.shapes.get(path)
+        assert (None if shapes is None else len(shapes.nodes)) == seen
+    assert calls == [False, True]

@@ -292,7 +292,7 @@ class Engine:
             spec = probe_spec(root, structure)  # the well-formed part, despite other errors
             if spec is None:
                 return []
-            res = self.torch.probe_shapes(spec)
+            res = self.torch.probe_shapes(spec, summary=self.options.shape_summary)
             self.shapes.put(a.path, res)
             if res.ok is False:
                 out.append(

@@ -59,6 +59,7 @@ class TorchService(Protocol):
         with a scheduler `{type, params}`: whether it builds on that optimizer)."""
         ...
 
-    def probe_shapes(self, spec: dict[str, Any]) -> ProbeResult:
-        """Build the model spec on the `meta` device and run a forward pass."""
+    def probe_shapes(self, spec: dict[str, Any], *, summary: bool = True) -> ProbeResult:
+        """Build the model spec on the `meta` device and run a forward pass (with `summary`:
+        and record each node's shapes and parameter counts)."""
         ...

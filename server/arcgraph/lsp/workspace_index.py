@@ -45,7 +45,10 @@ class WorkspaceIndex:
     def _options(self) -> CheckOptions:
         settings = self.settings
         return CheckOptions(
-            shape_check=settings.checks.shape, probes=settings.probes, spec=settings.spec
+            shape_check=settings.checks.shape,
+            probes=settings.probes,
+            spec=settings.spec,
+            shape_summary=True,  # inlay hints, hovers, the graph view
         )
 
     def configure(self, settings: Settings) -> None:

@@ -355,9 +355,12 @@ class TorchWorker:
         reply = self.request("probe_optimizer", type=type, lr=lr, params=params or {}, **extra)
         return self._probe(reply)
 
-    def probe_shapes(self, spec: dict[str, Any], batch: int = 2) -> ProbeResult:
-        """Build the model on torch's meta device and run a forward pass; names the node."""
-        reply = self.request("probe_shapes", spec=spec, batch=batch)
+    def probe_shapes(
+        self, spec: dict[str, Any], batch: int = 2, *, summary: bool = True
+    ) -> ProbeResult:
+        """Build the model on torch's meta device and run a forward pass; names the node
+        (with `summary`: each node's shapes and parameter counts too)."""
+        reply = self.request("probe_shapes", spec=spec, batch=batch, summary=summary)
         return self._probe(reply)
 
     @staticmethod

@@ -33,10 +33,12 @@ class InProcessTorch:
 
         return _answered(lambda: probe_optimizer(type, lr, params or {}, model, scheduler))
 
-    def probe_shapes(self, spec: dict[str, Any], batch: int = 2) -> ProbeResult:
+    def probe_shapes(
+        self, spec: dict[str, Any], batch: int = 2, *, summary: bool = True
+    ) -> ProbeResult:
         from arcgraph.worker.probes import probe_shapes
 
-        return _answered(lambda: probe_shapes(spec, batch))
+        return _answered(lambda: probe_shapes(spec, batch, summary=summary))
 
 
 def _answered(probe: Callable[[], dict[str, Any]]) -> ProbeResult:

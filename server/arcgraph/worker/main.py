@@ -91,7 +91,9 @@ def _op_probe_optimizer(req: dict[str, Any]) -> Any:
 def _op_probe_shapes(req: dict[str, Any]) -> Any:
     from arcgraph.worker.probes import probe_shapes
 
-    return probe_shapes(req.get("spec") or {}, int(req.get("batch", 2)))
+    return probe_shapes(
+        req.get("spec") or {}, int(req.get("batch", 2)), summary=bool(req.get("summary", True))
+    )
 
 
 TORCH_OPS: dict[str, Handler] = {

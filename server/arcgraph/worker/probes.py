@@ -151,8 +151,10 @@ def _shapes(value: Any) -> Any:
     return None
 
 
-def probe_shapes(spec: dict[str, Any], batch: int = 2) -> dict[str, Any]:
-    """Build the model on `meta` and run a forward pass; name the node whose call failed."""
+def probe_shapes(spec: dict[str, Any], batch: int = 2, *, summary: bool = True) -> dict[str, Any]:
+    """Build the model on `meta` and run a forward pass; name the node whose call failed.
+    With `summary`, each node's shapes and parameter counts too (`_summary`: a second
+    forward when the inputs have `null` dims; about as long again as the first)."""
     from arcgraph.builder import build  # torch only; imported on the first probe
 
     try:
@@ -171,11 +173,11 @@ def probe_shapes(spec: dict[str, Any], batch: int = 2) -> dict[str, Any]:
         return failed
     except Exception as exc:  # torch raises many types; report rather than crash the worker
         return {"ok": False, "node": None, "message": f"{type(exc).__name__}: {exc}"}
-    summary = _summary(spec, model, inputs, out, first, batch)  # shown despite a loss problem
+    facts = _summary(spec, model, inputs, out, first, batch) if summary else {}
     problem = _loss_problem(spec, out, batch)
-    if problem is not None:
-        return {"ok": False, "node": None, "message": problem, "stage": "loss", **summary}
-    return {"ok": True, "node": None, "message": "", "outputs": _shapes(out), **summary}
+    if problem is not None:  # the shapes are shown despite a loss problem
+        return {"ok": False, "node": None, "message": problem, "stage": "loss", **facts}
+    return {"ok": True, "node": None, "message": "", "outputs": _shapes(out), **facts}
 
 
 def _summary(

@@ -19,6 +19,10 @@ class CheckOptions:
     shape_check: bool = True
     probes: bool = True
     spec: str = "1.1"  # the trainer spec version checked against ("1.0": v1.1 keys flagged)
+    # Per-node shapes and parameter counts from the shape probe (a second meta forward, with
+    # other sizes for `null` dims): what the editor's hints and `arcgraph summary` show.
+    # `check` only needs the verdict, so it skips that cost.
+    shape_summary: bool = False
 
 
 @dataclass
