@@ -64,14 +64,18 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     trainer then says why, as for one process)."""
     import yaml
 
+    from arcgraph.engine.files import NotRegularFile, read_regular
     from arcgraph.engine.overrides import OverrideError, apply_overrides, parse_override
 
     try:
-        text = Path(args.trainer).read_text(encoding="utf-8")
+        data = read_regular(Path(args.trainer))  # never opens a FIFO: the trainer says why
+        if data is None:
+            return {}
+        text = data.decode("utf-8")
         if args.overrides:
             text = apply_overrides(text, [parse_override(o) for o in args.overrides]).text
         spec = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, OverrideError):
+    except (OSError, NotRegularFile, UnicodeDecodeError, yaml.YAMLError, OverrideError):
         return {}
     cfg = spec.get("config") if isinstance(spec, dict) else None
     return cfg if isinstance(cfg, dict) else {}
