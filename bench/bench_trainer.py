@@ -14,6 +14,7 @@ median epoch times (trainer / hand loop; the goal on CPU is <= 1.05).
                                                   # trainer eager, hand loop (eager)
     python bench/bench_trainer.py --quick --bf16  # spec v1.1 `mixed_precision: bf16` against
                                                   # a hand loop with torch.autocast(bf16)
+    python bench/bench_trainer.py --bf16 --scheduler  # and a per-step OneCycleLR on both sides
 
 On CUDA a third side runs: the trainer with CUDA graphs off (ARCGRAPH_CUDA_GRAPHS=0), so the
 graph's gain is measured against both the hand loop and our own eager path in one process.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import statistics
 import sys
@@ -51,6 +53,7 @@ GPU_CONFIGS = {
 }
 SEED = 0
 LR = 1e-3
+MAX_LR = 1e-2  # --scheduler: OneCycleLR's peak
 VAL_SPLIT = 0.1
 
 
@@ -65,7 +68,14 @@ def make_data(path: Path, rows: int, features: int) -> None:
 
 
 def write_specs(
-    ws: Path, features: int, hidden: int, batch: int, epochs: int, device: str, bf16: bool = False
+    ws: Path,
+    features: int,
+    hidden: int,
+    batch: int,
+    epochs: int,
+    device: str,
+    bf16: bool = False,
+    scheduler: bool = False,
 ) -> Path:
     (ws / "models").mkdir(parents=True)
     (ws / "trainers").mkdir()
@@ -90,7 +100,14 @@ loss:
     trainer.write_text(
         f"""model_ref: bench-mlp-v1
 optimizer: {{ type: torch.optim.Adam, lr: {LR} }}
-config:
+"""
+        + (
+            "scheduler: { type: torch.optim.lr_scheduler.OneCycleLR,"
+            f" params: {{ max_lr: {MAX_LR} }}, interval: step }}\n"
+            if scheduler
+            else ""
+        )
+        + f"""config:
   epochs: {epochs}
   batch_size: {batch}
   validation_split: {VAL_SPLIT}
@@ -115,6 +132,7 @@ class HandLoop:
         batch: int,
         device: torch.device,
         bf16: bool = False,
+        scheduler_epochs: int = 0,
     ) -> None:
         self.bf16 = bf16  # forward and loss under torch.autocast(bf16), as the trainer's v1.1
         table = pq.read_table(data)
@@ -136,6 +154,14 @@ class HandLoop:
         ).to(device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=LR)
         self.batch = batch
+        # OneCycleLR stepped per optimizer step over the whole run, as the trainer's
+        # `interval: step` with the total_steps it supplies (epochs x steps per epoch)
+        steps = math.ceil(len(self.yt) / batch) * scheduler_epochs
+        self.sched = (
+            torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=MAX_LR, total_steps=steps)
+            if scheduler_epochs
+            else None
+        )
         self.last_train_loss = float("nan")
 
     def autocast(self) -> contextlib.AbstractContextManager[object]:
@@ -158,6 +184,8 @@ class HandLoop:
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
+            if self.sched is not None:
+                self.sched.step()
             total += loss.detach() * len(idx)
         model.eval()
         with torch.no_grad(), self.autocast():
@@ -167,7 +195,13 @@ class HandLoop:
 
 
 def bench(
-    name: str, cfg: dict[str, int], epochs: int, rounds: int, device: str, bf16: bool = False
+    name: str,
+    cfg: dict[str, int],
+    epochs: int,
+    rounds: int,
+    device: str,
+    bf16: bool = False,
+    scheduler: bool = False,
 ) -> float:
     dev = torch.device(device)
     sides = ("ours", "hand") if dev.type != "cuda" else ("ours", "hand", "ours-eager")
@@ -176,7 +210,7 @@ def bench(
         data = ws / "data.parquet"
         make_data(data, cfg["rows"], cfg["features"])
         trainer = write_specs(
-            ws, cfg["features"], cfg["hidden"], cfg["batch"], epochs, device, bf16
+            ws, cfg["features"], cfg["hidden"], cfg["batch"], epochs, device, bf16, scheduler
         )
         times: dict[str, list[float]] = {side: [] for side in sides}
         final: dict[str, float] = {}
@@ -185,7 +219,15 @@ def bench(
             # Who goes first rotates, so no side always runs on a warmer machine.
             for side in sides[r % len(sides) :] + sides[: r % len(sides)]:
                 if side == "hand":
-                    loop = HandLoop(data, cfg["features"], cfg["hidden"], cfg["batch"], dev, bf16)
+                    loop = HandLoop(
+                        data,
+                        cfg["features"],
+                        cfg["hidden"],
+                        cfg["batch"],
+                        dev,
+                        bf16,
+                        epochs if scheduler else 0,
+                    )
                     times[side] += [loop.epoch(e) for e in range(1, epochs + 1)]
                     final[side] = loop.last_train_loss
                     continue
@@ -207,7 +249,7 @@ def bench(
         print(
             f"{name}: {cfg['rows']} rows, MLP {cfg['features']}->{cfg['hidden']}->"
             f"{cfg['hidden']}->1, batch {cfg['batch']}, {epochs} epochs x {rounds} rounds, "
-            f"device {device}{gpu}{', bf16 autocast' if bf16 else ''}, torch {torch.__version__}, threads {torch.get_num_threads()}"
+            f"device {device}{gpu}{', bf16 autocast' if bf16 else ''}{', OneCycleLR per step' if scheduler else ''}, torch {torch.__version__}, threads {torch.get_num_threads()}"
         )
         for info in sorted(set(infos)):
             print(f"  [{info}]")
@@ -232,6 +274,9 @@ def main() -> int:
     parser.add_argument(
         "--bf16", action="store_true", help="mixed_precision: bf16 vs a hand loop with autocast"
     )
+    parser.add_argument(
+        "--scheduler", action="store_true", help="a per-step OneCycleLR on both sides (spec v1.1)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -239,7 +284,7 @@ def main() -> int:
     names = list(configs)[:1] if args.quick else list(configs)
     epochs, rounds = (2, 2) if args.quick else (args.epochs, args.rounds)
     for name in names:
-        bench(name, configs[name], epochs, rounds, args.device, args.bf16)
+        bench(name, configs[name], epochs, rounds, args.device, args.bf16, args.scheduler)
     return 0
 
 
