@@ -75,7 +75,7 @@ def test_alias_bomb_in_optimizer_params_is_one_diagnostic_in_bounded_memory(
         f"bomb.trainer.yaml:6:{col + 1}: error AG107 this alias '*e' would expand the document"
         " past 100,000 nodes (nested anchors multiply); it and any later ones like it are left"
         " out: write the values out, or nest fewer aliases"
-    ], res.stdout + res.stderr
+    ], (res.returncode, res.stdout, res.stderr)
     assert res.stdout.endswith("in 1 file checked\n"), res.stdout + res.stderr
     assert res.returncode == 1
 
