@@ -233,6 +233,13 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await context?.close();
   });
 
+  /** The Train flow's last question, the process count: take its default (1 process). */
+  async function acceptProcessCount() {
+    await quickInput().locator('.quick-input-title', { hasText: 'Training processes' }).waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    await quickInput().waitFor({ state: 'hidden', timeout: 15_000 });
+  }
+
   it('starts the server: the status bar shows the torch version', async () => {
     await openFile('trainers/broken.trainer.yaml');
     const item = page.locator('.statusbar-item', { hasText: /Arc-Graph: (torch|no torch)/ });
@@ -348,7 +355,9 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     assert.match(targetRows[0] ?? '', /^diagnosis/);
     assert.match(targetRows[0] ?? '', /loss target/);
     await page.keyboard.press('Enter');
-    // 3. progress, then the outcome
+    // 3. the process count (torch.distributed): the default, 1
+    await acceptProcessCount();
+    // 4. progress, then the outcome
     const toast = page.locator('.notification-toast', { hasText: /Arc-Graph: trained |Arc-Graph: training of |Arc-Graph: the language server is not running/ });
     // the progress notification: ours (progress on our workDoneToken) or the server's own token
     const progress = page.locator('.notification-toast', { hasText: /Training breast-cancer/ });
@@ -397,6 +406,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await page.keyboard.press('Enter');
     await quickPick('target column', 'loss target');
     await page.keyboard.press('Enter'); // diagnosis, the loss target
+    await acceptProcessCount();
     const progress = page.locator('.notification-toast', { hasText: /Arc-Graph: Training breast-cancer-mlp-v1/ });
     await progress.first().waitFor({ timeout: 60_000 });
     await page.locator('.statusbar-item', { hasText: /Training breast-cancer-mlp-v1/ }).first().waitFor({ timeout: 10_000 });
