@@ -480,6 +480,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
   });
 
   it('a settings change reaches the server without a reload (arcgraph.registry.folders)', async () => {
+    await openFile('trainers/broken.trainer.yaml'); // the tests before may have closed it
     await command('Preferences: Open User Settings');
     await settingsSearchFocused();
     await page.keyboard.type('arcgraph.registry.folders');
@@ -494,6 +495,7 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await shot('settings-registry-folders');
     await closeSettings();
     // the registry no longer has iris-classifier-v1: the open broken trainer says so
+    await command('View: Focus Problems');
     const row = page.locator('.markers-panel .monaco-list-row', { hasText: /AG201/ });
     await row.first().waitFor({ timeout: 60_000 });
     await shot('registry-folders-applied');
