@@ -442,6 +442,26 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     assert.doesNotMatch(texts, /validation_split[^\n]*\s+arcgraph check/);
   });
 
+  it('a settings change reaches the server without a reload (arcgraph.registry.folders)', async () => {
+    await command('Preferences: Open User Settings');
+    await settingsSearchFocused();
+    await page.keyboard.type('arcgraph.registry.folders');
+    const item = page.locator('.settings-editor .setting-item-contents', { hasText: 'Folders' }).first();
+    await item.waitFor({ timeout: 30_000 });
+    await item.locator('.setting-list-addButton, .monaco-button', { hasText: 'Add Item' }).first().click();
+    const edit = item.locator('.setting-list-edit-row input, .setting-list-valueInput input').first();
+    await edit.waitFor({ timeout: 10_000 });
+    await edit.fill('no-models-here');
+    await page.keyboard.press('Enter');
+    await item.locator('.setting-list-row', { hasText: 'no-models-here' }).first().waitFor({ timeout: 15_000 });
+    await shot('settings-registry-folders');
+    await closeSettings();
+    // the registry no longer has iris-classifier-v1: the open broken trainer says so
+    const row = page.locator('.markers-panel .monaco-list-row', { hasText: /AG201/ });
+    await row.first().waitFor({ timeout: 60_000 });
+    await shot('registry-folders-applied');
+  });
+
   it('Show Model Graph draws the model (light and dark); a click reveals the node, the cursor highlights it', async () => {
     await command('View: Close All Editors');
     await openFile('models/iris-classifier-v1.model.yaml');
@@ -477,28 +497,6 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     await shot('graph-view-cursor');
     await themeShown('.monaco-workbench.vs');
     await command('View: Close All Editors');
-  });
-
-  it('a settings change reaches the server without a reload (arcgraph.registry.folders)', async () => {
-    await openFile('trainers/broken.trainer.yaml'); // the tests before may have closed it
-    await command('Preferences: Open User Settings');
-    await settingsSearchFocused();
-    await page.keyboard.type('arcgraph.registry.folders');
-    const item = page.locator('.settings-editor .setting-item-contents', { hasText: 'Folders' }).first();
-    await item.waitFor({ timeout: 30_000 });
-    await item.locator('.setting-list-addButton, .monaco-button', { hasText: 'Add Item' }).first().click();
-    const edit = item.locator('.setting-list-edit-row input, .setting-list-valueInput input').first();
-    await edit.waitFor({ timeout: 10_000 });
-    await edit.fill('no-models-here');
-    await page.keyboard.press('Enter');
-    await item.locator('.setting-list-row', { hasText: 'no-models-here' }).first().waitFor({ timeout: 15_000 });
-    await shot('settings-registry-folders');
-    await closeSettings();
-    // the registry no longer has iris-classifier-v1: the open broken trainer says so
-    await command('View: Focus Problems');
-    const row = page.locator('.markers-panel .monaco-list-row', { hasText: /AG201/ });
-    await row.first().waitFor({ timeout: 60_000 });
-    await shot('registry-folders-applied');
   });
 
   it('an interpreter without torch (and without pygls): said once, structure checks keep working', async (t) => {
