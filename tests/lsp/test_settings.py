@@ -11,19 +11,8 @@ from lsprotocol import types
 from arcgraph.lsp.settings import Checks, Client, Registry, Seconds, Settings, parse
 from arcgraph.lsp.workspace_index import WorkspaceIndex
 
+from .conftest import IRIS_TRAINER as TRAINER  # a clean trainer spec
 from .conftest import start_client, stop_client, uri_of
-
-TRAINER = """\
-model_ref: iris-classifier-v1
-optimizer:
-  type: torch.optim.Adam
-  lr: 0.01
-config:
-  epochs: 10
-  batch_size: 16
-  validation_split: 0.2
-  shuffle: true
-"""
 
 
 def missing_python(path: str) -> str:
