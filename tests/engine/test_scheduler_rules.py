@@ -199,7 +199,8 @@ def test_monitor_only_for_a_metric_scheduler(check_text, catalog) -> None:
     assert diags[0].severity == Severity.WARNING
 
 
-def test_monitor_the_trainer_never_produces_is_a_warning(check_full) -> None:
+def test_monitor_the_trainer_never_produces_is_an_error(check_full) -> None:
+    """An error, as early_stopping_monitor's AG224: the trainer refuses both before training."""
     text = _sched(f"  type: {P}ReduceLROnPlateau\n  monitor: val_mea\n")
     diags = check_full(text)
     assert rows(diags) == [
@@ -210,7 +211,7 @@ def test_monitor_the_trainer_never_produces_is_a_warning(check_full) -> None:
             (11, 11, 11, 18),
         )
     ]
-    assert diags[0].severity == Severity.WARNING
+    assert diags[0].severity == Severity.ERROR
 
 
 def test_metric_scheduler_steps_per_epoch(check_text, catalog) -> None:

@@ -400,7 +400,9 @@ def test_hardware_choices_are_not_judged_against_this_machine(check_text) -> Non
 
 def test_monitor_that_the_trainer_never_produces(check_full) -> None:
     # tiny-v1 trains with binary cross-entropy: a classification model has no val_mae.
-    assert rows(check_full(_cfg("  early_stopping_monitor: val_mae\n"))) == [
+    diags = check_full(_cfg("  early_stopping_monitor: val_mae\n"))
+    assert diags[0].severity == Severity.ERROR  # as scheduler.monitor's AG247: the trainer refuses
+    assert rows(diags) == [
         (
             "AG224",
             "early_stopping_monitor 'val_mae' is not a metric the trainer produces for a classification "

@@ -143,14 +143,31 @@ def test_resumed_run_continues_the_schedule(tmp_path: Path) -> None:
 
 
 def test_a_monitor_this_run_never_produces_is_refused_before_training(tmp_path: Path) -> None:
+    """The engine's AG247 (an error, as AG224) refuses it; the trainer's own check behind it
+    says the same in its words."""
+    from arcgraph.training.api import _scheduler_spec
+    from arcgraph.training.config import parse_config
+    from arcgraph.training.losses import parse_loss
+
     sched = {"type": "torch.optim.lr_scheduler.ReduceLROnPlateau", "monitor": "val_mae"}
+    trainer = _trainer(tmp_path, sched)
     with pytest.raises(SpecError) as err:
-        train(_trainer(tmp_path, sched), BREAST_CANCER, out=tmp_path / "runs")
+        train(trainer, BREAST_CANCER, out=tmp_path / "runs")
+    assert str(err.value) == (
+        f"the specs have 1 error; not training:\n{trainer}:14:12: error AG247 scheduler.monitor"
+        " 'val_mae' is not a metric the trainer produces for a classification model"
+        " (train_loss, val_loss, val_accuracy)"
+    )
+    assert not (tmp_path / "runs").exists()
+    spec = yaml.safe_load(trainer.read_text())
+    model = yaml.safe_load((tmp_path / "models" / "bc-mlp-v1.model.yaml").read_text())
+    loss = parse_loss(model, torch.device("cpu"))
+    with pytest.raises(SpecError) as err:
+        _scheduler_spec(spec, parse_config(spec["config"]), loss, "val_loss")
     assert str(err.value) == (
         "scheduler.monitor 'val_mae' is not a metric of this run; it produces: train_loss, "
         "val_loss, val_accuracy"
     )
-    assert not (tmp_path / "runs").exists()
 
 
 def test_a_scheduler_needing_a_callable_is_refused_by_the_preflight(tmp_path: Path) -> None:

@@ -191,7 +191,8 @@ SCHEDULER_MONITOR_UNUSED = _code(
 SCHEDULER_MONITOR_UNKNOWN = _code(
     "AG247",
     "unknown scheduler metric",
-    "scheduler.monitor names a metric the trainer never produces.",
+    "scheduler.monitor names a metric the trainer never produces (the trainer refuses it, as"
+    " early_stopping_monitor's AG224).",
 )
 SCHEDULER_REJECTED = _code(
     "AG248",

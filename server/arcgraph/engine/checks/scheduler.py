@@ -172,8 +172,7 @@ def _check_monitor(
             msg,
             monitor.span,
             did_you_mean(name, list(produced)),
-            severity=Severity.WARNING,
-        )
+        )  # an error, like early_stopping_monitor's AG224: the trainer refuses both
 
 
 def scheduler_probe_request(root: YMap) -> dict[str, Any] | None:
