@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import yaml
 
-from arcgraph.builder.build import build_model
+from arcgraph.builder.build import StackModule, build_model
 from arcgraph.worker.probes import probe_shapes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
@@ -25,7 +26,24 @@ def _probe(text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         layer = dict(built.named_children()).get(node["name"])
         want = sum(p.numel() for p in layer.parameters()) if layer is not None else 0
         assert node["params"] == want, node["name"]
+    for use in res.get("module_uses", []):  # each module instance: one copy's, as built
+        instance = _instance(built, use["path"])
+        assert use["params"] == sum(p.numel() for p in instance.parameters()), use["path"]
+        for path, fact in res["module_nodes"].items():
+            if path.rpartition("/")[0] == use["path"]:
+                layer = dict(instance.named_children()).get(fact["name"])
+                want = sum(p.numel() for p in layer.parameters()) if layer is not None else 0
+                assert fact["params"] == want, path
     return res, {n["name"]: n for n in res["nodes"]}
+
+
+def _instance(model: torch.nn.Module, path: str) -> torch.nn.Module:
+    """The module instance at a use's path (`blocks/ff`; an arc.stack's first copy)."""
+    for name in path.split("/"):
+        model = dict(model.named_children())[name]
+        if isinstance(model, StackModule):
+            model = model[0]
+    return model
 
 
 MLP = """
@@ -182,3 +200,125 @@ def test_check_asks_for_the_verdict_only_the_editor_for_the_shapes(tmp_path: Pat
         shapes = engine.shapes.get(path)
         assert (None if shapes is None else len(shapes.nodes)) == seen
     assert calls == [False, True]
+
+
+MODULES = """
+modules:
+  Block:
+    inputs: [x]
+    graph:
+      - {name: lin, type: torch.nn.Linear, params: {in_features: 4, out_features: 4}, inputs: {input: x}}
+      - {name: act, type: torch.nn.ReLU, inputs: {input: lin.output}}
+    outputs:
+      output: act.output
+  Split:
+    inputs: [a]
+    graph:
+      - {name: inner, type: module.Block, inputs: {x: a}}
+      - {name: seq, type: torch.reshape, params: {shape: [-1, 2, 2]}, inputs: {input: inner.output}}
+    outputs:
+      flat: inner.output
+      pairs: seq.output
+inputs:
+  features: {dtype: float32, shape: [null, 4]}
+graph:
+  - {name: split, type: module.Split, inputs: {a: features}}
+  - {name: stack, type: arc.stack, params: {module: Block, count: 3}, inputs: {x: split.output.0}}
+  - {name: head, type: torch.nn.Linear, params: {in_features: 4, out_features: 1}, inputs: {input: stack.output}}
+outputs:
+  y: head.output
+  pairs: split.output.1
+"""
+
+
+def test_module_inner_nodes_per_use() -> None:
+    """A module's inner nodes are recorded under the node that uses it (an arc.stack's first
+    copy), nested modules under their path; a use's params are one copy's."""
+    res, nodes = _probe(MODULES)
+    assert [n["name"] for n in res["nodes"]] == ["split", "stack", "head"]
+    assert nodes["stack"]["params"] == 3 * 20
+    assert res["module_uses"] == [
+        {
+            "path": "split",
+            "module": "Split",
+            "count": None,
+            "inputs": {"a": ["B", 4]},
+            "outputs": {"flat": ["B", 4], "pairs": ["B", 2, 2]},
+            "params": 20,
+            "trainable_params": 20,
+        },
+        {
+            "path": "split/inner",
+            "module": "Block",
+            "count": None,
+            "inputs": {"x": ["B", 4]},
+            "outputs": {"output": ["B", 4]},
+            "params": 20,
+            "trainable_params": 20,
+        },
+        {
+            "path": "stack",
+            "module": "Block",
+            "count": 3,
+            "inputs": {"x": ["B", 4]},
+            "outputs": {"output": ["B", 4]},
+            "params": 20,
+            "trainable_params": 20,
+        },
+    ]
+    inner = {
+        p: (n["output_shape"], n["input_shapes"], n["params"])
+        for p, n in res["module_nodes"].items()
+    }
+    assert inner == {
+        "split/inner": (["B", 4], [["B", 4]], 20),
+        "split/seq": (["B", 2, 2], [["B", 4]], 0),
+        "split/inner/lin": (["B", 4], [["B", 4]], 20),
+        "split/inner/act": (["B", 4], [["B", 4]], 0),
+        "stack/lin": (["B", 4], [["B", 4]], 20),
+        "stack/act": (["B", 4], [["B", 4]], 0),
+    }
+    assert res["total_params"] == 20 + 60 + 5
+
+
+def test_transformer_example_modules_count_as_torch() -> None:
+    text = (EXAMPLES / "arc-transformer-classifier-v1.model.yaml").read_text(encoding="utf-8")
+    res, _ = _probe(text)
+    assert [(u["path"], u["module"], u["count"]) for u in res["module_uses"]] == [
+        ("encoder_stack", "TransformerEncoderBlock", 6),
+        ("encoder_stack/ffn", "FeedForward", None),
+    ]
+    mha = res["module_nodes"]["encoder_stack/mha"]
+    assert mha["output_shapes"] == [["B", 256, 512], ["B", 256, 256]]
+    assert res["module_nodes"]["encoder_stack/ffn/ffn_linear_1"]["output_shape"] == ["B", 256, 2048]
+
+
+def test_no_module_recording_left_behind() -> None:
+    """After the probe, a module runs its fast path again (no recorder, no hooks)."""
+    from arcgraph.worker import shapes
+
+    spec = yaml.safe_load(MODULES)
+    model = build_model(spec, device="meta")
+    uses = shapes.module_uses(model)
+    seen: shapes.Record = {}
+    with shapes.ModuleRecording(uses, seen):
+        model(features=torch.zeros(2, 4, device="meta"))
+    assert sorted(seen) == sorted(
+        [
+            "split/",
+            "split/inner/",
+            "stack/",
+            *(
+                f"{p}/{n}"
+                for p, n in [
+                    ("split", "inner"),
+                    ("split", "seq"),
+                    ("split/inner", "lin"),
+                    ("split/inner", "act"),
+                    ("stack", "lin"),
+                    ("stack", "act"),
+                ]
+            ),
+        ]
+    )
+    assert all(u[3]._record is None and not u[3]._forward_hooks for u in uses)

@@ -76,6 +76,14 @@ class GraphModule(nn.Module):
         self._chain = _straight_chain(self._input_names, steps, outputs)
         self._embedded: tuple[tuple[str, nn.Embedding], ...] = ()
         self._output_keys = tuple(name for name, _ in outputs)
+        self.module_name = module_name
+        # the shape probe's recorder of a sub-graph's nodes (see `record_nodes`)
+        self._record: NodeRecord | None = None
+
+    def record_nodes(self, record: NodeRecord | None) -> None:
+        """Give each of this sub-graph's node calls to `record` from now on (None: stop): the
+        shape probe sees a module's inner nodes through it."""
+        self._record = record
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -101,8 +109,8 @@ class GraphModule(nn.Module):
         return tuple(name for name, _ in self._outputs)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        chain = self._chain
-        if chain is not None and len(args) == 1 and not kwargs:
+        chain, record = self._chain, self._record
+        if chain is not None and record is None and len(args) == 1 and not kwargs:
             arg = args[0]
             if not self._main:
                 return self._run_chain(chain, arg)
@@ -118,7 +126,7 @@ class GraphModule(nn.Module):
             raise TypeError(f"missing model input(s): {', '.join(missing)}")
         for name, embedding in self._embedded:
             env[name] = embedding(env[name])
-        self._run_steps(env)
+        self._run_steps(env, record)
         return self._result(env)
 
     def _result(self, env: dict[str, Any]) -> Any:

@@ -39,6 +39,20 @@ class ModelShapes:
     outputs: dict[str, Any]
     totals: dict[str, Any]
     by_name: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # every instance of a `modules` entry (path, module, count, inputs, outputs, params of one
+    # copy), depth first in run order; and their inner nodes' facts by path (`blocks/ff`)
+    module_uses: list[dict[str, Any]] = field(default_factory=list)
+    module_nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def uses_of(self, module: str) -> list[dict[str, Any]]:
+        """The instances of `modules` entry `module`; the first one's shapes are the ones
+        shown on the module's own lines."""
+        return [u for u in self.module_uses if u.get("module") == module]
+
+    def module_node(self, module: str, name: str) -> dict[str, Any] | None:
+        """Node `name` of `modules` entry `module` as its first use ran it."""
+        uses = self.uses_of(module)
+        return self.module_nodes.get(f"{uses[0]['path']}/{name}") if uses else None
 
     @classmethod
     def from_probe(cls, res: ProbeResult) -> ModelShapes | None:
@@ -53,6 +67,8 @@ class ModelShapes:
             outputs=dict(res.data.get("model_outputs") or {}),
             totals={k: res.data.get(k) for k in TOTAL_KEYS},
             by_name={str(n.get("name")): n for n in nodes},
+            module_uses=list(res.data.get("module_uses") or []),
+            module_nodes=dict(res.data.get("module_nodes") or {}),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -61,7 +77,40 @@ class ModelShapes:
         nodes = [{k: n[k] for k in _NODE_KEYS if k in n} for n in self.nodes]
         for out, n in zip(nodes, self.nodes, strict=True):
             out["trainable_params"] = n.get("trainable_params", 0)
-        return {"nodes": nodes, "inputs": self.inputs, "outputs": self.outputs, **self.totals}
+        modules = self._modules_json()
+        return {
+            "nodes": nodes,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            **self.totals,
+            **({"modules": modules} if modules else {}),
+        }
+
+    def _modules_json(self) -> dict[str, Any]:
+        """Per `modules` entry that the graph uses: its uses (paths), the parameters of one
+        copy, its inputs' and outputs' shapes and its nodes, as its first use ran them."""
+        found: dict[str, Any] = {}
+        for use in self.module_uses:
+            name = str(use.get("module"))
+            if name in found:
+                found[name]["used_by"].append(use["path"])
+                continue
+            prefix = f"{use['path']}/"
+            inner = [
+                {k: n[k] for k in _NODE_KEYS if k in n}
+                | {"trainable_params": n["trainable_params"]}
+                for path, n in self.module_nodes.items()
+                if path.startswith(prefix) and "/" not in path[len(prefix) :]
+            ]
+            found[name] = {
+                "used_by": [use["path"]],
+                "params": use.get("params", 0),
+                "trainable_params": use.get("trainable_params", 0),
+                "inputs": use.get("inputs", {}),
+                "outputs": use.get("outputs", {}),
+                "nodes": inner,
+            }
+        return found
 
     def table(self) -> str:
         """The torchinfo-style table: node, type, output shape, params; then the totals."""

@@ -163,8 +163,9 @@ def probe_shapes(spec: dict[str, Any], batch: int = 2, *, summary: bool = True) 
     except build.SpecBuildError as exc:
         return _failure(spec, exc.node, exc.message, module=getattr(exc, "module", None))
     first: shapes.Record = {}
+    uses = shapes.module_uses(model) if summary else []
     try:
-        with torch.no_grad():
+        with torch.no_grad(), shapes.ModuleRecording(uses, first):
             out = model.trace(inputs, shapes.recorder(first))
     except build.NodeRuntimeError as exc:
         failed = _failure(spec, exc.node, exc.message, path=tuple(getattr(exc, "path", ())))
@@ -173,7 +174,7 @@ def probe_shapes(spec: dict[str, Any], batch: int = 2, *, summary: bool = True) 
         return failed
     except Exception as exc:  # torch raises many types; report rather than crash the worker
         return {"ok": False, "node": None, "message": f"{type(exc).__name__}: {exc}"}
-    facts = _summary(spec, model, inputs, out, first, batch) if summary else {}
+    facts = _summary(spec, model, inputs, out, first, batch, uses) if summary else {}
     problem = _loss_problem(spec, out, batch)
     if problem is not None:  # the shapes are shown despite a loss problem
         return {"ok": False, "node": None, "message": problem, "stage": "loss", **facts}
@@ -187,6 +188,7 @@ def _summary(
     out: dict[str, Any],
     first: shapes.Record,
     batch: int,
+    uses: list[shapes.Use],
 ) -> dict[str, Any]:
     """Per-node shapes and parameter counts, and the totals (arcgraph.worker.shapes); the
     second forward, with other sizes for the `null` dimensions, only when there are some."""
@@ -201,7 +203,7 @@ def _summary(
             spec, batch=shapes.SECOND_BATCH, device="meta", variable=shapes.SECOND_VARIABLE
         )
         try:
-            with torch.no_grad():
+            with torch.no_grad(), shapes.ModuleRecording(uses, second):
                 io2 = (inputs2, model.trace(inputs2, shapes.recorder(second)))
         except Exception:  # a model that takes one size only: its sizes shown as they are
             second, io2 = None, None
@@ -209,6 +211,7 @@ def _summary(
     return {
         "nodes": shapes.node_facts(spec, model, first, second, batches),
         **shapes.io_shapes(inputs, out, io2, batches),
+        **shapes.module_facts(spec, uses, first, second, batches),
         **shapes.totals(model),
     }
 

@@ -9,9 +9,12 @@ dimension equal to the batch in both runs is `B`, one that changes otherwise is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from arcgraph.builder.build import GraphModule
 
 # The second run's sizes for `null` dimensions: primes unlike the first run's (2 and 8), so
 # that a dimension derived from another one (8 // 4 == 2) does not pass for the batch twice.
@@ -91,17 +94,19 @@ def node_facts(
     first: Record,
     second: Record | None,
     batches: tuple[int, int],
+    prefix: str = "",
 ) -> list[dict[str, Any]]:
-    """Per node of the main graph, in the spec's order: name, type, output shape(s),
+    """Per node of the main graph (or of the sub-graph `spec` of a `modules` entry, whose
+    records are keyed `prefix` + name), in the spec's order: name, type, output shape(s),
     dtype(s), input shapes and parameter counts (its module's, trainable and all)."""
     children = dict(model.named_children())
     nodes: list[dict[str, Any]] = []
     for node in spec.get("graph") or []:
-        if not isinstance(node, Mapping) or node.get("name") not in first:
+        if not isinstance(node, Mapping) or f"{prefix}{node.get('name')}" not in first:
             continue
         name = str(node["name"])
-        args, result = first[name]
-        other = second.get(name) if second is not None else None
+        args, result = first[prefix + name]
+        other = second.get(prefix + name) if second is not None else None
         args2, result2 = other if other is not None else ([], _NO_SECOND_RUN)
         shape = merge(_shape(result), _shape(result2) if other else _NO_SECOND_RUN, batches)
         inputs = [
@@ -156,3 +161,109 @@ def io_shapes(
         "model_inputs": merged(inputs, second[0] if second else None),
         "model_outputs": merged(outputs, second[1] if second else None),
     }
+
+
+Use = tuple[str, str, int | None, "GraphModule"]  # (path, module name, stack count, instance)
+
+
+def module_uses(model: torch.nn.Module, prefix: str = "") -> list[Use]:
+    """Every instance of a `modules` entry in the built model, depth first in run order: its
+    path (`blocks`, `enc/inner`: the node names down to it, as the graph view names them),
+    its module, the count of an `arc.stack` (whose first copy stands for all) and itself."""
+    from arcgraph.builder.build import GraphModule, StackModule
+
+    uses: list[Use] = []
+    for name, child in model.named_children():
+        count: int | None = None
+        if isinstance(child, StackModule) and len(child) > 0:
+            child, count = child[0], len(child)
+        if isinstance(child, GraphModule) and child.module_name is not None:
+            uses.append((prefix + name, child.module_name, count, child))
+            uses += module_uses(child, f"{prefix}{name}/")
+    return uses
+
+
+class ModuleRecording:
+    """While entered, every module instance of `uses` gives its inner nodes' calls to `into`
+    (keyed `path/node`) and its own arguments and result (keyed `path/`)."""
+
+    def __init__(self, uses: list[Use], into: Record) -> None:
+        self.uses, self.into = uses, into
+        self._hooks: list[Any] = []
+
+    def __enter__(self) -> ModuleRecording:
+        for path, _, _, instance in self.uses:
+            instance.record_nodes(self._keyed(f"{path}/"))
+            self._hooks.append(instance.register_forward_hook(self._io(f"{path}/")))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for _, _, _, instance in self.uses:
+            instance.record_nodes(None)
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks.clear()
+
+    def _keyed(self, prefix: str) -> Any:
+        def record(name: str, args: list[Any], result: Any) -> None:
+            self.into.setdefault(prefix + name, (args, result))  # an arc.stack's first copy
+
+        return record
+
+    def _io(self, key: str) -> Any:
+        def hook(_module: Any, args: tuple[Any, ...], result: Any) -> None:
+            self.into.setdefault(key, (list(args), result))
+
+        return hook
+
+
+def module_facts(
+    spec: Mapping[str, Any],
+    uses: list[Use],
+    first: Record,
+    second: Record | None,
+    batches: tuple[int, int],
+) -> dict[str, Any]:
+    """`module_uses`: per instance (path order), its module, stack count, input and output
+    shapes by the module's declared names and parameter counts of one copy; `module_nodes`:
+    the inner nodes' facts (as `node_facts` gives them) by path (`blocks/ff`)."""
+    modules = spec.get("modules")
+    modules = modules if isinstance(modules, Mapping) else {}
+    out_uses: list[dict[str, Any]] = []
+    inner: dict[str, Any] = {}
+    for path, name, count, instance in uses:
+        decl = modules.get(name)
+        if not isinstance(decl, Mapping) or f"{path}/" not in first:
+            continue
+        for fact in node_facts(decl, instance, first, second, batches, prefix=f"{path}/"):
+            inner[f"{path}/{fact['name']}"] = fact
+        (args, result), other = first[f"{path}/"], (second or {}).get(f"{path}/")
+        args2, result2 = other if other is not None else ([], _NO_SECOND_RUN)
+        results = list(result) if isinstance(result, tuple) else [result]
+        results2 = (list(result2) if isinstance(result2, tuple) else [result2]) if other else None
+        in_names = [str(i) for i in decl.get("inputs") or []]
+        out_names = [str(o) for o in (decl.get("outputs") or {})]
+        params = list(instance.parameters())
+
+        def shown(values: list[Any], values2: list[Any] | None, names: list[str]) -> dict:
+            return {
+                n: merge(
+                    _shape(v),
+                    _shape(values2[i]) if values2 is not None else _NO_SECOND_RUN,
+                    batches,
+                )
+                for i, (n, v) in enumerate(zip(names, values, strict=False))
+            }
+
+        out_uses.append(
+            {
+                "path": path,
+                "module": name,
+                "count": count,
+                "inputs": shown(args, args2 if other else None, in_names),
+                "outputs": shown(results, results2, out_names),
+                "params": sum(p.numel() for p in params),
+                "trainable_params": sum(p.numel() for p in params if p.requires_grad),
+            }
+        )
+    return {"module_uses": out_uses, "module_nodes": inner}
