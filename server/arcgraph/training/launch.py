@@ -26,17 +26,38 @@ from arcgraph.training.errors import SpecError
 
 
 def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("distributed (torchrun)")
+    group = parser.add_argument_group(
+        "distributed (torchrun)",
+        "train on several processes with torch.distributed (DDP), launched by torchrun; "
+        "batch_size stays the global batch (docs/distributed.md)",
+    )
     group.add_argument(
         "--nproc-per-node",
         type=int,
         metavar="N",
-        help="train on N processes on this node, under torchrun (default: config.world_size)",
+        help="train on N processes on this node, under torchrun (default: config.world_size "
+        "/ M with config.distributed: true, else one process without torchrun)",
     )
-    group.add_argument("--nnodes", type=int, default=1, metavar="M", help="nodes (default: 1)")
-    group.add_argument("--node-rank", type=int, default=0, metavar="R", help="this node's rank")
     group.add_argument(
-        "--rdzv-endpoint", metavar="HOST:PORT", help="node 0's address, for --nnodes > 1"
+        "--nnodes",
+        type=int,
+        default=1,
+        metavar="M",
+        help="nodes in the run, each started with the same flags and its own --node-rank "
+        "(default: 1)",
+    )
+    group.add_argument(
+        "--node-rank",
+        type=int,
+        default=0,
+        metavar="R",
+        help="this node's rank, 0 to M-1; node 0 holds rank 0, which writes the run directory "
+        "(default: 0)",
+    )
+    group.add_argument(
+        "--rdzv-endpoint",
+        metavar="HOST:PORT",
+        help="node 0's address, where the nodes meet (required with --nnodes > 1)",
     )
     group.add_argument(
         "--max-restarts",
@@ -91,6 +112,11 @@ def check_flags(args: argparse.Namespace) -> int:
         raise SpecError("--nproc-per-node and --nnodes must be at least 1")
     if args.nnodes > 1 and not args.rdzv_endpoint:
         raise SpecError("--nnodes > 1 needs --rdzv-endpoint HOST:PORT (node 0's address)")
+    if not 0 <= args.node_rank < args.nnodes:
+        raise SpecError(
+            f"--node-rank {args.node_rank} is not a node of --nnodes {args.nnodes}; give each"
+            f" node its rank, 0 to {args.nnodes - 1}"
+        )
     nproc = args.nproc_per_node
     if nproc is None:
         nproc = max(1, (spec_w or 1) // args.nnodes)
