@@ -72,6 +72,23 @@ def test_diagnostic_conversion(tmp_path):
     assert rel.location.range == types.Range(types.Position(1, 8), types.Position(1, 11))
 
 
+def test_a_related_place_in_the_same_file_is_read_from_the_open_text(tmp_path):
+    """The open document (maybe unsaved, maybe edited since) converts a related place in its
+    own file, not the disk's copy (none here: it was 0:0)."""
+    path = str(tmp_path / "never-saved.trainer.yaml")
+    lines = ["config:", "  device: \U0001f600cpu", "  backend: nccl"]
+    d = Diagnostic(
+        "AG270",
+        "nccl needs CUDA",
+        Span(2, 11, 2, 15),
+        Severity.ERROR,
+        path,
+        (Related(path, Span(1, 10, 1, 14), "the device is 'cpu'"),),
+    )
+    (rel,) = convert.to_lsp_diagnostic(d, lines, "utf-16").related_information
+    assert rel.location.range == types.Range(types.Position(1, 10), types.Position(1, 15))
+
+
 def _cur(text: str, line: int, col: int):
     c = outline(text, (line, col)).cursor
     assert c is not None

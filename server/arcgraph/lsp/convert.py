@@ -79,12 +79,14 @@ def to_lsp_diagnostic(
     """An engine diagnostic -> an LSP one: code, doc link, source, related places, fix data.
 
     `related_lines` gives the text of other files (by path) so their spans convert exactly;
-    a file not given is read from the disk, or counted as code points if unreadable."""
+    a place in the diagnostic's own file uses `lines` (the open document, maybe unsaved or
+    edited since); another file not given is read from the disk, or counted as code points
+    if unreadable."""
     related = None
     if d.related:
         related = []
         for r in d.related:
-            other = (related_lines or {}).get(r.path)
+            other = lines if r.path == d.path else (related_lines or {}).get(r.path)
             if other is None:
                 other = _read_lines(r.path)
             related.append(
