@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from arcgraph.training import train
+from arcgraph.training import TrainingInterrupted, train
 
 from .conftest import IRIS, REPO, base_config, make_workspace
 from .test_resume import read_events, wait_for
@@ -195,3 +195,40 @@ def test_ctrl_c_stops_every_rank_and_rank_0_checkpoints(two: tuple[Path, Path], 
     summary = summary_of(out, "c")
     assert summary["status"] == "interrupted" and summary["world_size"] == 2
     assert Path(summary["checkpoint"]).is_file()
+    # rank 0's interrupt checkpoint (mid-epoch unless the signal met an epoch's end) resumes
+    # on one process, to the uninterrupted 2-process result
+    resumed = train(trainer, IRIS, resume=out / MODEL / "c", verbose=False)
+    assert resumed["status"] == "completed" and resumed["world_size"] == 1
+    assert_same_metrics(resumed["final_metrics"], summary_of(two[1], "ref")["final_metrics"])
+
+
+def test_a_one_process_mid_epoch_checkpoint_resumes_on_two(tmp_path: Path) -> None:
+    """In-memory data, stopped after batch 5 of epoch 3 (SIGINT: a checkpoint after the step),
+    resumed with --nproc-per-node 2: the run ends as the uninterrupted one-process run."""
+    trainer = workspace(tmp_path, epochs=5, batch_size=8, log_every=1)
+    whole = train(trainer, IRIS, out=tmp_path / "single", run_name="one", verbose=False)
+
+    def interrupt(event: dict[str, Any]) -> None:
+        if event["event"] == "step" and event.get("epoch") == 3 and event.get("batch") == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    out, events = tmp_path / "runs", tmp_path / "events.jsonl"
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train(trainer, IRIS, out=out, run_name="m", events=interrupt, verbose=False)
+    checkpoint = Path(str(stopped.value.checkpoint))
+    assert checkpoint.name == "epoch-0003-batch-00005.pt"
+    run = out / MODEL / "m"
+    proc = cli(
+        "--trainer", str(trainer), "--data", str(IRIS), "--resume", str(run), "--quiet",
+        "--nproc-per-node", "2", "--events", str(events),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    start = next(e for e in read_events(events) if e["event"] == "start")
+    assert start["resumed_from"] == str(checkpoint)
+    summary = summary_of(out, "m")
+    assert (summary["status"], summary["world_size"], summary["epochs_completed"]) == (
+        "completed",
+        2,
+        5,
+    )
+    assert_same_metrics(summary["final_metrics"], whole["final_metrics"])

@@ -93,6 +93,18 @@ def check_world(batch_size: int, world_size: int, spec_world_size: int | None) -
         )
 
 
+def sync_batchnorm(net: torch.nn.Module, device: torch.device) -> torch.nn.Module | None:
+    """`net` for DDP: on CUDA its BatchNorm layers become SyncBatchNorm (statistics over the
+    whole global batch, as one process computes them); None when it has BatchNorm on a device
+    without SyncBatchNorm (the CPU: each process then normalizes over its share)."""
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    if not has_bn:
+        return net
+    if device.type != "cuda":
+        return None
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+
+
 def init(world: World, backend: str, device: torch.device) -> torch.device:
     """The process group, once; -> this rank's device (cuda:LOCAL_RANK on CUDA)."""
     if device.type == "cuda":
