@@ -42,9 +42,13 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+# gloo on the CPU, also on a machine with GPUs; scripts/gpu-check sets it to cuda on 2+ GPUs
+# (NCCL, one GPU per process) for the restart tests
+DEVICE = os.environ.get("ARCGRAPH_TEST_DIST_DEVICE", "cpu")
+
+
 def workspace(root: Path, **config: Any) -> Path:
-    """gloo on the CPU, also on a machine with GPUs (scripts/gpu-check runs NCCL itself)."""
-    return make_workspace(root, MODEL, base_config(device="cpu", **config))
+    return make_workspace(root, MODEL, base_config(device=DEVICE, **config))
 
 
 def run_args(trainer: Path, out: Path, name: str, *extra: str) -> list[str]:
