@@ -70,6 +70,7 @@ from arcgraph.training.stream_data import (
     bound_or_default,
     memory_bound_mb,
     should_stream,
+    streamed_resume_problem,
 )
 from arcgraph.training.streaming import StreamingTable
 from arcgraph.training.vocab import apply_vocabularies
@@ -167,6 +168,7 @@ def train(
     run_name: str | None = None,
     verbose: bool | None = None,
     overrides: list[str] | None = None,
+    data_memory_mb: float | None = None,
 ) -> dict[str, Any]:
     """Train and return the run's summary (also written to `<run_dir>/summary.json`).
 
@@ -174,6 +176,8 @@ def train(
     ResumeError, NonFiniteLossError) and TrainingInterrupted after a first Ctrl-C/SIGTERM.
     `verbose` overrides the trainer's `config.verbose` (the API's default is the spec's).
     `overrides` are `KEY=VALUE` texts (`--set`) applied to the trainer spec for this run.
+    `data_memory_mb` bounds the memory of streamed Parquet data (`--data-memory-mb`; None:
+    ARCGRAPH_DATA_MEMORY_MB, else the default).
     """
     world = world_from_env()  # torchrun's environment: this is one rank of W
     if not world.main:  # rank 0 reports and writes; the others train silently
@@ -196,6 +200,7 @@ def train(
                 overrides=overrides or [],
                 stack=stack,
                 world=world,
+                data_memory_mb=data_memory_mb,
             )
     except TrainingInterrupted as err:
         reporter.error(err, checkpoint=err.checkpoint)
@@ -279,6 +284,7 @@ def _train(
     overrides: list[str],
     stack: contextlib.ExitStack,
     world: World = dist_.SINGLE,
+    data_memory_mb: float | None = None,
 ) -> dict[str, Any]:
     specs = _read_specs(trainer_path, model, target, reporter, verbose, overrides)
     if world.distributed:
@@ -296,15 +302,21 @@ def _train(
         return start.finished
     with _isolated_rng(specs.device):
         net, optimizer = _build(specs, start.seed)
-        data = _load_data(specs, data_path, net, start.seed, _saved_vocabularies(start.resumed))
-        if world.distributed and data.placed.own_order:
-            # the loop shards each global batch itself; a streamed reader's per-rank shares
-            # would be sharded twice (and ranks could disagree on their step counts)
-            raise SpecError(
-                f"{data_path} is streamed in bounded memory, which does not train on several"
-                " processes yet; train it with one process (a single Parquet file is read"
-                " into memory when ARCGRAPH_DATA_MEMORY_MB is unset or above its size)"
+        data = _load_data(
+            specs,
+            data_path,
+            net,
+            start.seed,
+            _saved_vocabularies(start.resumed),
+            world=world,
+            memory_mb=data_memory_mb,
+        )
+        if data.placed.own_order and start.resumed is not None and start.resumed.state:
+            problem = streamed_resume_problem(
+                start.resumed.path, start.resumed.state, world.world_size
             )
+            if problem is not None:  # every rank has the state: each refuses alike
+                raise ResumeError(problem)
         run_dir = dist_.decided_on_main(
             world,
             lambda: _write_run_dir(specs, start, data, out, run_name, resume is not None, stack),
@@ -378,9 +390,11 @@ def _wrap(
         return None
     from torch.nn.parallel import DistributedDataParallel
 
-    module = dist_.sync_batchnorm(net, specs.device)
-    if module is None:
-        module = net
+    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    module: torch.nn.Module = net
+    if has_bn and specs.device.type == "cuda":
+        module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+    elif has_bn:
         reporter.info(
             "BatchNorm on CPU processes: each normalizes over its share of the batch "
             "(SyncBatchNorm needs CUDA), so results differ from one process slightly"
@@ -539,13 +553,17 @@ def _load_data(
     net: GraphModule,
     seed: int,
     saved_vocabularies: dict[str, Any] | None = None,
+    *,
+    world: World = dist_.SINGLE,
+    memory_mb: float | None = None,
 ) -> _Data:
     """Data read, checked, split by the seed, categorical inputs indexed by the vocabulary of
-    the training rows (or the checkpoint's), placed on the device."""
+    the training rows (or the checkpoint's), placed on the device; streamed Parquet data is
+    bounded by `memory_mb` (`--data-memory-mb`), else ARCGRAPH_DATA_MEMORY_MB."""
     loss = specs.loss
-    bound = memory_bound_mb()
+    bound = memory_bound_mb(memory_mb)
     if should_stream(data_path, bound):
-        return _stream_data(specs, data_path, net, seed, bound)
+        return _stream_data(specs, data_path, net, seed, bound, world)
     dataset = load_dataset(data_path, specs.model_spec, specs.target, loss)
     train_idx, val_idx = split_indices(dataset.n_rows, specs.cfg.validation_split, seed)
     vocabularies = apply_vocabularies(dataset, specs.model_spec, train_idx, saved_vocabularies)
@@ -562,11 +580,16 @@ def _load_data(
 
 
 def _stream_data(
-    specs: _Specs, data_path: Path, net: GraphModule, seed: int, bound: float | None
+    specs: _Specs,
+    data_path: Path,
+    net: GraphModule,
+    seed: int,
+    bound: float | None,
+    world: World,
 ) -> _Data:
     """Parquet data read in bounded memory (arcgraph.training.streaming): the split is the
     reader's rule (a hash of the seed and the row number), the epoch order its shuffle of row
-    groups and windows; this rank (torchrun's RANK of WORLD_SIZE) reads its own share."""
+    groups and windows; this rank of the `world` reads its own share (see stream_data)."""
     loss, cfg = specs.loss, specs.cfg
     inputs = specs.model_spec.get("inputs") or {}
     columns = [str(c) for decl in inputs.values() for c in decl.get("columns") or []]
@@ -577,8 +600,8 @@ def _stream_data(
         validation_split=cfg.validation_split,
         shuffle=cfg.shuffle,
         memory_mb=bound_or_default(bound),
-        rank=int(os.environ.get("RANK", "0")),
-        world_size=int(os.environ.get("WORLD_SIZE", "1")),
+        rank=world.rank,
+        world_size=world.world_size,
     )
     check_streamable(table.schema, specs.model_spec, specs.target, data_path)
     if table.n_train == 0 or (cfg.validation_split > 0 and table.n_val == 0):

@@ -50,7 +50,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="no progress output (as config.verbose: false)"
     )
+    parser.add_argument(
+        "--data-memory-mb",
+        type=memory_mb,
+        metavar="N",
+        help="memory bound in MB for Parquet data streamed from disk (a folder always, a file "
+        "larger than N); the same as ARCGRAPH_DATA_MEMORY_MB, which this flag overrides",
+    )
     add_launch_arguments(parser)
+
+
+def memory_mb(text: str) -> float:
+    """--data-memory-mb's value: a number of MB above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a bound in MB: give a number > 0, e.g. 512"
+        )
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             run_name=args.name,
             verbose=False if args.quiet else None,
             overrides=args.overrides,
+            data_memory_mb=args.data_memory_mb,
         )
         return 0
     except TrainingInterrupted as err:

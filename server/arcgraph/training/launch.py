@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from arcgraph.training.errors import SpecError
+from arcgraph.training.errors import ResumeError, SpecError, TrainError
 
 
 def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +125,35 @@ def check_flags(args: argparse.Namespace) -> int:
     return nproc
 
 
+def check_resume(args: argparse.Namespace, world_size: int) -> None:
+    """A streamed run's mid-epoch checkpoint on another process count: refused here, before a
+    process starts (each rank would refuse it too, see stream_data.streamed_resume_problem)."""
+    if args.resume is None:
+        return
+    from arcgraph.training import checkpoint as ckpt_io
+    from arcgraph.training.errors import DataError
+    from arcgraph.training.stream_data import (
+        memory_bound_mb,
+        should_stream,
+        streamed_resume_problem,
+    )
+
+    run_dir = Path(args.resume)
+    latest = ckpt_io.list_checkpoints(run_dir)
+    progress = ckpt_io.progress_of(latest[0].name) if latest else None
+    if progress is None or not progress[1]:  # none, or at an epoch's end: any count resumes
+        return
+    try:
+        streamed = should_stream(Path(args.data), memory_bound_mb(args.data_memory_mb))
+        found = ckpt_io.latest_checkpoint(run_dir) if streamed else None
+    except (DataError, ResumeError):  # the ranks say what is wrong, as for one process
+        return
+    if found is not None:
+        problem = streamed_resume_problem(found[0], found[1], world_size)
+        if problem is not None:
+            raise ResumeError(problem)
+
+
 def _child_args(args: argparse.Namespace) -> list[str]:
     """`arcgraph train` arguments for each rank: the same run, without the launch flags."""
     out = ["--trainer", args.trainer, "--data", args.data, "--out", args.out]
@@ -141,6 +170,8 @@ def _child_args(args: argparse.Namespace) -> list[str]:
         out += ["--set", override]
     out += ["--force"] if args.force else []
     out += ["--quiet"] if args.quiet else []
+    if args.data_memory_mb is not None:
+        out += ["--data-memory-mb", repr(args.data_memory_mb)]
     return out
 
 
@@ -165,7 +196,8 @@ def launch(args: argparse.Namespace) -> int:
 
     try:
         nproc = check_flags(args)
-    except SpecError as err:
+        check_resume(args, nproc * args.nnodes)
+    except TrainError as err:
         print(f"arcgraph train: error: {err}", file=sys.stderr)
         return 1
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # torchrun's default for W processes, unsaid

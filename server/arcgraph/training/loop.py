@@ -113,6 +113,27 @@ class DeviceData:
             yield xb, yb
 
 
+def batch_plan(n: int, batch_size: int, accumulate: int) -> list[tuple[int, int, float, bool]]:
+    """Per batch of an epoch of `n` rows: (first row, end row, loss scale, step after it?).
+
+    Every batch but the last starts and ends on a multiple of `batch_size`, which is what lets
+    a streamed reader hand each of W ranks exactly its share (`batch_size` being a multiple of
+    W). A last batch of a single row joins the batch before it: a batch of one row cannot train
+    a model with batch statistics (BatchNorm: "Expected more than 1 value per channel")."""
+    bounds = [(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    n_batches = len(bounds)
+    plan = []
+    for b, (lo, hi) in enumerate(bounds):
+        g0 = (b // accumulate) * accumulate
+        g1 = min(g0 + accumulate, n_batches)
+        group_rows = bounds[g1 - 1][1] - bounds[g0][0]
+        scale = 1.0 if accumulate == 1 else (hi - lo) / group_rows
+        plan.append((lo, hi, scale, b + 1 == g1))
+    return plan
+
+
 @dataclass
 class Progress:
     """Where training stands; what a checkpoint restores."""
@@ -268,6 +289,8 @@ class Loop:
             "data_sha256": self.run.data_sha256,
             "seed": self.run.seed,
             "elapsed_s": self.progress.elapsed_s,
+            # who wrote it: a streamed run resumes mid-epoch only with the same count
+            "world_size": self.world.world_size,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -377,23 +400,8 @@ class Loop:
 
     # -- the loop -------------------------------------------------------------------------
     def plan(self, n: int) -> list[tuple[int, int, float, bool]]:
-        """Per batch: (first row, end row, loss scale, step after it?).
-
-        A last batch of a single row joins the batch before it: a batch of one row cannot train
-        a model with batch statistics (BatchNorm: "Expected more than 1 value per channel")."""
-        bs, acc = self.cfg.batch_size, self.cfg.accumulate_grad_batches
-        bounds = [(lo, min(lo + bs, n)) for lo in range(0, n, bs)]
-        if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
-            bounds[-2:] = [(bounds[-2][0], n)]
-        n_batches = len(bounds)
-        plan = []
-        for b, (lo, hi) in enumerate(bounds):
-            g0 = (b // acc) * acc
-            g1 = min(g0 + acc, n_batches)
-            group_rows = bounds[g1 - 1][1] - bounds[g0][0]
-            scale = 1.0 if acc == 1 else (hi - lo) / group_rows
-            plan.append((lo, hi, scale, b + 1 == g1))
-        return plan
+        """This run's batches of an epoch of `n` rows (see `batch_plan`)."""
+        return batch_plan(n, self.cfg.batch_size, self.cfg.accumulate_grad_batches)
 
     def _backward(self, loss: torch.Tensor, scale: float) -> None:
         """The (accumulation-scaled) loss's backward; fp16 scales it by the GradScaler too."""

@@ -2,15 +2,26 @@
 
 The loop asks for batches in increasing order; each comes from the reader's windows (already
 shuffled, see arcgraph.training.streaming), converted to tensors a window at a time and cut
-into batches, so memory holds about one window. On W processes the loop asks each rank for its
-share of every global batch (`batch_size / W` rows, the batch size being a multiple of W);
-the rank takes them from its own share of the stream, and over an epoch these add up to
-exactly that share. A resumed epoch starts after its first `first_row` rows (a batch start,
-so a multiple of W): this rank's `first_row / W` rows are skipped by the reader.
+into batches, so memory holds about one window.
+
+On W processes the loop's plan (loop.batch_plan) is over the global `n` training rows, the
+same on every rank, so every rank runs the same steps; rank r is asked for `World.shard(lo,
+hi)` of each global batch [lo, hi) and takes those rows from its own share of the stream,
+[r*n//W, (r+1)*n//W) (StreamingTable.share). They add up to exactly that share: every batch
+but the last starts and ends on a multiple of batch_size, itself a multiple of W, so each
+gives r `(hi - lo) / W` rows, and for the last, [lo, n) with lo a multiple of W,
+`(r+1)*n//W - r*n//W = (r+1)*(n-lo)//W - r*(n-lo)//W`. So no rank runs out of rows or leaves
+one unread, for any accumulate_grad_batches (it only groups batches) and a last batch of any
+size (one smaller than W leaves some ranks no rows: they still run the step). A resumed
+epoch starts at a batch start `first_row` (a multiple of W): this rank's `first_row / W`
+rows are skipped by the reader. The global batches differ from one process's (each rank
+shuffles its own share), so a W-process streamed run matches one process statistically,
+not exactly (an in-memory one does, up to float summation order).
 
 When data is streamed (`should_stream`): a folder of Parquet files always (the in-memory
-path refuses folders), a single Parquet file only when ARCGRAPH_DATA_MEMORY_MB is set and the
-file's values take more than that bound; anything else keeps the in-memory path unchanged.
+path refuses folders), a single Parquet file only when a bound is set (ARCGRAPH_DATA_MEMORY_MB
+or `--data-memory-mb`, the flag winning) and the file's values take more than it; anything
+else keeps the in-memory path unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -32,8 +44,13 @@ MEMORY_ENV = "ARCGRAPH_DATA_MEMORY_MB"
 Convert = Callable[[pa.Table, np.ndarray], tuple[dict[str, torch.Tensor], torch.Tensor]]
 
 
-def memory_bound_mb() -> float | None:
-    """The data memory bound from ARCGRAPH_DATA_MEMORY_MB (None when unset)."""
+def memory_bound_mb(given: float | None = None) -> float | None:
+    """The data memory bound: `given` (--data-memory-mb) when set, else
+    ARCGRAPH_DATA_MEMORY_MB (None when neither is)."""
+    if given is not None:
+        if not given > 0:
+            raise DataError(f"data memory bound {given!r} MB: give a number > 0, e.g. 512")
+        return float(given)
     text = os.environ.get(MEMORY_ENV)
     if not text:
         return None
@@ -73,8 +90,8 @@ class StreamData(DeviceData):
     own_order = True
 
     def __init__(self, table: StreamingTable, convert: Convert, device: torch.device) -> None:
-        first = next(table.validation_rows() if table.n_train == 0 else table.train_rows(1))
-        sample_x, sample_y = convert(first.table.slice(0, 2), first.rows[:2])
+        first = table.head(2)
+        sample_x, sample_y = convert(first.table, first.rows)
         super().__init__(
             train_x=sample_x,
             train_y=sample_y,
@@ -122,6 +139,9 @@ class StreamData(DeviceData):
         gives the same batch."""
         if self._last is not None and self._last[0] == (lo, hi):
             return self._last[1]
+        if hi == lo:  # a batch smaller than W leaves a rank without rows (it still steps)
+            empty = {k: v[:0].to(self.device) for k, v in self.train_x.items()}
+            return empty, self.train_y[:0].to(self.device)
         xs: list[dict[str, torch.Tensor]] = []
         ys: list[torch.Tensor] = []
         need = hi - lo
@@ -153,3 +173,26 @@ class StreamData(DeviceData):
             for a in range(0, int(yh.shape[0]), step):
                 xb = {k: v[a : a + step].to(self.device) for k, v in xh.items()}
                 yield xb, yh[a : a + step].to(self.device)
+
+
+def streamed_resume_problem(path: Path, state: dict[str, Any], world_size: int) -> str | None:
+    """Why a streamed run cannot continue from checkpoint `path` on `world_size` processes
+    (None: it can). At an epoch's end any count resumes; mid-epoch only the count that wrote
+    it, since each rank's share of the epoch and its shuffle windows depend on the count, so
+    another one would train another set of rows for the rest of that epoch."""
+    batch = int(state.get("batch") or 0)
+    saved = int(state.get("world_size", 1))  # before it was recorded: streamed ran on 1 only
+    if not batch or saved == world_size:
+        return None
+    epoch = int(state["epoch"]) + 1
+    flag = "without --nproc-per-node" if saved == 1 else f"--nproc-per-node {saved}"
+
+    def procs(n: int) -> str:
+        return f"{n} process" + ("es" if n > 1 else "")
+
+    return (
+        f"{path}: this checkpoint stopped streamed data mid-epoch (epoch {epoch}, after batch"
+        f" {batch}) on {procs(saved)}; on {procs(world_size)} the rest of epoch {epoch} would"
+        f" train other rows. Resume it on {procs(saved)} ({flag}), or from an epoch's end:"
+        f" move {path.name} out of {path.parent} and resume again"
+    )

@@ -212,6 +212,20 @@ class StreamingTable:
         return {"epoch": epoch, "rows": rows, "rank": self.rank, "world_size": self.world_size}
 
     # -- reading --------------------------------------------------------------------------
+    def head(self, n: int) -> Rows:
+        """The data set's first `n` rows in file order (training or validation): a sample the
+        same on every rank, whose share of the stream may hold no row at all."""
+        block = next(b for b in self.blocks if b.rows)
+        batch = next(
+            iter(
+                block.fragment.to_batches(
+                    columns=self.columns, batch_size=n, use_threads=False, batch_readahead=0
+                )
+            )
+        )
+        table = pa.Table.from_batches([batch]).slice(0, n)
+        return Rows(table, np.arange(block.first_row, block.first_row + table.num_rows))
+
     def block_order(self, epoch: int) -> np.ndarray:
         if not self.shuffle:
             return np.arange(len(self.blocks))
