@@ -60,3 +60,25 @@ def test_missing_path_exits_2(tmp_path: Path) -> None:
     out = run(tmp_path / "nope.yaml")
     assert out.returncode == 2
     assert "no such file or folder" in out.stderr
+
+
+def test_flow_collections_are_written_back_as_written(tmp_path: Path) -> None:
+    spec = tmp_path / "flows.trainer.yaml"
+    spec.write_text(
+        "optimizer: { type: torch.optim.SGD,  lr: 0.1 }   # c\n"
+        "model_ref: m-v1\n"
+        "config:\n"
+        "    callbacks_extra: [ a,\n"
+        "                       'b' ]  # d\n"
+    )
+    done = run(spec)
+    assert (done.returncode, done.stdout) == (0, f"{spec}: formatted\n")
+    assert spec.read_text() == (
+        "model_ref: m-v1\n"
+        "optimizer: { type: torch.optim.SGD,  lr: 0.1 }   # c\n"
+        "config:\n"
+        "  callbacks_extra: [ a,\n"
+        "                     'b' ]    # d\n"
+    )
+    again = run("--check", spec)
+    assert (again.returncode, again.stdout) == (0, "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from arcgraph.engine.formatting import (
     format_spec,
 )
 from arcgraph.engine.kinds import SpecKind, detect_kind
-from arcgraph.engine.source import parse_yaml
+from arcgraph.engine.source import YMap, YNode, YSeq, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(
@@ -42,10 +44,13 @@ def test_every_file_keeps_its_data_and_comments_and_is_stable(path: Path) -> Non
     out = format_spec(text, kind, 2)
     if kind is SpecKind.NONE or parsed.diagnostics or ("&" in text and "*" in text):
         return  # not formattable; only those may refuse
-    assert out is not None
-    assert yaml.safe_load(out) == yaml.safe_load(text)
-    assert comments_of(out) == comments_of(text)
-    assert format_spec(out, kind, 2) == out
+    for tab in (2, 4):
+        out = format_spec(text, kind, tab)
+        assert out is not None
+        assert yaml.safe_load(out) == yaml.safe_load(text)
+        assert comments_of(out) == comments_of(text)
+        assert _flow_texts(out) == _flow_texts(text)  # `{ a: 1 }` stays `{ a: 1 }`
+        assert format_spec(out, kind, tab) == out
 
 
 def test_trainer_keys_reorder_with_their_comments() -> None:
@@ -108,6 +113,80 @@ def test_node_keys_reorder_onto_the_dash_line() -> None:
     )
 
 
+FLOWS = (
+    "model_ref: m-v1\n"
+    "optimizer: { type: torch.optim.SGD,  lr: 0.1 }   # c\n"
+    "config:\n"
+    "    epochs: 3            # block value\n"
+    "    extra: [ 1,2 ,  'x y' ]  # flow value\n"
+    "    more: {a: [ 1 ],\n"
+    "           # inside\n"
+    '           b: "é" }  # after\n'
+    "scheduler: {type: torch.optim.lr_scheduler.StepLR, params: {step_size: 1}} # long\n"
+)
+
+
+def test_flow_collections_are_kept_exactly_as_written() -> None:
+    """Spacing, quoting and line breaks inside a flow collection stay; its continuation
+    lines move with its opening bracket; an end-of-line comment after it keeps its column,
+    as ruamel keeps a block value's (`epochs`)."""
+    assert format_spec(FLOWS, T, 2) == (
+        "model_ref: m-v1\n"
+        "optimizer: { type: torch.optim.SGD,  lr: 0.1 }   # c\n"
+        "scheduler: {type: torch.optim.lr_scheduler.StepLR, params: {step_size: 1}} # long\n"
+        "config:\n"
+        "  epochs: 3              # block value\n"
+        "  extra: [ 1,2 ,  'x y' ]    # flow value\n"
+        "  more: {a: [ 1 ],\n"
+        "         # inside\n"
+        '         b: "é" }    # after\n'
+    )
+    assert format_spec(FLOWS, T, 4) == (
+        "model_ref: m-v1\n"
+        "optimizer: { type: torch.optim.SGD,  lr: 0.1 }   # c\n"
+        "scheduler: {type: torch.optim.lr_scheduler.StepLR, params: {step_size: 1}} # long\n"
+        "config:\n"
+        "    epochs: 3            # block value\n"
+        "    extra: [ 1,2 ,  'x y' ]  # flow value\n"
+        "    more: {a: [ 1 ],\n"
+        "           # inside\n"
+        '           b: "é" }  # after\n'
+    )
+    for tab in (2, 4):
+        out = format_spec(FLOWS, T, tab)
+        assert out is not None and format_spec(out, T, tab) == out
+
+
+def test_a_comment_the_value_grows_into_keeps_one_space_after_a_flow_as_after_a_block() -> None:
+    text = "config:\n  extra: [ 1,2 ] # flow\n  epochs: 3 # block\n"
+    assert format_spec(text, T, 4) == (
+        "config:\n    epochs: 3 # block\n    extra: [ 1,2 ] # flow\n"
+    )
+
+
+def test_a_node_written_as_a_flow_mapping_is_not_reordered() -> None:
+    """'flow mappings kept as the user wrote them' (issue 14): its keys keep their order;
+    the block node beside it is reordered."""
+    text = (
+        "graph:\n"
+        "- {type: torch.nn.ReLU,  name: act, inputs: { input: x }}  # flow node\n"
+        "-   type: torch.nn.Linear\n"
+        "    name: fc\n"
+        "    params: { in_features: 4,\n"
+        "              out_features: 2 }  # sizes\n"
+        "    inputs: [ act ]\n"
+    )
+    assert format_spec(text, M, 4) == (
+        "graph:\n"
+        "    - {type: torch.nn.ReLU,  name: act, inputs: { input: x }} # flow node\n"
+        "    - name: fc\n"
+        "      type: torch.nn.Linear\n"
+        "      params: { in_features: 4,\n"
+        "                out_features: 2 } # sizes\n"
+        "      inputs: [ act ]\n"
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -137,21 +216,47 @@ def test_not_a_spec_and_an_alias_bomb_are_refused_before_ruamel() -> None:
 
 _word = st.text("abcdefgh xyz", min_size=1, max_size=10).map(str.strip).filter(bool)
 _scalar = st.one_of(st.integers(-5, 100), st.booleans(), st.sampled_from(["cpu", "m-v1", "x y"]))
+_quoted = st.sampled_from(["'x y'", '"cpu"', "'m-v1'", '"a # b"'])
 
 
 @st.composite
 def _specs(draw: st.DrawFn) -> str:
+    """Trainer specs in any key order with comments everywhere, written at 2 or 4 spaces,
+    with flow mappings and sequences spaced oddly, quoted, broken over lines, with comments
+    inside them and after them."""
     lines: list[str] = []
+    ind = draw(st.sampled_from(["  ", "    "]))
 
     def comment(indent: str) -> None:
         if draw(st.booleans()):
             lines.append(f"{indent}# {draw(_word)}")
 
     def eol() -> str:
-        return f"  # {draw(_word)}" if draw(st.booleans()) else ""
+        gap = " " * draw(st.integers(1, 6))
+        return f"{gap}# {draw(_word)}" if draw(st.booleans()) else ""
 
     def val(v: object) -> str:
         return yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()
+
+    def scalar() -> str:
+        return draw(_quoted) if draw(st.integers(0, 3)) == 0 else val(draw(_scalar))
+
+    def flow(items: list[str], mapping: bool, col: int) -> str:
+        """`items` in `{}` or `[]`, spaced, broken and commented at random; continuation
+        lines indented past `col` (the key's column)."""
+        pad = draw(st.sampled_from(["", " ", "  "]))
+        out = ("{" if mapping else "[") + pad
+        for n, item in enumerate(items):
+            if n:
+                cont = "\n" + " " * (col + draw(st.integers(1, 6)))
+                out += draw(
+                    st.sampled_from([",", ", ", " ,  ", "," + cont, f",  # {draw(_word)}" + cont])
+                )
+            out += item
+        return out + pad + ("}" if mapping else "]")
+
+    def entries(keys: Sequence[str]) -> list[str]:
+        return [f"{k}:{draw(st.sampled_from([' ', '  ']))}{scalar()}" for k in keys]
 
     top = draw(st.permutations([*TRAINER_ORDER, "extra"]))
     for key in top[: draw(st.integers(1, 6))]:
@@ -160,33 +265,65 @@ def _specs(draw: st.DrawFn) -> str:
             sub = CONFIG_ORDER if key == "config" else ("type", "lr", "params")
             keys = draw(st.permutations(sub))[: draw(st.integers(1, 5))]
             if draw(st.booleans()):  # flow style
-                body = ", ".join(f"{k}: {val(draw(_scalar))}" for k in keys)
-                lines.append(f"{key}: {{{body}}}{eol()}")
+                lines.append(f"{key}: {flow(entries(keys), True, 0)}{eol()}")
                 continue
             lines.append(f"{key}:{eol()}")
             for k in keys:
-                comment("  ")
-                lines.append(f"  {k}: {val(draw(_scalar))}{eol()}")
-            comment("  ")
+                comment(ind)
+                if draw(st.booleans()):
+                    v = flow([scalar() for _ in range(draw(st.integers(0, 3)))], False, len(ind))
+                else:
+                    v = scalar()
+                lines.append(f"{ind}{k}: {v}{eol()}")
+            comment(ind)
         elif key == "callbacks":
             lines.append(f"{key}:")
             for _ in range(draw(st.integers(1, 2))):
-                comment("  ")
+                comment(ind)
                 keys = draw(st.permutations(["type", "params"]))
-                lines.append(f"  - {keys[0]}: {val(draw(_scalar))}{eol()}")
-                lines.append(f"    {keys[1]}: [null, {draw(st.integers(0, 9))}]{eol()}")
+                params = flow(["null", str(draw(st.integers(0, 9)))], False, len(ind) + 2)
+                first, second = (scalar(), params) if keys[0] == "type" else (params, scalar())
+                lines.append(f"{ind}- {keys[0]}: {first}{eol()}")
+                lines.append(f"{ind}  {keys[1]}: {second}{eol()}")
         else:
-            lines.append(f"{key}: {val(draw(_scalar))}{eol()}")
+            lines.append(f"{key}: {scalar()}{eol()}")
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _flow_texts(text: str) -> Counter[str]:
+    """The text of every outermost flow collection (its continuation lines without their
+    indentation, which moves with the block around it)."""
+    lines = text.split("\n")
+    found: Counter[str] = Counter()
+
+    def walk(node: YNode) -> None:
+        if isinstance(node, YMap | YSeq) and node.flow:
+            sl, sc, el, ec = node.span
+            part = [lines[sl][sc:ec] if sl == el else lines[sl][sc:]]
+            part += [lines[i][: ec if i == el else None].lstrip(" ") for i in range(sl + 1, el + 1)]
+            found["\n".join(part)] += 1
+        elif isinstance(node, YMap):
+            for k, v in node.pairs:
+                walk(k)
+                walk(v)
+        elif isinstance(node, YSeq):
+            for item in node.items:
+                walk(item)
+
+    root = parse_yaml(text).root
+    assert root is not None
+    walk(root)
+    return found
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=_specs(), tab=st.sampled_from([2, 4]))
 def test_generated_specs_keep_data_and_comments_and_are_stable(text: str, tab: int) -> None:
     out = format_spec(text, T, tab)
     assert out is not None, text
     assert yaml.safe_load(out) == yaml.safe_load(text)
     assert comments_of(out) == comments_of(text)
+    assert _flow_texts(out) == _flow_texts(text)
     assert format_spec(out, T, tab) == out
     data = yaml.safe_load(out)
     assert list(data) == sorted(data, key=lambda k: [*TRAINER_ORDER, k].index(k))

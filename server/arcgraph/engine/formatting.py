@@ -5,7 +5,8 @@ with the key it belongs to: the comment lines directly above a key (and its end-
 comment) go with it; comment lines indented into a block after its last entry stay at that
 block's end; a file's header (up to the last blank line above the first key) stays on top.
 The second re-emits the text with `ruamel.yaml`'s round-trip mode at the editor's tab size
-(flow collections stay flow, quotes stay as written). The result is verified: it must load
+(quotes stay as written) and puts every flow collection back as the user wrote it (ruamel
+re-spaces them): its text is kept, its keys are never reordered. The result is verified: it must load
 to the same data with the same comments, else nothing is formatted.
 
 Text the engine refuses (too large, NUL bytes, a syntax error, an alias bomb, several
@@ -264,8 +265,63 @@ def _emit(text: str, tab_size: int) -> str:
     data = y.load(text)
     buf = io.StringIO()
     y.dump(data, buf)
-    out = buf.getvalue()
+    out = _restore_flows(text, buf.getvalue())
     return _reindent_comments(text, out)
+
+
+Flow = tuple[bool, int, int, int, int]  # (is a mapping, start line, col, end line, col)
+
+
+def _flows(text: str) -> list[Flow]:
+    """The outermost flow collections of a text, in document order (end: after the bracket)."""
+    found: list[Flow] = []
+    depth = 0
+    start: yaml.CollectionStartEvent | None = None
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.CollectionStartEvent) and (depth or event.flow_style):
+            if depth == 0:
+                start = event
+            depth += 1
+        elif isinstance(event, yaml.CollectionEndEvent) and depth and start is not None:
+            depth -= 1
+            if depth == 0:
+                s, e = start.start_mark, event.end_mark
+                is_map = isinstance(start, yaml.MappingStartEvent)
+                found.append((is_map, s.line, s.column, e.line, e.column))
+    return found
+
+
+_EOL_COMMENT = re.compile(r"^(\s*)#")
+
+
+def _restore_flows(before: str, after: str) -> str:
+    """ruamel re-spaces flow collections (`{ a: 1,  b: 2 }` -> `{a: 1, b: 2}`) and joins
+    multi-line ones; put each outermost one back exactly as written. Its continuation lines
+    move with its opening bracket. An end-of-line comment after it goes where ruamel puts one
+    after a block value: at its old column, else one space after the value."""
+    old, new = before.split("\n"), after.split("\n")
+    src, dst = _flows(before), _flows(after)
+    if [f[0] for f in src] != [f[0] for f in dst]:
+        raise ValueError("the flow collections do not correspond")
+    for (_, sl, sc, el, ec), (_, dl, dc, dl2, dc2) in zip(
+        reversed(src), reversed(dst), strict=True
+    ):
+        shift = dc - sc
+        body = [old[sl][sc:ec] if sl == el else old[sl][sc:]]
+        for i in range(sl + 1, el + 1):
+            line = old[i][:ec] if i == el else old[i]
+            body.append(
+                " " * max(0, _indent(line) + shift) + line.lstrip(" ") if line.strip() else ""
+            )
+        head, rest = new[dl][:dc], new[dl2][dc2:]
+        if _EOL_COMMENT.match(old[el][ec:]) and _EOL_COMMENT.match(rest):
+            column = len(old[el]) - len(old[el][ec:].lstrip(" "))
+            last = (head if len(body) == 1 else "") + body[-1]
+            rest = " " * max(1, column - len(last)) + rest.lstrip(" ")
+        body[0] = head + body[0]
+        body[-1] += rest
+        new[dl : dl2 + 1] = body
+    return "\n".join(new)
 
 
 def _indent(line: str) -> int:
