@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from arcgraph.training import TrainingInterrupted, train
+from arcgraph.training.distributed import World
 
 from .conftest import IRIS, REPO, base_config, make_workspace
 from .test_resume import read_events, wait_for
@@ -142,6 +143,18 @@ def test_a_rank_killed_without_restarts_fails_naming_it_and_resumes_on_one_proce
     assert resumed["status"] == "completed" and resumed["world_size"] == 1
     want = summary_of(ref_out, "ref")["final_metrics"]
     assert_same_metrics(resumed["final_metrics"], want)
+
+
+def test_each_rank_validates_its_contiguous_share_of_the_rows() -> None:
+    """Validation is sharded with World.shard (the loop's evaluate), its sums all-reduced: the
+    shares tile the rows, none twice (summing whole-set evaluations would give the same means,
+    so the 2-process metrics alone could not tell)."""
+    assert [World(r, 4).shard(0, 30) for r in range(4)] == [(0, 7), (7, 15), (15, 22), (22, 30)]
+    for n in (1, 7, 30, 31):
+        for w in (1, 2, 3, 4):
+            shares = [World(r, w).shard(0, n) for r in range(w)]
+            rows = [i for lo, hi in shares for i in range(lo, hi)]
+            assert rows == list(range(n)), (n, w)
 
 
 def test_a_batch_size_the_processes_cannot_share_is_refused(tmp_path: Path) -> None:

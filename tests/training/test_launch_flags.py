@@ -12,7 +12,7 @@ import torch
 from torch.distributed.run import config_from_args, get_args_parser
 
 from arcgraph.cli import build_parser
-from arcgraph.training.distributed import default_backend
+from arcgraph.training.distributed import check_backend, default_backend
 from arcgraph.training.errors import SpecError
 from arcgraph.training.launch import _torchrun_argv, check_flags, wants_launch
 
@@ -98,6 +98,20 @@ def test_the_backend_defaults_to_nccl_on_cuda_and_gloo_elsewhere() -> None:
     assert default_backend(torch.device("cuda", 0)) == "nccl"
     assert default_backend(torch.device("cpu")) == "gloo"
     assert default_backend(torch.device("mps")) == "gloo"
+    assert check_backend(None, torch.device("cpu")) == "gloo"
+    assert check_backend("gloo", torch.device("cuda", 0)) == "gloo"  # the spec's choice
+
+
+def test_nccl_off_cuda_is_refused_before_any_process_starts(tmp_path: Path) -> None:
+    trainer = make_workspace(tmp_path, "iris-linear-v1", base_config(device="cpu"))
+    with pytest.raises(SpecError) as err:
+        check_flags(parse(trainer, "--nproc-per-node", "2", "--set", "config.backend=nccl"))
+    assert str(err.value) == (
+        "config.backend 'nccl' needs CUDA devices but the run is on cpu; use backend: gloo,"
+        " or config.device: cuda"
+    )
+    gloo = parse(trainer, "--nproc-per-node", "2", "--set", "config.backend=gloo")
+    assert check_flags(gloo) == 2
 
 
 def test_help_explains_the_distributed_flags(capsys: pytest.CaptureFixture[str]) -> None:

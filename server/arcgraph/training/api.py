@@ -369,12 +369,7 @@ def _join_group(specs: _Specs, world: World, stack: contextlib.ExitStack) -> _Sp
     device (cuda:LOCAL_RANK on CUDA)."""
     cfg = specs.cfg
     dist_.check_world(cfg.batch_size, world.world_size, cfg.world_size)
-    backend = cfg.backend or dist_.default_backend(specs.device)
-    if backend == "nccl" and specs.device.type != "cuda":
-        raise SpecError(
-            f"config.backend 'nccl' needs CUDA devices but the run is on {specs.device};"
-            " use backend: gloo, or config.device: cuda"
-        )
+    backend = dist_.check_backend(cfg.backend, specs.device)
     device = dist_.init(world, backend, specs.device)
     stack.callback(dist_.shutdown)
     return replace(specs, device=device)

@@ -77,6 +77,18 @@ def default_backend(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
+def check_backend(backend: str | None, device: torch.device) -> str:
+    """The backend the group uses: the spec's, else nccl on CUDA and gloo elsewhere; nccl off
+    CUDA is refused (the launcher says it before any process starts)."""
+    chosen = backend or default_backend(device)
+    if chosen == "nccl" and device.type != "cuda":
+        raise errors.SpecError(
+            f"config.backend 'nccl' needs CUDA devices but the run is on {device};"
+            " use backend: gloo, or config.device: cuda"
+        )
+    return chosen
+
+
 def check_world(batch_size: int, world_size: int, spec_world_size: int | None) -> None:
     """Refusals before any process starts: the spec's world_size against the flags', and a
     global batch that W processes cannot share evenly."""

@@ -104,7 +104,7 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
 
 def check_flags(args: argparse.Namespace) -> int:
     """-> processes per node; SpecError for a contradiction, before anything starts."""
-    from arcgraph.training.distributed import check_world
+    from arcgraph.training.distributed import check_backend, check_world
 
     cfg = _config(args)
     spec_w = cfg.get("world_size") if isinstance(cfg.get("world_size"), int) else None
@@ -122,6 +122,11 @@ def check_flags(args: argparse.Namespace) -> int:
         nproc = max(1, (spec_w or 1) // args.nnodes)
     batch = cfg.get("batch_size")
     check_world(batch if isinstance(batch, int) else 0, nproc * args.nnodes, spec_w)
+    backend, device = cfg.get("backend"), cfg.get("device", "auto")
+    if backend == "nccl" and isinstance(device, str):  # this node's device, as each rank's
+        from arcgraph.training.device import resolve_device
+
+        check_backend(backend, resolve_device(device))
     return nproc
 
 
