@@ -118,28 +118,31 @@ async def test_model_graph_not_a_model(client: RecordingClient, workspace: Path)
 
 
 async def test_model_graph_shapes_from_probe_data() -> None:
-    """Once the probe has answered: the main graph's nodes carry its output shape and params,
-    and each edge the shape its source outputs (the input's declared shape, null as B)."""
+    """Once the probe has answered: the nodes carry its output shape and params (a module's
+    inner nodes those of their own use, by path), and each edge the shape its source outputs
+    (the input's declared shape, null as B)."""
     from arcgraph.lsp.model_graph import model_graph
 
     probed = {
         "block": {"outputShape": ["B", 4], "params": 20},
         "stack": {"outputShape": ["B", 4], "params": 40},
         "head": {"outputShape": ["B", 1], "params": 5},
+        "block/lin": {"outputShape": ["B", 4], "params": 20},
+        "stack/act": {"outputShape": ["B", 4], "params": 0},
     }
     got = model_graph(MODEL, [], probed)
     assert got is not None
     assert [(n["id"], n["outputShape"], n["params"]) for n in got["nodes"]] == [
         ("node:block", ["B", 4], 20),
-        ("node:block/lin", None, None),
+        ("node:block/lin", ["B", 4], 20),
         ("node:block/act", None, None),
         ("node:stack", ["B", 4], 40),
         ("node:stack/lin", None, None),
-        ("node:stack/act", None, None),
+        ("node:stack/act", ["B", 4], 0),
         ("node:head", ["B", 1], 5),
     ]
     assert [(e["source"], e["label"]) for e in got["edges"]] == [
-        ("node:block/lin", None),
+        ("node:block/lin", "[B, 4]"),
         ("node:stack/lin", None),
         ("input:features", "[B, 4]"),
         ("node:block", "[B, 4]"),

@@ -12,7 +12,7 @@ from lsprotocol import types
 
 from arcgraph.worker.client import TorchWorker
 
-from .conftest import capabilities_of, rng, start_client, stop_client, uri_of
+from .conftest import _plain, capabilities_of, rng, start_client, stop_client, uri_of
 from .test_probe_idle import gated_interpreter, requests
 
 
@@ -113,4 +113,127 @@ async def test_inlay_hints_hover_and_lens_after_the_probe(
         )
     finally:
         hold.unlink(missing_ok=True)
+        await stop_client(c)
+
+
+MODULES_MODEL = """\
+modules:
+  Block:
+    inputs: [x]
+    graph:
+      - name: lin
+        type: torch.nn.Linear
+        params: { in_features: 4, out_features: 4 }
+        inputs: { input: x }
+      - { name: act, type: torch.nn.ReLU, inputs: { input: lin.output } }
+    outputs:
+      output: act.output  # one output
+  Pair:
+    inputs: [a]
+    graph:
+      - name: inner
+        type: module.Block
+        inputs: { x: a }
+      - { name: split, type: torch.reshape, params: { shape: [-1, 2, 2] }, inputs: { input: inner.output } }
+    outputs:
+      flat: inner.output
+      pairs: split.output
+  Unused:
+    inputs: [x]
+    graph:
+      - { name: id, type: torch.nn.Identity, inputs: { input: x } }
+    outputs:
+      output: id.output
+
+inputs:
+  features: { dtype: float32, shape: [null, 4], columns: [a, b, c, d] }
+
+graph:
+  - name: pair
+    type: module.Pair
+    inputs: { a: features }
+  - name: stack
+    type: arc.stack
+    params: { module: Block, count: 3 }
+    inputs: { x: pair.output.0 }
+  - name: head
+    type: torch.nn.Linear
+    params: { in_features: 4, out_features: 1 }
+    inputs: { input: stack.output }
+
+outputs:
+  y: head.output
+"""
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_module_nodes_hints_hover_and_graph(
+    cache_dir: Path, workspace: Path, has_catalog: bool
+) -> None:
+    """The lines of a `modules` entry show its first use's shapes and one copy's params (the
+    entry's key: its output), its nodes and outputs; hover names the uses; the graph view's
+    inner nodes carry their own use's shapes. An unused module shows nothing."""
+    if not has_catalog:
+        pytest.skip("torch is not installed")
+    c = await start_client(
+        cache_dir, workspace, vscode_with_inlay_hints(), options={"probes": True}
+    )
+    refreshes: list[None] = []
+    c.feature(types.WORKSPACE_INLAY_HINT_REFRESH)(lambda params: refreshes.append(None))
+    try:
+        uri = uri_of(workspace / "models" / "modules-v1.model.yaml")
+        c.open(uri, MODULES_MODEL)
+        doc = types.TextDocumentIdentifier(uri)
+        await c.wait_for(lambda: refreshes, 60, "workspace/inlayHint/refresh")
+        whole = rng(0, 0, len(MODULES_MODEL.splitlines()), 0)
+        hints = await c.text_document_inlay_hint_async(types.InlayHintParams(doc, whole))
+        assert hint_rows(hints) == [
+            (1, 8, "→ [B, 4] · 20 params"),  # Block: as `pair/inner` (its first use) ran it
+            (4, 17, "→ [B, 4] · 20 params"),
+            (8, 73, "→ [B, 4] · 0 params"),  # a flow mapping: at the end of its line
+            (10, 24, "→ [B, 4]"),  # before the comment
+            (11, 7, "→ ([B, 4], [B, 2, 2]) · 20 params"),  # Pair: its two outputs
+            (14, 19, "→ [B, 4] · 20 params"),
+            (17, 108, "→ [B, 2, 2] · 0 params"),
+            (19, 24, "→ [B, 4]"),
+            (20, 25, "→ [B, 2, 2]"),
+            # Unused (lines 21-26): nothing runs it, nothing shown
+            (32, 14, "→ ([B, 4], [B, 2, 2]) · 20 params"),
+            (35, 15, "→ [B, 4] · 60 params"),
+            (39, 14, "→ [B, 1] · 5 params"),
+            (45, 16, "→ [B, 1]"),
+        ]
+
+        hover = await c.text_document_hover_async(  # `lin`
+            types.HoverParams(doc, types.Position(4, 15))
+        )
+        assert hover_text(hover).endswith(
+            "\n\nInput: `[B, 4]`\n\nOutput: `[B, 4]`\n\nParams: 20 (20 trainable)"
+            "\n\nShapes as used by `pair/inner`; also used by `stack` (arc.stack of 3)"
+        )
+        ref = await c.text_document_hover_async(  # `lin.output` in act's inputs
+            types.HoverParams(doc, types.Position(8, 60))
+        )
+        assert hover_text(ref).endswith(
+            "Params: 20 (20 trainable)"
+            "\n\nShapes as used by `pair/inner`; also used by `stack` (arc.stack of 3)"
+        )
+
+        got = _plain(
+            await c.protocol.send_request_async(
+                "arcgraph/modelGraph", {"textDocument": {"uri": uri}}
+            )
+        )
+        assert [(n["id"], n["outputShape"], n["params"]) for n in got["nodes"]] == [
+            ("node:pair", [["B", 4], ["B", 2, 2]], 20),
+            ("node:pair/inner", ["B", 4], 20),
+            ("node:pair/inner/lin", ["B", 4], 20),
+            ("node:pair/inner/act", ["B", 4], 0),
+            ("node:pair/split", ["B", 2, 2], 0),
+            ("node:stack", ["B", 4], 60),
+            ("node:stack/lin", ["B", 4], 20),
+            ("node:stack/act", ["B", 4], 0),
+            ("node:head", ["B", 1], 5),
+        ]
+    finally:
         await stop_client(c)

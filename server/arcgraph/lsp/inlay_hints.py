@@ -10,7 +10,7 @@ from lsprotocol import types
 
 from arcgraph.engine.kinds import SpecKind
 from arcgraph.engine.summary import ModelShapes, format_shape
-from arcgraph.lsp import convert
+from arcgraph.lsp import convert, module_hints
 from arcgraph.lsp import shapes as shape_data
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
@@ -60,6 +60,9 @@ def _all_hints(doc: DocumentView, found: ModelShapes) -> list[types.InlayHint]:
         shape = found.outputs.get(entry.key or "")
         if shape is not None and entry.key:
             hints.append(_hint(doc, entry, f"→ {format_shape(shape)}"))
+    if found.module_uses:  # the lines of the `modules` the graph uses
+        hints += [_hint(doc, e, label) for e, label in module_hints.module_spots(o, found)]
+        hints.sort(key=lambda h: (h.position.line, h.position.character))
     memo[_MEMO] = (found, hints)
     return hints
 

@@ -8,10 +8,10 @@ it (each node carries the worst severity found on its lines). References resolve
 exactly where the builder would wire one. A `module.X` or `arc.stack` node is a group: its
 module's nodes are its children (nested modules nest, once each along a path).
 
-Output shapes and parameter counts of the main graph's nodes come from the last shape probe
-of the file (`lsp/shapes.node_data`, never waiting on torch): null until it has answered, and
-for a module's inner nodes (the probe reports the main graph). An edge is labelled with the
-shape of the tensor it carries (its source's output, or the input's declared shape).
+Output shapes and parameter counts of the nodes come from the last shape probe of the file
+(`lsp/shapes.node_data`, never waiting on torch): null until it has answered. A module's inner
+nodes have those of their own use (an `arc.stack`'s: its first copy's). An edge is labelled
+with the shape of the tensor it carries (its source's output, or the input's declared shape).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class _Builder:
         shapes: dict[str, dict[str, Any]],
     ) -> None:
         self.root = root
-        self.shapes = shapes  # the probe's data of the main graph's nodes, by name
+        self.shapes = shapes  # the probe's data of the nodes, by path (`blocks/ff`)
         self.labels: dict[str, str] = {}  # node or input id -> the shape text it outputs
         self.text_lines = lines
         modules = root.get("modules")
@@ -176,7 +176,7 @@ class _Builder:
     ) -> None:
         type_ = _scalar(m.get("type"))
         first, last = m.span.start_line, _last_line(m.span, self.text_lines)
-        probed = self.shapes.get(name, {}) if parent is None else {}
+        probed = self.shapes.get(prefix + name, {})
         if probed.get("outputShape") is not None:
             self.labels[node_id] = format_shape(probed["outputShape"])
         self.nodes.append(

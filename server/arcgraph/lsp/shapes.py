@@ -28,10 +28,11 @@ def model_shapes(server: ArcGraphServer, path: Path) -> ModelShapes | None:
 
 
 def node_data(server: ArcGraphServer, uri: str) -> dict[str, dict[str, Any]]:
-    """Per node of the document's main graph, by name: `outputShape` (a shape, or a list of
-    shapes for a node with several outputs; dims are ints, "B" for the batch, "?" for other
-    varying sizes), `inputShapes`, `dtype`, `params` and `trainableParams`; {} until the
-    shape probe has answered for this file. (The graph view reads this.)"""
+    """Per node, by path (a main graph node's name; a module's inner node under the node
+    that uses it: `blocks/ff`): `outputShape` (a shape, or a list of shapes for a node with
+    several outputs; dims are ints, "B" for the batch, "?" for other varying sizes),
+    `inputShapes`, `dtype`, `params` and `trainableParams`; {} until the shape probe has
+    answered for this file. (The graph view reads this.)"""
     path = convert.uri_to_path(uri)
     shapes = model_shapes(server, path) if path is not None else None
     if shapes is None:
@@ -44,7 +45,7 @@ def node_data(server: ArcGraphServer, uri: str) -> dict[str, dict[str, Any]]:
             "params": n.get("params", 0),
             "trainableParams": n.get("trainable_params", 0),
         }
-        for name, n in shapes.by_name.items()
+        for name, n in (*shapes.by_name.items(), *shapes.module_nodes.items())
     }
 
 
