@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from arcgraph.engine.kinds import SpecKind
-from arcgraph.engine.summary import ModelShapes, format_shape
+from arcgraph.engine.summary import ModelShapes
 from arcgraph.lsp import convert, module_hints
 from arcgraph.lsp import shapes as shape_data
 from arcgraph.lsp.document import DocumentView, view_or_none
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 class InlayHintsFeature:
     def __init__(self, server: ArcGraphServer) -> None:
         self.server = server
+        self._last: dict[str, _Spots] = {}  # per open document: its last text's spots
         shape_data.ShapeRefresh(server)  # kept by the engine's listeners
 
     def register(self, server: ArcGraphServer) -> None:
@@ -35,56 +37,96 @@ class InlayHintsFeature:
         found = shape_data.model_shapes(self.server, doc.path)
         if found is None:
             return []
-        start, end = params.range.start, params.range.end
+        return self._spots(doc, found).hints_in(doc, params.range)
+
+    def _spots(self, doc: DocumentView, found: ModelShapes) -> _Spots:
+        """The spots of this text for this probe answer, kept with the text's outline state;
+        a new one reuses the hints of the document's previous text that did not move."""
+        memo = doc.state.memo
+        kept = memo.get(_MEMO)
+        if isinstance(kept, _Spots) and kept.found is found:
+            return kept
+        last = self._last.get(doc.uri)
+        spots = memo[_MEMO] = _Spots(doc, found, last.made if last is not None else {})
+        open_docs = self.server.workspace.text_documents
+        for uri in [u for u in self._last if u not in open_docs]:
+            del self._last[uri]
+        self._last[doc.uri] = spots
+        return spots
+
+
+Hint = types.InlayHint
+Place = tuple[int, int, str]  # a hint's line and column (client units) and its label
+
+
+class _Spots:
+    """Where each hint of one text goes and what it says, for one probe answer, in line
+    order; a hint is made when a request's range first reaches it. An edit makes a new text
+    (a new outline state, so new spots), and then only the hints the editor asks for are
+    looked at (VS Code asks for the lines around its window, not the whole file), and those
+    at the same place with the same label as in the previous text are that text's hints."""
+
+    def __init__(self, doc: DocumentView, found: ModelShapes, earlier: dict[Place, Hint]) -> None:
+        self.found = found
+        labels = shape_data.hint_labels(found)
+        o = doc.outline
+        spots: list[tuple[Entry, str]] = []
+        for idx in o.items_at(("graph",)):
+            entry = o.entry_of(("graph", idx, "name"))
+            label = labels.nodes.get(entry.value) if entry is not None else None
+            if entry is not None and label is not None:
+                spots.append((entry, label))
+        for entry in o.at(("outputs",)):
+            label = labels.outputs.get(entry.key or "")
+            if label is not None and entry.key:
+                spots.append((entry, label))
+        if found.module_uses:  # the lines of the `modules` the graph uses
+            spots += module_hints.module_spots(o, found)
+        spots.sort(key=lambda spot: spot[0].line)  # stable: a line's hints keep their order
+        self.spots = spots
+        self.lines = [entry.line for entry, _ in spots]
+        self.hints: list[Hint | None] = [None] * len(spots)
+        self.earlier = earlier
+        self.made: dict[Place, Hint] = {}  # this text's hints made so far, by place
+
+    def hints_in(self, doc: DocumentView, rng: types.Range) -> list[Hint]:
+        """The hints whose position lies in `rng` (both ends included), in document order."""
+        start, end = rng.start, rng.end
         lo, hi = (start.line, start.character), (end.line, end.character)
-        return [
-            h for h in _all_hints(doc, found) if lo <= (h.position.line, h.position.character) <= hi
-        ]
+        out: list[Hint] = []
+        hints = self.hints
+        for i in range(bisect_left(self.lines, lo[0]), bisect_right(self.lines, hi[0])):
+            hint = hints[i]
+            if hint is None:
+                hint = hints[i] = self._make(doc, *self.spots[i])
+            if lo <= (hint.position.line, hint.position.character) <= hi:
+                out.append(hint)
+        return out
 
-
-def _all_hints(doc: DocumentView, found: ModelShapes) -> list[types.InlayHint]:
-    """Every hint of the document, kept with its outline state for this probe answer: a
-    5,000-line model's hints are made once per text and probe, then only filtered."""
-    memo = doc.state.memo
-    kept = memo.get(_MEMO)
-    if isinstance(kept, tuple) and kept[0] is found:
-        return kept[1]
-    o = doc.outline
-    hints: list[types.InlayHint] = []
-    for idx in o.items_at(("graph",)):
-        entry = o.entry_of(("graph", idx, "name"))
-        node = found.by_name.get(entry.value) if entry is not None else None
-        if entry is not None and node is not None:
-            hints.append(_hint(doc, entry, shape_data.node_hint(node)))
-    for entry in o.at(("outputs",)):
-        shape = found.outputs.get(entry.key or "")
-        if shape is not None and entry.key:
-            hints.append(_hint(doc, entry, f"→ {format_shape(shape)}"))
-    if found.module_uses:  # the lines of the `modules` the graph uses
-        hints += [_hint(doc, e, label) for e, label in module_hints.module_spots(o, found)]
-        hints.sort(key=lambda h: (h.position.line, h.position.character))
-    memo[_MEMO] = (found, hints)
-    return hints
+    def _make(self, doc: DocumentView, entry: Entry, label: str) -> Hint:
+        place = (*_position(doc, entry), label)
+        hint = self.earlier.get(place)
+        if hint is None:
+            hint = types.InlayHint(
+                position=types.Position(place[0], place[1]),
+                label=label,
+                kind=types.InlayHintKind.Type,
+                padding_left=True,
+            )
+        self.made[place] = hint
+        return hint
 
 
 _MEMO = ("inlay_hints",)
 
 
-def _hint(doc: DocumentView, entry: Entry, label: str) -> types.InlayHint:
+def _position(doc: DocumentView, entry: Entry) -> tuple[int, int]:
     """After the value, when only a comment (or nothing) follows it on its line; else (a
     flow mapping) at the end of the line's text."""
     line = doc.lines[entry.line]
     rest = line[entry.value_end :].strip()
     col = entry.value_end if not rest or rest.startswith("#") else len(line.rstrip())
-    # the column in the client's units: the same in any encoding on an ASCII line
-    position = (
-        types.Position(entry.line, col)
-        if line[:col].isascii()
-        else convert.to_position(doc.lines, entry.line, col, doc.encoding)
-    )
-    return types.InlayHint(
-        position=position,
-        label=label,
-        kind=types.InlayHintKind.Type,
-        padding_left=True,
-    )
+    if line[:col].isascii():  # the column in the client's units: the same in any encoding
+        return entry.line, col
+    pos = convert.to_position(doc.lines, entry.line, col, doc.encoding)
+    return pos.line, pos.character

@@ -9,6 +9,8 @@ hints and code lenses again.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +58,40 @@ def params_text(n: int) -> str:
 def node_hint(node: dict[str, Any]) -> str:
     """`→ [B, 8, 8, 8] · 80 params`."""
     return f"→ {format_shape(node_shape(node))} · {params_text(int(node.get('params', 0)))}"
+
+
+@dataclass(frozen=True)
+class HintLabels:
+    """The inlay-hint texts of one probe answer: per node name, per graph output."""
+
+    nodes: dict[str, str]
+    outputs: dict[str, str]
+
+
+_LABELS: OrderedDict[int, tuple[ModelShapes, HintLabels]] = OrderedDict()
+_LABELS_KEPT = 8  # probe answers (of as many model files) whose labels are kept
+
+
+def hint_labels(shapes: ModelShapes) -> HintLabels:
+    """The labels of `shapes`, made once per probe answer (an edit keeps the answer until the
+    next probe: its 900 labels are not formatted again on every keystroke). Kept by the
+    answer's identity (the answer is kept alongside, so its id stays its own)."""
+    kept = _LABELS.get(id(shapes))
+    if kept is not None and kept[0] is shapes:
+        _LABELS.move_to_end(id(shapes))
+        return kept[1]
+    labels = HintLabels(
+        nodes={name: node_hint(node) for name, node in shapes.by_name.items()},
+        outputs={
+            name: f"→ {format_shape(shape)}"
+            for name, shape in shapes.outputs.items()
+            if shape is not None
+        },
+    )
+    _LABELS[id(shapes)] = (shapes, labels)
+    while len(_LABELS) > _LABELS_KEPT:
+        _LABELS.popitem(last=False)
+    return labels
 
 
 def totals_text(shapes: ModelShapes) -> str:
