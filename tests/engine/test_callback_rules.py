@@ -130,7 +130,7 @@ def test_wrong_param_values(
     assert diags[0].data == fix
 
 
-def test_monitor_never_produced_is_a_warning_with_did_you_mean(check_text) -> None:
+def test_monitor_never_produced_is_an_error_with_did_you_mean(check_text) -> None:
     diags = check_text(
         _with("  - type: arc.callbacks.ModelCheckpoint\n    params: {monitor: val_acc}\n")
     )
@@ -142,7 +142,7 @@ def test_monitor_never_produced_is_a_warning_with_did_you_mean(check_text) -> No
             (11, 22, 11, 29),
         )
     ]
-    assert diags[0].severity == Severity.WARNING
+    assert diags[0].severity == Severity.ERROR  # the trainer refuses it, as AG224 and AG247
 
 
 def test_lr_is_a_metric_with_a_learning_rate_monitor(check_text) -> None:
@@ -170,7 +170,7 @@ def test_validation_monitor_without_validation_split(check_text) -> None:
             (11, 22, 11, 30),
         )
     ]
-    assert diags[0].severity == Severity.WARNING
+    assert diags[0].severity == Severity.ERROR  # the trainer refuses it, as AG224 and AG247
 
 
 @pytest.mark.parametrize(

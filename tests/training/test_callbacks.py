@@ -156,14 +156,26 @@ def test_without_callbacks_metrics_have_no_lr_column(tmp_path: Path) -> None:
 
 
 def test_a_monitor_the_run_never_produces_is_refused_before_training(tmp_path: Path) -> None:
-    trainer = workspace(tmp_path, [top_k("val_mae", "min", 1)])
+    """The engine's AG258 (an error, as AG224 and AG247) refuses it; the trainer's own check
+    behind it says the same in its words."""
+    from arcgraph.training.callbacks import build_callbacks
+
+    entry = top_k("val_mae", "min", 1)
+    trainer = workspace(tmp_path, [entry])
     with pytest.raises(SpecError) as info:
         train(trainer, IRIS, out=tmp_path / "runs", run_name="r", verbose=False)
+    assert str(info.value) == (
+        f"the specs have 1 error; not training:\n{trainer}:17:14: error AG258 ModelCheckpoint"
+        " monitor 'val_mae' is not a metric the trainer produces for a classification model"
+        " (train_loss, val_loss, val_accuracy)"
+    )
+    assert not (tmp_path / "runs").exists()
+    with pytest.raises(SpecError) as info:
+        build_callbacks([entry], ("train_loss", "val_loss", "val_accuracy"))
     assert str(info.value) == (
         "callbacks[0]: arc.callbacks.ModelCheckpoint monitor 'val_mae' is not a metric of "
         "this run; it produces: train_loss, val_loss, val_accuracy"
     )
-    assert not (tmp_path / "runs").exists()
 
 
 def test_tensorboard_missing_is_refused_before_training(

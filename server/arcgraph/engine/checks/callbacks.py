@@ -14,7 +14,6 @@ from arcgraph.engine import codes
 from arcgraph.engine.callbacks_catalog import CALLBACKS, PREFIX, CallbackInfo
 from arcgraph.engine.checks.context import CheckContext
 from arcgraph.engine.checks.model_summary import ModelSummary
-from arcgraph.engine.diagnostics import Severity
 from arcgraph.engine.schema import did_you_mean, show
 from arcgraph.engine.source import YMap, YNode, YScalar, YSeq, to_python
 
@@ -113,8 +112,7 @@ def _check_monitor(
             f"{info.short} monitor '{monitor}' is computed on the validation split, but "
             "validation_split is 0; set validation_split to e.g. 0.2 or monitor train_loss",
             where.span,
-            Severity.WARNING,
-        )
+        )  # errors, as AG224 and AG247: the trainer refuses the run before training
         return
     if monitor in metrics:
         return
@@ -126,7 +124,6 @@ def _check_monitor(
         f"({', '.join(metrics)})",
         where.span,
         did_you_mean(monitor, metrics) if node is not None else None,
-        severity=Severity.WARNING,
     )
 
 
