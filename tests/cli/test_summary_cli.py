@@ -109,3 +109,71 @@ def test_summary_of_a_broken_model_says_why(tmp_path: Path, env: dict[str, str])
     assert res.returncode == 1
     assert "Linear in_features 500 but input has 512 features" in res.stdout
     assert "no shapes to show" in res.stderr
+
+
+MODULES_MODEL = """\
+modules:
+  Block:
+    inputs: [x]
+    graph:
+      - {name: lin, type: torch.nn.Linear, params: {in_features: 6, out_features: 6}, inputs: {input: x}}
+    outputs:
+      output: lin.output
+inputs:
+  seq: {dtype: float32, shape: [null, 7, 6]}
+graph:
+  - {name: stack, type: arc.stack, params: {module: Block, count: 2}, inputs: {x: seq}}
+  - {name: lstm, type: torch.nn.LSTM, params: {input_size: 6, hidden_size: 5, batch_first: true}, inputs: {input: stack.output}}
+outputs:
+  out: lstm.output.0
+"""
+
+
+def test_summary_json_multi_output_and_modules(tmp_path: Path, env: dict[str, str]) -> None:
+    """A node with several outputs has `output_shapes` (a list) and `dtypes`; the modules the
+    graph uses are listed with their uses, one copy's params and their nodes."""
+    model = tmp_path / "seq-v1.model.yaml"
+    model.write_text(MODULES_MODEL)
+    res = summary(["--format", "json", str(model)], env)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    lstm_params = 4 * 5 * (6 + 5) + 2 * 4 * 5
+    assert got["nodes"] == [
+        {
+            "name": "stack",
+            "type": "arc.stack",
+            "output_shape": ["B", 7, 6],
+            "dtype": "float32",
+            "params": 2 * 42,
+            "trainable_params": 2 * 42,
+        },
+        {
+            "name": "lstm",
+            "type": "torch.nn.LSTM",
+            "output_shapes": [["B", 7, 5], [[1, "B", 5], [1, "B", 5]]],
+            "dtypes": ["float32", ["float32", "float32"]],
+            "params": lstm_params,
+            "trainable_params": lstm_params,
+        },
+    ]
+    assert got["modules"] == {
+        "Block": {
+            "used_by": ["stack"],
+            "params": 42,
+            "trainable_params": 42,
+            "inputs": {"x": ["B", 7, 6]},
+            "outputs": {"output": ["B", 7, 6]},
+            "nodes": [
+                {
+                    "name": "lin",
+                    "type": "torch.nn.Linear",
+                    "output_shape": ["B", 7, 6],
+                    "dtype": "float32",
+                    "params": 42,
+                    "trainable_params": 42,
+                }
+            ],
+        }
+    }
+    assert got["total_params"] == 2 * 42 + lstm_params
+    assert got["size_mb_fp32"] == round((2 * 42 + lstm_params) * 4 / 1e6, 6)

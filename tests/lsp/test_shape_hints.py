@@ -237,3 +237,32 @@ async def test_module_nodes_hints_hover_and_graph(
         ]
     finally:
         await stop_client(c)
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_no_inlay_hint_refresh_for_a_client_without_it(
+    cache_dir: Path, workspace: Path, has_catalog: bool
+) -> None:
+    """A client that did not advertise `workspace.inlayHint.refreshSupport` (VS Code 1.65) is
+    not sent `workspace/inlayHint/refresh` when the probe answers; its hints are there when
+    it asks."""
+    if not has_catalog:
+        pytest.skip("torch is not installed")
+    c = await start_client(cache_dir, workspace, "visual-studio-code", options={"probes": True})
+    refreshes: list[None] = []
+    changed: list[object] = []
+    c.feature(types.WORKSPACE_INLAY_HINT_REFRESH)(lambda params: refreshes.append(None))
+    c.feature("arcgraph/modelGraphChanged")(lambda params: changed.append(params))
+    try:
+        model = workspace / "models" / "iris-classifier-v1.model.yaml"
+        uri, text = uri_of(model), model.read_text()
+        c.open(uri, text)
+        await c.wait_for(lambda: changed, 60, "arcgraph/modelGraphChanged (the probe answered)")
+        await c.wait_idle()
+        doc = types.TextDocumentIdentifier(uri)
+        whole = rng(0, 0, len(text.splitlines()), 0)
+        hints = await c.text_document_inlay_hint_async(types.InlayHintParams(doc, whole))
+        assert hint_rows(hints)[1] == (14, 16, "→ [B, 16] · 80 params")
+        assert refreshes == []
+    finally:
+        await stop_client(c)
