@@ -177,3 +177,19 @@ def test_summary_json_multi_output_and_modules(tmp_path: Path, env: dict[str, st
     }
     assert got["total_params"] == 2 * 42 + lstm_params
     assert got["size_mb_fp32"] == round((2 * 42 + lstm_params) * 4 / 1e6, 6)
+
+
+def test_summary_table_nests_the_modules_nodes(tmp_path: Path, env: dict[str, str]) -> None:
+    """The table shows a module's nodes indented under the node that uses it (an arc.stack:
+    one copy's), with their shapes and one copy's params."""
+    model = tmp_path / "seq-v1.model.yaml"
+    model.write_text(MODULES_MODEL)
+    res = summary([str(model)], env)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[3:6] == [
+        "stack  arc.stack        [B, 7, 6]                                84",
+        "  lin  torch.nn.Linear  [B, 7, 6]                                42",
+        "lstm   torch.nn.LSTM    ([B, 7, 5], ([1, B, 5], [1, B, 5]))     260",
+    ]
+    assert "Total params: 344" in lines

@@ -86,6 +86,16 @@ class ModelShapes:
             **({"modules": modules} if modules else {}),
         }
 
+    def _inner_rows(self, path: str, depth: int) -> list[tuple[str, str, str, str]]:
+        """The rows of the nodes inside the module that node `path` uses (an arc.stack's
+        first copy), indented under it, nested modules deeper; [] for other nodes."""
+        rows: list[tuple[str, str, str, str]] = []
+        for inner, n in self.module_nodes.items():
+            if inner.rpartition("/")[0] == path:
+                rows.append(_row(n, depth))
+                rows += self._inner_rows(inner, depth + 1)
+        return rows
+
     def _modules_json(self) -> dict[str, Any]:
         """Per `modules` entry that the graph uses: its uses (paths), the parameters of one
         copy, its inputs' and outputs' shapes and its nodes, as its first use ran them."""
@@ -115,10 +125,9 @@ class ModelShapes:
     def table(self) -> str:
         """The torchinfo-style table: node, type, output shape, params; then the totals."""
         rows = [("Node", "Type", "Output shape", "Params")]
-        rows += [
-            (str(n["name"]), str(n["type"]), format_shape(node_shape(n)), f"{n['params']:,}")
-            for n in self.nodes
-        ]
+        for n in self.nodes:
+            rows.append(_row(n, 0))
+            rows += self._inner_rows(str(n["name"]), 1)
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         rule = "=" * (sum(widths) + 6)
 
@@ -141,6 +150,11 @@ class ModelShapes:
                 rule,
             ]
         )
+
+
+def _row(n: dict[str, Any], depth: int) -> tuple[str, str, str, str]:
+    name = "  " * depth + str(n["name"])
+    return (name, str(n["type"]), format_shape(node_shape(n)), f"{n['params']:,}")
 
 
 class ShapeResults:
