@@ -385,11 +385,9 @@ def _wrap(
         return None
     from torch.nn.parallel import DistributedDataParallel
 
-    has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
-    module: torch.nn.Module = net
-    if has_bn and specs.device.type == "cuda":
-        module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
-    elif has_bn:
+    module = dist_.sync_batchnorm(net, specs.device)
+    if module is None:
+        module = net
         reporter.info(
             "BatchNorm on CPU processes: each normalizes over its share of the batch "
             "(SyncBatchNorm needs CUDA), so results differ from one process slightly"
