@@ -152,3 +152,38 @@ def test_peak_memory_stays_under_the_bound_for_data_several_times_larger(tmp_pat
     data_bytes = 4 * rows_per_file * 8 * 8
     assert data_bytes > 4 * bound_mb * (1 << 20)
     assert got["arrow_peak"] + got["python_peak"] < bound_mb * (1 << 20), got
+
+
+_MEASURE_HEAD = """
+import json, sys
+from arcgraph.training.streaming import StreamingTable
+
+def hwm():
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    return int(status.split()[0]) * 1024
+
+data = StreamingTable(sys.argv[1], [f"c{i}" for i in range(8)], seed=1, memory_mb=64)
+before = hwm()
+head = data.head(2)
+print(json.dumps({"rows": head.table.num_rows, "grown": hwm() - before}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
+def test_the_sample_head_reads_within_the_bound(tmp_path: Path) -> None:
+    # head(2) once scanned a row group in 2-row batches: all of them decoded at once, 190 MB
+    # of RSS for this 6 MB row group (675 MB for 2 GB of data's 17 MB groups)
+    path = tmp_path / "one.parquet"
+    rng = np.random.default_rng(0)
+    cols = {f"c{i}": rng.random(100_000) for i in range(8)}
+    pq.write_table(pa.table(cols), path, row_group_size=100_000)
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE_HEAD, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(REPO / "server"), "PATH": "/usr/bin:/bin"},
+    )
+    got = json.loads(out.stdout)
+    assert got["rows"] == 2
+    assert got["grown"] < 64 << 20, got

@@ -216,10 +216,17 @@ class StreamingTable:
         """The data set's first `n` rows in file order (training or validation): a sample the
         same on every rank, whose share of the stream may hold no row at all."""
         block = next(b for b in self.blocks if b.rows)
+        # Read as the stream reads, then cut: batches of `n` rows would decode the whole row
+        # group into tiny batches at once (2-row batches of a 131,072-row group: +675 MB RSS).
         batch = next(
             iter(
                 block.fragment.to_batches(
-                    columns=self.columns, batch_size=n, use_threads=False, batch_readahead=0
+                    columns=self.columns,
+                    batch_size=max(n, min(_READ_BATCH, self.window_rows)),
+                    use_threads=False,
+                    batch_readahead=0,
+                    fragment_readahead=0,
+                    fragment_scan_options=_SCAN,
                 )
             )
         )
