@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from arcgraph.engine.formatting import (
     CONFIG_ORDER,
+    MODEL_ORDER,
     NODE_ORDER,
     TRAINER_ORDER,
     comments_of,
@@ -187,6 +188,31 @@ def test_a_node_written_as_a_flow_mapping_is_not_reordered() -> None:
     )
 
 
+def test_a_comment_line_above_a_flow_node_is_kept() -> None:
+    """ruamel alone drops a comment line above a flow item that follows a block item (the
+    document was refused); the comment lines are put back around ruamel."""
+    text = (
+        "graph:\n"
+        "  - inputs: { input: x }\n"
+        "    name: n1\n"
+        "  # the activation\n"
+        "  - {  name: act, type: torch.nn.ReLU } # flow\n"
+        "# the outputs\n"
+        "outputs:\n"
+        "  y: act.output\n"
+    )
+    assert format_spec(text, M, 4) == (
+        "graph:\n"
+        "    - name: n1\n"
+        "      inputs: { input: x }\n"
+        "    # the activation\n"
+        "    - {  name: act, type: torch.nn.ReLU } # flow\n"
+        "# the outputs\n"
+        "outputs:\n"
+        "    y: act.output\n"
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -219,6 +245,21 @@ _scalar = st.one_of(st.integers(-5, 100), st.booleans(), st.sampled_from(["cpu",
 _quoted = st.sampled_from(["'x y'", '"cpu"', "'m-v1'", '"a # b"'])
 
 
+def _flow(draw: st.DrawFn, items: list[str], mapping: bool, col: int) -> str:
+    """`items` in `{}` or `[]`, spaced, broken and commented at random; continuation lines
+    indented past `col` (the key's column)."""
+    pad = draw(st.sampled_from(["", " ", "  "]))
+    out = ("{" if mapping else "[") + pad
+    for n, item in enumerate(items):
+        if n:
+            cont = "\n" + " " * (col + draw(st.integers(1, 6)))
+            out += draw(
+                st.sampled_from([",", ", ", " ,  ", "," + cont, f",  # {draw(_word)}" + cont])
+            )
+        out += item
+    return out + pad + ("}" if mapping else "]")
+
+
 @st.composite
 def _specs(draw: st.DrawFn) -> str:
     """Trainer specs in any key order with comments everywhere, written at 2 or 4 spaces,
@@ -242,18 +283,7 @@ def _specs(draw: st.DrawFn) -> str:
         return draw(_quoted) if draw(st.integers(0, 3)) == 0 else val(draw(_scalar))
 
     def flow(items: list[str], mapping: bool, col: int) -> str:
-        """`items` in `{}` or `[]`, spaced, broken and commented at random; continuation
-        lines indented past `col` (the key's column)."""
-        pad = draw(st.sampled_from(["", " ", "  "]))
-        out = ("{" if mapping else "[") + pad
-        for n, item in enumerate(items):
-            if n:
-                cont = "\n" + " " * (col + draw(st.integers(1, 6)))
-                out += draw(
-                    st.sampled_from([",", ", ", " ,  ", "," + cont, f",  # {draw(_word)}" + cont])
-                )
-            out += item
-        return out + pad + ("}" if mapping else "]")
+        return _flow(draw, items, mapping, col)
 
     def entries(keys: Sequence[str]) -> list[str]:
         return [f"{k}:{draw(st.sampled_from([' ', '  ']))}{scalar()}" for k in keys]
@@ -330,6 +360,95 @@ def test_generated_specs_keep_data_and_comments_and_are_stable(text: str, tab: i
     if "config:\n" in text:  # block style (a flow mapping is kept as written)
         cfg = list(data["config"])
         assert cfg == sorted(cfg, key=CONFIG_ORDER.index)
+
+
+@st.composite
+def _models(draw: st.DrawFn) -> str:
+    """Model specs: top keys in any order, graph nodes as block mappings (keys in any order,
+    the first on the dash line or below a lone dash) or as flow mappings, flow params and
+    inputs spaced oddly, comments everywhere."""
+    ind = draw(st.sampled_from(["  ", "    "]))
+    lines: list[str] = []
+
+    def comment(indent: str) -> None:
+        if draw(st.booleans()):
+            lines.append(f"{indent}# {draw(_word)}")
+
+    def eol() -> str:
+        gap = " " * draw(st.integers(1, 6))
+        return f"{gap}# {draw(_word)}" if draw(st.booleans()) else ""
+
+    def colon() -> str:
+        return draw(st.sampled_from([": ", ":  "]))
+
+    names = [f"n{i}" for i in range(draw(st.integers(1, 3)))]
+    for key in draw(st.permutations(["inputs", "graph", "outputs"])):
+        comment("")
+        if key == "inputs":
+            lines.append("inputs:")
+            shape = _flow(draw, ["null", "4"], False, len(ind))
+            lines.append(
+                f"{ind}x: {_flow(draw, ['dtype: float32', f'shape: {shape}'], True, len(ind))}{eol()}"
+            )
+        elif key == "outputs":
+            lines.append(f"outputs:{eol()}")
+            lines.append(f"{ind}y: {names[-1]}.output{eol()}")
+        else:
+            lines.append(f"graph:{eol()}")
+            prev = "x"
+            for name in names:
+                fields = {
+                    "name": name,
+                    "type": "torch.nn.Linear",
+                    "params": _flow(
+                        draw,
+                        [f"in_features{colon()}4", f"out_features{colon()}4"],
+                        True,
+                        len(ind) + 4,
+                    ),
+                    "inputs": _flow(draw, [f"input{colon()}{prev}"], True, len(ind) + 4),
+                }
+                prev = f"{name}.output"
+                keys = draw(st.permutations(list(fields)))
+                comment(ind)
+                if draw(st.integers(0, 3)) == 0:  # the node as a flow mapping
+                    node = _flow(
+                        draw, [f"{k}{colon()}{fields[k]}" for k in keys], True, len(ind) + 2
+                    )
+                    lines.append(f"{ind}- {node}{eol()}")
+                    continue
+                if draw(st.booleans()):
+                    lines.append(f"{ind}-{eol()}")
+                    first = f"{ind}  "
+                else:
+                    first = f"{ind}- "
+                for n, k in enumerate(keys):
+                    if n:
+                        comment(ind + "  ")
+                    lines.append(f"{first if n == 0 else ind + '  '}{k}: {fields[k]}{eol()}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_models(), tab=st.sampled_from([2, 4]))
+def test_generated_models_keep_data_comments_and_flows_and_are_stable(text: str, tab: int) -> None:
+    out = format_spec(text, M, tab)
+    assert out is not None, text
+    assert yaml.safe_load(out) == yaml.safe_load(text)
+    assert comments_of(out) == comments_of(text)
+    assert _flow_texts(out) == _flow_texts(text)
+    assert format_spec(out, M, tab) == out
+    data = yaml.safe_load(out)
+    assert list(data) == sorted(data, key=MODEL_ORDER.index)
+    before = {n["name"]: list(n) for n in yaml.safe_load(text)["graph"]}
+    root = parse_yaml(out).root
+    graph = root.get("graph") if isinstance(root, YMap) else None
+    assert isinstance(graph, YSeq)
+    for node, flow in zip(data["graph"], graph.items, strict=True):
+        # a block node's keys are in the canonical order, a flow node's as written
+        assert isinstance(flow, YMap)
+        want = before[node["name"]] if flow.flow else sorted(node, key=NODE_ORDER.index)
+        assert list(node) == want
 
 
 def test_node_order_constant() -> None:

@@ -256,6 +256,29 @@ def _without_dash(line: str, dash: int) -> str:
 
 
 def _emit(text: str, tab_size: int) -> str:
+    """Re-indent `text`. ruamel drops some comment lines (one above a flow item of a block
+    sequence), so the comment lines are taken out first and put back between the same
+    lines; when ruamel does not keep its lines one to one (but for a lone `-` joined to
+    the next line), it sees them after all."""
+    lines = text.rstrip("\n").split("\n")
+    loose = _loose_comments(text, lines)
+    if loose:
+        kept = [line for i, line in enumerate(lines) if i not in loose]
+        bare = "\n".join(kept) + "\n"
+        out = _restore_flows(bare, _dump(bare, tab_size)).rstrip("\n").split("\n")
+        # ruamel joins a lone `-` to the line after it: that line takes the joined one
+        dashes = {i for i, line in enumerate(lines) if line.strip() == "-"}
+        if len(out) == len(kept) - len(dashes):
+            new = iter(out)
+            merged = [
+                line if i in loose else next(new) for i, line in enumerate(lines) if i not in dashes
+            ]
+            old = "\n".join(line for i, line in enumerate(lines) if i not in dashes) + "\n"
+            return _reindent_comments(old, "\n".join(merged) + "\n")
+    return _reindent_comments(text, _restore_flows(text, _dump(text, tab_size)))
+
+
+def _dump(text: str, tab_size: int) -> str:
     from ruamel.yaml import YAML
 
     y = YAML(typ="rt", pure=True)
@@ -265,8 +288,18 @@ def _emit(text: str, tab_size: int) -> str:
     data = y.load(text)
     buf = io.StringIO()
     y.dump(data, buf)
-    out = _restore_flows(text, buf.getvalue())
-    return _reindent_comments(text, out)
+    return buf.getvalue()
+
+
+def _loose_comments(text: str, lines: list[str]) -> set[int]:
+    """The comment-only lines outside flow collections and multi-line scalars."""
+    inside: set[int] = set()
+    for _, sl, _, el, _ in _flows(text):
+        inside.update(range(sl + 1, el + 1))
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if isinstance(event, yaml.ScalarEvent) and event.end_mark.line > event.start_mark.line:
+            inside.update(range(event.start_mark.line + 1, event.end_mark.line + 1))
+    return {i for i, line in enumerate(lines) if _COMMENT_LINE.match(line) and i not in inside}
 
 
 Flow = tuple[bool, int, int, int, int]  # (is a mapping, start line, col, end line, col)
