@@ -71,14 +71,20 @@ class _Spots:
         labels = shape_data.hint_labels(found)
         o = doc.outline
         spots: list[tuple[Entry, str]] = []
-        for idx in o.items_at(("graph",)):
-            entry = o.entry_of(("graph", idx, "name"))
-            label = labels.nodes.get(entry.value) if entry is not None else None
-            if entry is not None and label is not None:
-                spots.append((entry, label))
-        for entry in o.at(("outputs",)):
-            label = labels.outputs.get(entry.key or "")
-            if label is not None and entry.key:
+        names: dict[str, Entry] = {}  # graph item -> its (first) `name` entry
+        # one pass over the entries: a new text's outline lookups (built for all its 10k
+        # entries) are not needed for these few paths
+        for e in o.entries:
+            path = e.path
+            if len(path) == 2 and e.key == "name" and path[0] == "graph" and path[1].isdigit():
+                names.setdefault(path[1], e)
+            elif path == ("outputs",) and e.key:
+                label = labels.outputs.get(e.key)
+                if label is not None:
+                    spots.append((e, label))
+        for entry in names.values():
+            label = labels.nodes.get(entry.value)
+            if label is not None:
                 spots.append((entry, label))
         if found.module_uses:  # the lines of the `modules` the graph uses
             spots += module_hints.module_spots(o, found)

@@ -80,8 +80,15 @@ def hint_labels(shapes: ModelShapes) -> HintLabels:
     if kept is not None and kept[0] is shapes:
         _LABELS.move_to_end(id(shapes))
         return kept[1]
+    # the previous answer's label of a node whose facts did not change (a probe after each
+    # edit: mostly the same facts in a new answer)
+    last = next(reversed(_LABELS.values()), None)
+    before, said = (last[0].by_name, last[1].nodes) if last is not None else ({}, {})
     labels = HintLabels(
-        nodes={name: node_hint(node) for name, node in shapes.by_name.items()},
+        nodes={
+            name: said[name] if before.get(name) == node and name in said else node_hint(node)
+            for name, node in shapes.by_name.items()
+        },
         outputs={
             name: f"→ {format_shape(shape)}"
             for name, shape in shapes.outputs.items()
