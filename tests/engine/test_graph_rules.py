@@ -114,3 +114,27 @@ def test_each_cycle_is_reported_once(check_text) -> None:
             (27, 10, 27, 14),
         ),
     ]
+
+
+def test_a_duplicate_nodes_inputs_are_checked_but_make_no_cycle(check_text) -> None:
+    """References are resolved once for both the reference check and the cycle check: a second
+    node of a name still has its references checked, but the graph's edges are its first
+    node's (the one references resolve to), so its self-reference is no cycle."""
+    text = PAIR.replace(
+        "type: torch.nn.functional.sigmoid\n    inputs: {input: fc.output}",
+        "type: torch.nn.functional.sigmoid\n    inputs: {input: fc.output}\n"
+        "  - name: fc\n    type: torch.nn.ReLU\n    inputs: {input: fc.output, other: nope}",
+    )
+    assert rows(check_text(text, NAME)) == [
+        (
+            "AG300",
+            "duplicate node name 'fc' in graph (first on line 21); node names must be unique",
+            (27, 10, 27, 12),
+        ),
+        (
+            "AG305",
+            "input of node 'fc' 'nope' does not resolve in graph; known: features, p.output, "
+            "p.first, p.second, fc.output, prob.output",
+            (29, 38, 29, 42),
+        ),
+    ]

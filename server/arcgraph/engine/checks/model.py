@@ -300,10 +300,12 @@ def _check_scope(
         dict.fromkeys(scope.input_names),
         {name: _named_outputs(n, module_outputs) for name, n in scope.by_name.items()},
     )
+    deps: dict[str, list[str]] = {name: [] for name in scope.by_name}
     for n in scope.nodes:
         _check_node_type(ctx, n, module_inputs, within)
-        _check_node_refs(ctx, scope, n)
-    _check_cycles(ctx, scope)
+        # a duplicate's references are checked, but only the first node of a name has deps
+        _check_node_refs(ctx, scope, n, deps[n.name] if scope.by_name.get(n.name) is n else None)
+    _check_cycles(ctx, scope, deps)
     if scope.outputs is not None:
         for out_name, _, ref in scope.outputs.items():
             _check_output(ctx, scope, out_name, ref)
@@ -316,14 +318,15 @@ def _named_outputs(n: Node, module_outputs: dict[str, tuple[str, ...]]) -> tuple
     return module_outputs.get(n.type.split(".", 1)[1]) or None
 
 
-def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> None:
-    """Report a reference that does not resolve (arcgraph.engine.graph decides, as for the builder)."""
+def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> Resolved | None:
+    """Report a reference that does not resolve (arcgraph.engine.graph decides, as for the
+    builder). -> what it resolves to (None: nothing, or no text)."""
     text = _str(ref)
     if text is None:
-        return
+        return None
     found = resolve(text, scope.graph)
     if isinstance(found, Resolved):
-        return
+        return found
     parsed = found.ref
     if parsed is None:
         ctx.report(
@@ -377,26 +380,18 @@ def _check_ref(ctx: CheckContext, scope: Scope, ref: YNode, what: str) -> None:
         )
 
 
-def _check_node_refs(ctx: CheckContext, scope: Scope, n: Node) -> None:
+def _check_node_refs(ctx: CheckContext, scope: Scope, n: Node, deps: list[str] | None) -> None:
+    """Report `n`'s references that do not resolve; append the nodes whose results it reads
+    to `deps` (each reference resolved once, for both: the cycle check reads `deps`)."""
     for _, ref in _ref_nodes(n.inputs):
-        _check_ref(ctx, scope, ref, f"input of node '{n.name}'")
+        found = _check_ref(ctx, scope, ref, f"input of node '{n.name}'")
+        if deps is not None and found is not None and found.is_node:
+            deps.append(found.name)
 
 
-def _deps(scope: Scope, n: Node) -> list[str]:
-    """The nodes whose results node `n` reads."""
-    out = []
-    for _, ref in _ref_nodes(n.inputs):
-        text = _str(ref)
-        found = resolve(text, scope.graph) if text else None
-        if isinstance(found, Resolved) and found.is_node:
-            out.append(found.name)
-    return out
-
-
-def _check_cycles(ctx: CheckContext, scope: Scope) -> None:
+def _check_cycles(ctx: CheckContext, scope: Scope, deps: dict[str, list[str]]) -> None:
     """Each cycle once, named in data-flow order from its earliest-listed node (the builder
-    refuses the same cycles with the same path)."""
-    deps = {name: _deps(scope, n) for name, n in scope.by_name.items()}
+    refuses the same cycles with the same path). `deps`: node -> the nodes it reads."""
     for cycle in cycles(deps):
         first = scope.by_name[cycle.nodes[0]]
         if first.name_node is not None:
