@@ -11,6 +11,7 @@ Pure Python, like the rest of the engine.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,11 +29,10 @@ def probe_spec(root: YMap, diagnostics: Iterable[Diagnostic]) -> dict[str, Any] 
     """The spec to send to the shape check: the whole spec when it has no error, its
     well-formed part when it has some, None when no node of the main graph is well-formed."""
     errors = [d for d in diagnostics if d.severity == Severity.ERROR]
-    spec = to_python(root)
     if not errors:
-        return spec
-    if not isinstance(spec, dict):
-        return None
+        return to_python(root)
+    # Below, only the kept parts are converted (a 5,000-line model whose input has an error
+    # keeps nothing: converting all of it first was most of this function's time).
 
     def bad(node: YNode | None, ignore: frozenset[str] = frozenset()) -> bool:
         return node is not None and any(
@@ -52,11 +52,12 @@ def probe_spec(root: YMap, diagnostics: Iterable[Diagnostic]) -> dict[str, Any] 
     )
     items = [item for item in graph.items if isinstance(item, YMap)]
     names = [_text(item.get("name")) for item in items]
+    counts = Counter(names)  # not names.count per node: quadratic in the nodes
     good_nodes: set[str] = set()
     candidates = [
         (name, item)
         for name, item in zip(names, items, strict=True)
-        if name and names.count(name) == 1 and not bad(item) and _modules_ok(item, good_modules)
+        if name and counts[name] == 1 and not bad(item) and _modules_ok(item, good_modules)
     ]
     changed = True
     while changed:  # a node is kept once everything it reads is kept (cycles never are)
@@ -82,13 +83,14 @@ def probe_spec(root: YMap, diagnostics: Iterable[Diagnostic]) -> dict[str, Any] 
         last = kept[-1]["name"]
         outputs = {last: f"{last}.output"}
     probe: dict[str, Any] = {
-        "inputs": {k: v for k, v in (spec.get("inputs") or {}).items() if k in good_inputs},
+        "inputs": {k: v for k, v in to_python(inputs).items() if k in good_inputs},
         "graph": kept,
         "outputs": outputs,
     }
     if good_modules:
-        probe["modules"] = {k: v for k, v in spec["modules"].items() if k in good_modules}
-    loss, loss_spec = root.get("loss"), spec.get("loss")
+        probe["modules"] = {k: v for k, v in to_python(modules).items() if k in good_modules}
+    loss = root.get("loss")
+    loss_spec = to_python(loss) if isinstance(loss, YMap) else None
     if isinstance(loss, YMap) and isinstance(loss_spec, dict) and not bad(loss):
         linputs = loss_spec.get("inputs")
         if isinstance(linputs, dict) and linputs.get("input") in outputs:
