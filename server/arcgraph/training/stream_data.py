@@ -36,6 +36,7 @@ import pyarrow as pa
 import torch
 
 from arcgraph.engine.datafiles import PARQUET_SUFFIXES
+from arcgraph.memory import release_free_memory
 from arcgraph.training.errors import DataError
 from arcgraph.training.loop import DeviceData
 from arcgraph.training.streaming import DEFAULT_MEMORY_MB, StreamingTable
@@ -121,6 +122,11 @@ class StreamData(DeviceData):
     ) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
         for piece in pieces:
             xb, yb = self.convert(piece.table, piece.rows)
+            del piece
+            # The last window's buffers and temporaries are freed by now; glibc would keep
+            # them between the torch allocations made meanwhile, and RSS grew by a window's
+            # worth every few windows (2 GB at a 512 MB bound: 1.3 GB peak in one process, 0.83 GB with this).
+            release_free_memory()
             if self.train_y.dim() == 2 and yb.dim() == 1:  # aligned as align_target did
                 yb = yb.unsqueeze(1)
             yield xb, yb
