@@ -40,6 +40,9 @@ Run: `python bench/bench_lsp.py` (from the repo root, venv active). Environment:
                          workspace/configuration section `arcgraph`), e.g. '{"probes": false}'
   BENCH_LSP_NO_PROBES=1  add a third column: our server with {"probes": false} (no torch-worker
                          probes after each check), to see in the same run what the probes cost
+  BENCH_LSP_ONLY=inlay    only the inlay-hint series (whole document and VS Code's visible
+                         range) on our server and the baseline, BENCH_LSP_ROUNDS (3) rounds
+  BENCH_LSP_INLAY_EDITS=N  edits of the inlay-hint series "right after an edit" (default 10)
   BENCH_LSP_BASELINE=DIR add a column `arcgraph-base`: our server from another copy of server/
                          (e.g. `git archive <rev> server schemas | tar -x -C /tmp/base`, then
                          DIR=/tmp/base/server), to compare two versions in the same run
@@ -72,6 +75,8 @@ N_REQUESTS = 30
 N_BURSTS = 5
 N_SPAWNS = 3
 WAIT = 15.0  # seconds: the timeout of every wait for a reply or diagnostics
+N_INLAY_EDITS = int(os.environ.get("BENCH_LSP_INLAY_EDITS", "10"))  # each waits for a probe
+VIEWPORT_LINES = 50  # an editor window's height, for the inlay-hint range VS Code asks for
 
 
 def _serve_profiled(out: str) -> None:
@@ -466,9 +471,23 @@ async def requests(client: BenchClient, doc: Doc, pos: Position, n: int) -> dict
     return out
 
 
+def vscode_inlay_range(text: str, viewport: int = VIEWPORT_LINES) -> types.Range:
+    """The range VS Code asks inlay hints for with a viewport of `viewport` lines scrolled to the
+    middle of the document: the visible lines plus one viewport above and below, plus 30 more
+    lines each side (InlayHintsController._getHintsRanges and
+    getVisibleRangesPlusViewportAboveBelow), clipped to the document."""
+    n_lines = text.count("\n") + 1
+    top = n_lines // 2
+    first = max(0, top - viewport - 30)
+    last = min(n_lines - 1, top + 2 * viewport + 30)
+    return types.Range(types.Position(first, 0), types.Position(last, 0))
+
+
 async def inlay_hints(client: BenchClient, doc: Doc, text: str, n: int) -> dict[str, Any]:
-    """Inlay hints over the whole document, once its shape probe has answered (the document
-    set back to `text`, a valid model, first; the hints come from the probe's cached answer)."""
+    """Inlay hints once the document's shape probe has answered (the document set back to
+    `text`, a valid model, first; the hints come from the probe's cached answer): `n` requests
+    over the whole document (what Neovim asks on every change), then `n` over the range VS Code
+    asks for (`vscode_inlay_range`), alternating."""
     doc.text, doc.version = text, doc.version + 1
     client.client.text_document_did_change(
         types.DidChangeTextDocumentParams(
@@ -476,27 +495,77 @@ async def inlay_hints(client: BenchClient, doc: Doc, text: str, n: int) -> dict[
             content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
         )
     )
+    ident = types.TextDocumentIdentifier(uri=doc.uri)
     whole = types.Range(types.Position(0, 0), types.Position(text.count("\n") + 1, 0))
-    params = types.InlayHintParams(types.TextDocumentIdentifier(uri=doc.uri), whole)
-    out: dict[str, Any] = {"inlay": [], "hints": 0}
+    series = {
+        "inlay": types.InlayHintParams(ident, whole),
+        "inlay visible": types.InlayHintParams(ident, vscode_inlay_range(text)),
+    }
+    out: dict[str, Any] = {name: [] for name in series}
+    out.update({f"{name} hints": 0 for name in series})
     deadline = time.perf_counter() + 120.0
-    while not out["hints"]:  # until the probe of this text answered
+    while not out["inlay hints"]:  # until the probe of this text answered
         if time.perf_counter() > deadline:
             return out
         _, res = await client.timed(
-            lambda: client.client.text_document_inlay_hint_async(params), WAIT
+            lambda: client.client.text_document_inlay_hint_async(series["inlay"]), WAIT
         )
-        out["hints"] = len(res or [])
+        out["inlay hints"] = len(res or [])
         await asyncio.sleep(0.1)
     await settle_process_tree(client.pid or 0, 10.0)
     for i in range(n + 2):
+        for name, params in series.items():
+            dt, res = await client.timed(
+                lambda p=params: client.client.text_document_inlay_hint_async(p), WAIT
+            )
+            if i >= 2:
+                out[name].append(dt)
+            out[f"{name} hints"] = len(res or [])
+    out["inlay edit"], out["inlay edit hints"] = await inlay_after_edits(
+        client, doc, series["inlay visible"], N_INLAY_EDITS
+    )
+    return out
+
+
+async def inlay_after_edits(
+    client: BenchClient, doc: Doc, params: types.InlayHintParams, n: int
+) -> tuple[list[float], int]:
+    """VS Code's range right after an edit (a comment changed on a mid-file line: the same
+    shapes, a new text), as an editor asks while the check of that text runs; each edit
+    starts with the server idle (its diagnostics published, the probe done)."""
+    line = doc.line_of("in_features:", doc.text.count("\n") // 2)
+    base = doc.line(line).split("#")[0].rstrip()
+    times: list[float] = []
+    hints = 0
+    for i in range(n + 2):
+        lines = doc.text.split("\n")
+        old = lines[line]
+        lines[line] = f"{base}  # edit {i}"
+        doc.text, doc.version = "\n".join(lines), doc.version + 1
+        change = types.TextDocumentContentChangePartial(
+            range=types.Range(types.Position(line, len(base)), types.Position(line, len(old))),
+            text=f"  # edit {i}",
+        )
+        since = len(client.publishes)
+        client.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=doc.uri, version=doc.version
+                ),
+                content_changes=[change],
+            )
+        )
         dt, res = await client.timed(
             lambda: client.client.text_document_inlay_hint_async(params), WAIT
         )
         if i >= 2:
-            out["inlay"].append(dt)
-        out["hints"] = len(res or [])
-    return out
+            times.append(dt)
+        hints = len(res or [])
+        with contextlib.suppress(asyncio.TimeoutError):
+            version = doc.version
+            await client.wait_publish(lambda q, v=version: q.version == v, WAIT, since)
+        await settle_process_tree(client.pid or 0, 5.0)
+    return times, hints
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -566,6 +635,9 @@ async def main_async() -> int:
             kinds.insert(1, our_server(cache, "arcgraph-noprobes", {"probes": False}))
         if os.environ.get("BENCH_LSP_BASELINE"):
             kinds.insert(1, baseline_server(cache, os.environ["BENCH_LSP_BASELINE"]))
+        if os.environ.get("BENCH_LSP_ONLY") == "inlay":
+            ours = [k for k in kinds if k.name.startswith("arcgraph")]
+            return await inlay_only(ours, ws, logdir, big_text)
         results: dict[str, dict[str, Any]] = {k.name: {} for k in kinds}
 
         # spawn -> first diagnostics: fresh processes, nothing else running
@@ -705,6 +777,55 @@ async def main_async() -> int:
     return 0
 
 
+async def inlay_only(kinds: list[ServerKind], ws: Path, logdir: Path, big_text: str) -> int:
+    """`BENCH_LSP_ONLY=inlay`: the inlay-hint series alone, on our server(s), in
+    `BENCH_LSP_ROUNDS` rounds (default 3) that alternate the servers' order; p95 over all
+    rounds' samples and per round, and each server's ratio to the first one's (the same run)."""
+    rounds = int(os.environ.get("BENCH_LSP_ROUNDS", "3"))
+    sessions: dict[str, tuple[BenchClient, Doc]] = {}
+    keys = ("inlay", "inlay visible", "inlay edit")
+    samples: dict[str, dict[str, Any]] = {k.name: {key: [] for key in keys} for k in kinds}
+    per_round: dict[str, list[str]] = {k.name: [] for k in kinds}
+    try:
+        for k in kinds:
+            client, _ = await start(k, ws, logdir, "inlay")
+            doc = Doc(path_uri(str(ws / "models" / "big-v1.model.yaml")), big_text)
+            open_doc(client, doc)
+            await client.wait_publish(lambda q, d=doc: q.uri == d.uri, WAIT)
+            sessions[k.name] = (client, doc)
+        for k in kinds:
+            await settle_process_tree(sessions[k.name][0].pid or 0)
+        for r in range(rounds):
+            for k in kinds if r % 2 == 0 else kinds[::-1]:
+                client, doc = sessions[k.name]
+                got = await inlay_hints(client, doc, big_text, N_REQUESTS)
+                for key in keys:
+                    samples[k.name][key] += got[key]
+                    samples[k.name][f"{key} hints"] = got[f"{key} hints"]
+                per_round[k.name].append("/".join(ms(p95(got[key])).strip() for key in keys))
+    finally:
+        for client, _ in sessions.values():
+            await client.stop()
+    names = [k.name for k in kinds]
+    w = 44
+    print(f"measured: {_git_state()}; {rounds} rounds of {N_REQUESTS} requests per series")
+    print("times in ms; arrival = after JSON decode in the client, before pygls converts it\n")
+    print(f"{'measure':<{w}}" + "".join(f"{n:>20}" for n in names) + "   target (ours)")
+
+    def row(label: str, vals: list[str], target: str = "") -> None:
+        print(f"{label:<{w}}" + "".join(f"{v:>20}" for v in vals) + f"   {target}")
+
+    results = {n: {"inlay": samples[n]} for n in names}
+    inlay_rows(names, results, row)
+    row("  p95 per round, whole/range/after edit", [" ".join(per_round[n]) for n in names])
+    for key in keys:
+        base = p95(samples[names[0]][key])
+        row(f"  {key} p95 / {names[0]}'s", [f"{p95(samples[n][key]) / base:.2f}x" for n in names])
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nload average now {load}; server stderr logs in {logdir}")
+    return 0
+
+
 def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
     names = [k.name for k in kinds]
     w = 44
@@ -778,11 +899,7 @@ def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
                 )
                 vals.append(f"{ms(p95(r[what]))}{extra}")
             row(f"{what} p95 {pos.label}"[:w], vals, "p95 <= 16")
-    inlay = []
-    for n in names:
-        r = results[n].get("inlay")
-        inlay.append(f"{ms(p95(r['inlay']))} [{r['hints']}]" if r and r["inlay"] else "n/a")
-    row("inlay hints p95 model 5,000-line (probed)", inlay, "p95 <= 16")
+    inlay_rows(names, results, row)
     row(
         "spawn -> first correct diags (median of 3)",
         [ms(p50([x for x in results[n]["spawn"] if not math.isnan(x)])) for n in names],
@@ -804,6 +921,21 @@ def report(kinds, results, t_catalog, edits, burst_specs, positions) -> None:
     print(
         "(N!) = N edits whose diagnostics never came (timeout) or came wrong; [N] = completion items"
     )
+
+
+def inlay_rows(names: list[str], results: dict[str, dict[str, Any]], row: Callable) -> None:
+    """p95 and [hint count] of both inlay-hint series."""
+    for key, label in (
+        ("inlay", "inlay hints p95 model 5,000-line, whole"),
+        ("inlay visible", f"  VS Code's range ({VIEWPORT_LINES}-line window)"),
+        ("inlay edit", "  VS Code's range, right after an edit"),
+    ):
+        vals = []
+        for n in names:
+            r = results[n].get("inlay")
+            ok = r and r.get(key)
+            vals.append(f"{ms(p95(r[key]))} [{r[f'{key} hints']}]" if ok else "n/a")
+        row(label, vals, "p95 <= 16")
 
 
 def _git_state() -> str:
