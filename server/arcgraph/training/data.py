@@ -73,16 +73,16 @@ def require_data_file(path: Path) -> None:
 
 def fingerprint(path: Path) -> dict[str, Any]:
     """What identifies a data file: a resumed run refuses a changed file unless forced. A
-    folder of Parquet files (streamed): the hash of its files' names and hashes."""
+    folder of Parquet files (streamed): the hash of its files' names and hashes, each file
+    named by its path in the folder (a linked file's target may be anywhere)."""
     if path.is_dir():
         from arcgraph.training.streaming import parquet_files
 
-        files = [fingerprint(f) for f in parquet_files(path)]
+        names = parquet_files(path)
+        files = [fingerprint(f) for f in names]
         digest = hashlib.sha256()
-        for f in files:
-            digest.update(
-                f"{Path(f['path']).relative_to(path.resolve())}\0{f['sha256']}\n".encode()
-            )
+        for name, f in zip(names, files, strict=True):
+            digest.update(f"{name.relative_to(path).as_posix()}\0{f['sha256']}\n".encode())
         return {
             "path": str(path.resolve()),
             "files": len(files),

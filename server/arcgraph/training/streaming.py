@@ -38,6 +38,7 @@ groups; `arcgraph convert` writes them so), since no reader could keep the bound
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,16 +86,50 @@ def _mixed_seed(*parts: int) -> int:
 
 
 def parquet_files(path: Path) -> list[Path]:
-    """The Parquet files of a data set: the file itself, or a folder's, in path order."""
+    """The Parquet files of a data set: the file itself, or a folder's, in path order.
+
+    A folder's files are listed by their paths in it (`os.walk` without following folder
+    links), so the order, the row numbers and the fingerprint depend on the folder, not on
+    where a link points. A link to a file is read wherever it points (a folder of links to
+    shared files is a data set); a link to a folder is refused rather than skipped or walked
+    (its rows would silently be missing, or a link loop walked), and so are a broken link and
+    two names for one file (its rows would be read twice)."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise DataError(f"data path not found: {path}")
-    files = sorted(
-        p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(PARQUET_SUFFIXES)
-    )
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(path):
+        for name in sorted(dirs):
+            if (Path(folder) / name).is_symlink():
+                link = Path(folder) / name
+                raise DataError(
+                    f"data folder {path}: {link.relative_to(path)} is a link to a folder "
+                    f"({os.readlink(link)}), which is not read; move or link that folder's "
+                    "Parquet files into the data folder"
+                )
+        for name in names:
+            file = Path(folder) / name
+            if not name.lower().endswith(PARQUET_SUFFIXES):
+                continue
+            if file.is_symlink() and not file.exists():
+                raise DataError(
+                    f"data folder {path}: {file.relative_to(path)} is a link to "
+                    f"{os.readlink(file)}, which does not exist; fix or remove the link"
+                )
+            if file.is_file():
+                files.append(file)
     if not files:
         raise DataError(f"data folder {path} holds no Parquet file ({', '.join(PARQUET_SUFFIXES)})")
+    files.sort()
+    seen: dict[Path, Path] = {}
+    for file in files:
+        first = seen.setdefault(file.resolve(), file)
+        if first != file:
+            raise DataError(
+                f"data folder {path}: {first.relative_to(path)} and {file.relative_to(path)} "
+                "are the same file (a link), so its rows would be read twice; remove one"
+            )
     return files
 
 
