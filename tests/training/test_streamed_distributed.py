@@ -20,7 +20,7 @@ import torch
 from arcgraph.training import train
 from arcgraph.training.cli import main as train_main
 from arcgraph.training.distributed import World
-from arcgraph.training.errors import ResumeError
+from arcgraph.training.errors import DataError, ResumeError
 from arcgraph.training.loop import batch_plan
 from arcgraph.training.stream_data import StreamData
 from arcgraph.training.streaming import StreamingTable
@@ -227,3 +227,22 @@ def test_a_bad_data_memory_mb_is_refused_by_argparse(
         f"arcgraph train: error: argument --data-memory-mb: {value!r} is not a bound in MB:"
         " give a number > 0, e.g. 512"
     )
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400"])
+def test_an_infinite_data_memory_bound_is_refused_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """float() reads these as infinity, which no window size can be made of (was: an
+    OverflowError traceback from the reader)."""
+    folder = _iris_folder(tmp_path)
+    trainer = make_workspace(tmp_path, MODEL, base_config(device="cpu", epochs=1))
+    monkeypatch.setenv("ARCGRAPH_DATA_MEMORY_MB", value)
+    assert train_main(_args(trainer, folder, tmp_path / "runs", "inf")) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"arcgraph train: error: ARCGRAPH_DATA_MEMORY_MB={value!r}: give the bound in MB as a"
+        " number > 0, e.g. 512"
+    )
+    monkeypatch.delenv("ARCGRAPH_DATA_MEMORY_MB")
+    with pytest.raises(DataError, match=r"^data memory bound inf MB: give a number > 0, e.g. 512$"):
+        train(trainer, folder, out=tmp_path / "runs", run_name="api", data_memory_mb=float("inf"))
