@@ -4,8 +4,9 @@ CPython frees objects into the C allocator, and glibc keeps freed memory for reu
 of returning it: after the language server parses a 4.5 MB spec (~300 MB of objects) or the
 worker builds that model on `meta`, tens of megabytes stay counted in the process's RSS for
 good although nothing uses them. `malloc_trim(0)` returns every free page (in the middle of
-the heap too); called when the work is done, not in a hot path (it walks the heap: a few
-milliseconds). Elsewhere (macOS, Windows, musl) there is no such call and this does nothing.
+the heap too); called when a piece of work is done (a parse, a probe, a streamed training
+window), never per item (it walks the heap: a few milliseconds). Elsewhere (macOS, Windows,
+musl) there is no such call and this does nothing.
 """
 
 from __future__ import annotations
