@@ -31,6 +31,7 @@ class RawServer:
         self.waiting: dict[Any, asyncio.Future[dict[str, Any]]] = {}
         self.notifications: list[dict[str, Any]] = []
         self.stderr = bytearray()
+        self.bodies: dict[Any, bytes] = {}  # each response's body as it came, by id
         self.tasks = [
             asyncio.ensure_future(self._read_stdout()),
             asyncio.ensure_future(self._read_stderr()),
@@ -69,12 +70,14 @@ class RawServer:
                 name, _, value = line.decode("ascii").partition(":")
                 if name.strip().lower() == "content-length":
                     length = int(value)
-            message = json.loads(await out.readexactly(length))
+            body = await out.readexactly(length)
+            message = json.loads(body)
             if "method" in message:
                 self.notifications.append(message)
                 if "id" in message:  # a request of the server's: answer it plainly
                     self._write({"jsonrpc": "2.0", "id": message["id"], "result": _answer(message)})
                 continue
+            self.bodies[message.get("id")] = body
             future = self.waiting.pop(message.get("id"), None)
             if future is not None and not future.done():
                 future.set_result(message)
@@ -105,7 +108,9 @@ class RawServer:
         except asyncio.TimeoutError:
             raise AssertionError(f"no answer to {method} {json.dumps(params)}") from None
 
-    async def initialize(self, capabilities: dict[str, Any], root: Path) -> dict[str, Any]:
+    async def initialize(
+        self, capabilities: dict[str, Any], root: Path, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         answer = await self.request(
             "initialize",
             {
@@ -113,7 +118,7 @@ class RawServer:
                 "rootUri": root.resolve().as_uri(),
                 "capabilities": capabilities,
                 "workspaceFolders": [{"uri": root.resolve().as_uri(), "name": "ws"}],
-                "initializationOptions": {"probes": False},
+                "initializationOptions": {"probes": False} if options is None else options,
             },
         )
         self.notify("initialized", {})

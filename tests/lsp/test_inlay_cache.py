@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from arcgraph.worker.client import TorchWorker
-
-from .conftest import rng, start_client, stop_client, uri_of
-from .test_probe_idle import gated_interpreter, requests
-from .test_shape_hints import hint_rows, vscode_with_inlay_hints
+from .conftest import rng, stop_client, uri_of
+from .shape_helpers import hint_rows, start_hint_client
+from .test_probe_idle import requests
 
 IRIS_ROWS = [
     (10, 20, "→ [B, 4] · 8 params"),  # input_norm
@@ -44,18 +42,9 @@ async def test_ranges_edits_and_new_probe_answers(
 ) -> None:
     if not has_catalog:
         pytest.skip("torch is not installed")
-    log, hold = tmp_path / "requests.jsonl", tmp_path / "hold"
-    python = gated_interpreter(tmp_path, log, hold)
-    with TorchWorker(interpreter=str(python), cache_dir=cache_dir) as worker:
-        assert worker.catalog() is not None  # cached for this interpreter: no build below
-    c = await start_client(
-        cache_dir,
-        workspace,
-        vscode_with_inlay_hints(),
-        options={"probes": True, "interpreter": str(python)},
-    )
-    refreshes: list[None] = []
-    c.feature(types.WORKSPACE_INLAY_HINT_REFRESH)(lambda params: refreshes.append(None))
+    started = await start_hint_client(cache_dir, workspace, tmp_path)
+    c, refreshes, log, hold = started.client, started.refreshes, started.log, started.hold
+    assert log is not None and hold is not None
 
     async def hints(r: types.Range) -> list[tuple[int, int, str]]:
         return hint_rows(await c.text_document_inlay_hint_async(types.InlayHintParams(doc, r)))

@@ -10,23 +10,9 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from arcgraph.worker.client import TorchWorker
-
-from .conftest import _plain, capabilities_of, rng, start_client, stop_client, uri_of
-from .test_probe_idle import gated_interpreter, requests
-
-
-def vscode_with_inlay_hints() -> types.ClientCapabilities:
-    """VS Code as it runs the extension: inlay hints with refresh (1.65.2 predates them)."""
-    caps = capabilities_of("vscode-languageclient-9")
-    assert caps.text_document is not None and caps.workspace is not None
-    caps.text_document.inlay_hint = types.InlayHintClientCapabilities()
-    caps.workspace.inlay_hint = types.InlayHintWorkspaceClientCapabilities(refresh_support=True)
-    return caps
-
-
-def hint_rows(hints: list[types.InlayHint] | None) -> list[tuple[int, int, str]]:
-    return [(h.position.line, h.position.character, str(h.label)) for h in hints or []]
+from .conftest import _plain, rng, start_client, stop_client, uri_of
+from .shape_helpers import hint_rows, start_hint_client
+from .test_probe_idle import requests
 
 
 def hover_text(hover: types.Hover | None) -> str:
@@ -41,18 +27,9 @@ async def test_inlay_hints_hover_and_lens_after_the_probe(
 ) -> None:
     if not has_catalog:
         pytest.skip("torch is not installed")
-    log, hold = tmp_path / "requests.jsonl", tmp_path / "hold"
-    python = gated_interpreter(tmp_path, log, hold)
-    with TorchWorker(interpreter=str(python), cache_dir=cache_dir) as worker:
-        assert worker.catalog() is not None  # cached for this interpreter: no build below
-    c = await start_client(
-        cache_dir,
-        workspace,
-        vscode_with_inlay_hints(),
-        options={"probes": True, "interpreter": str(python)},
-    )
-    refreshes: list[None] = []
-    c.feature(types.WORKSPACE_INLAY_HINT_REFRESH)(lambda params: refreshes.append(None))
+    started = await start_hint_client(cache_dir, workspace, tmp_path)
+    c, refreshes, log, hold = started.client, started.refreshes, started.log, started.hold
+    assert log is not None and hold is not None
     try:
         assert c.server_caps is not None and c.server_caps.inlay_hint_provider is not None
         await c.wait_idle()
@@ -175,11 +152,8 @@ async def test_module_nodes_hints_hover_and_graph(
     inner nodes carry their own use's shapes. An unused module shows nothing."""
     if not has_catalog:
         pytest.skip("torch is not installed")
-    c = await start_client(
-        cache_dir, workspace, vscode_with_inlay_hints(), options={"probes": True}
-    )
-    refreshes: list[None] = []
-    c.feature(types.WORKSPACE_INLAY_HINT_REFRESH)(lambda params: refreshes.append(None))
+    started = await start_hint_client(cache_dir, workspace)
+    c, refreshes = started.client, started.refreshes
     try:
         uri = uri_of(workspace / "models" / "modules-v1.model.yaml")
         c.open(uri, MODULES_MODEL)

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from arcgraph.engine.kinds import SpecKind
 from arcgraph.engine.summary import ModelShapes
-from arcgraph.lsp import convert, module_hints
+from arcgraph.lsp import convert, module_hints, wire
 from arcgraph.lsp import shapes as shape_data
 from arcgraph.lsp.document import DocumentView, view_or_none
 from arcgraph.lsp.feature import on
@@ -37,7 +37,7 @@ class InlayHintsFeature:
         found = shape_data.model_shapes(self.server, doc.path)
         if found is None:
             return []
-        return self._spots(doc, found).hints_in(doc, params.range)
+        return self._spots(doc, found).hints_in(doc, params.range)  # wire.Prepared
 
     def _spots(self, doc: DocumentView, found: ModelShapes) -> _Spots:
         """The spots of this text for this probe answer, kept with the text's outline state;
@@ -57,6 +57,7 @@ class InlayHintsFeature:
 
 Hint = types.InlayHint
 Place = tuple[int, int, str]  # a hint's line and column (client units) and its label
+Made = tuple[Hint, Any]  # a hint and its JSON-ready form (lsp/wire.py)
 
 
 class _Spots:
@@ -64,9 +65,11 @@ class _Spots:
     order; a hint is made when a request's range first reaches it. An edit makes a new text
     (a new outline state, so new spots), and then only the hints the editor asks for are
     looked at (VS Code asks for the lines around its window, not the whole file), and those
-    at the same place with the same label as in the previous text are that text's hints."""
+    at the same place with the same label as in the previous text are that text's hints.
+    Each hint is kept with its JSON-ready form: a request over the whole file (Neovim's, on
+    every change) sends ~900 of them, and pygls would unstructure each one every time."""
 
-    def __init__(self, doc: DocumentView, found: ModelShapes, earlier: dict[Place, Hint]) -> None:
+    def __init__(self, doc: DocumentView, found: ModelShapes, earlier: dict[Place, Made]) -> None:
         self.found = found
         labels = shape_data.hint_labels(found)
         o = doc.outline
@@ -91,36 +94,40 @@ class _Spots:
         spots.sort(key=lambda spot: spot[0].line)  # stable: a line's hints keep their order
         self.spots = spots
         self.lines = [entry.line for entry, _ in spots]
-        self.hints: list[Hint | None] = [None] * len(spots)
+        self.hints: list[Made | None] = [None] * len(spots)
         self.earlier = earlier
-        self.made: dict[Place, Hint] = {}  # this text's hints made so far, by place
+        self.made: dict[Place, Made] = {}  # this text's hints made so far, by place
 
-    def hints_in(self, doc: DocumentView, rng: types.Range) -> list[Hint]:
+    def hints_in(self, doc: DocumentView, rng: types.Range) -> wire.Prepared[Hint]:
         """The hints whose position lies in `rng` (both ends included), in document order."""
         start, end = rng.start, rng.end
         lo, hi = (start.line, start.character), (end.line, end.character)
         out: list[Hint] = []
+        forms: list[Any] = []
         hints = self.hints
         for i in range(bisect_left(self.lines, lo[0]), bisect_right(self.lines, hi[0])):
-            hint = hints[i]
-            if hint is None:
-                hint = hints[i] = self._make(doc, *self.spots[i])
+            made = hints[i]
+            if made is None:
+                made = hints[i] = self._make(doc, *self.spots[i])
+            hint = made[0]
             if lo <= (hint.position.line, hint.position.character) <= hi:
                 out.append(hint)
-        return out
+                forms.append(made[1])
+        return wire.Prepared(out, forms)
 
-    def _make(self, doc: DocumentView, entry: Entry, label: str) -> Hint:
+    def _make(self, doc: DocumentView, entry: Entry, label: str) -> Made:
         place = (*_position(doc, entry), label)
-        hint = self.earlier.get(place)
-        if hint is None:
+        made = self.earlier.get(place)
+        if made is None:
             hint = types.InlayHint(
                 position=types.Position(place[0], place[1]),
                 label=label,
                 kind=types.InlayHintKind.Type,
                 padding_left=True,
             )
-        self.made[place] = hint
-        return hint
+            made = hint, wire.unstructured(hint, types.InlayHint)
+        self.made[place] = made
+        return made
 
 
 _MEMO = ("inlay_hints",)

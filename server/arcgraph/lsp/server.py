@@ -18,7 +18,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from arcgraph.engine.datafiles import CSV_SUFFIXES, PARQUET_SUFFIXES
-from arcgraph.lsp import convert
+from arcgraph.lsp import convert, wire
 from arcgraph.lsp.code_actions import CodeActionsFeature
 from arcgraph.lsp.completion import CompletionFeature
 from arcgraph.lsp.definition import DefinitionFeature
@@ -53,7 +53,12 @@ SWITCH_INTERVAL_S = 0.001
 
 class ArcGraphServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("arcgraph", __version__, protocol_cls=ArcGraphProtocol)
+        super().__init__(
+            "arcgraph",
+            __version__,
+            protocol_cls=ArcGraphProtocol,
+            converter_factory=wire.converter_factory,  # sends kept answers as they are
+        )
         # told at initialize: the data tables the trainer reads, by format (the VS Code
         # extension's Train command searches the workspace for these; it has no list of its own)
         data_files = {"csv": list(CSV_SUFFIXES), "parquet": list(PARQUET_SUFFIXES)}
