@@ -312,6 +312,31 @@ def test_reserved_node_name() -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["module_name", "_record", "_steps"])
+def test_a_node_named_as_a_graph_module_attribute_is_refused(name: str) -> None:
+    """A node named like one of the graph module's own attributes: the attribute set after
+    the node's layer replaced it (`module_name`: the layer became None, its parameters gone
+    from the model, untrained and not saved; `_steps`: a TypeError from torch)."""
+    with pytest.raises(SpecBuildError) as info:
+        build_model(
+            spec(
+                [
+                    {
+                        "name": name,
+                        "type": "torch.nn.Linear",
+                        "params": {"in_features": 4, "out_features": 2},
+                        "inputs": ["x"],
+                    }
+                ],
+                {"y": f"{name}.output"},
+            )
+        )
+    assert (info.value.node, info.value.message) == (
+        name,
+        f"the name '{name}' is reserved by torch.nn.Module; rename the node",
+    )
+
+
 def test_error_inside_a_module_names_the_module() -> None:
     s = spec(
         [{"name": "a", "type": "module.M", "inputs": ["x"]}],

@@ -60,15 +60,6 @@ class GraphModule(nn.Module):
         module_name: str | None = None,
     ) -> None:
         super().__init__()
-        for name, layer in layers.items():
-            try:
-                self.add_module(name, layer)
-            except KeyError as err:
-                raise SpecBuildError(
-                    name,
-                    f"the name '{name}' is reserved by torch.nn.Module; rename the node",
-                    module=module_name,
-                ) from err
         self._input_names = tuple(input_names)
         self._steps = steps
         self._outputs = outputs
@@ -79,6 +70,17 @@ class GraphModule(nn.Module):
         self.module_name = module_name
         # the shape probe's recorder of a sub-graph's nodes (see `record_nodes`)
         self._record: NodeRecord | None = None
+        # after this module's own attributes: a node named like one is refused (add_module's
+        # KeyError), not replaced by the attribute (its layer's parameters lost)
+        for name, layer in layers.items():
+            try:
+                self.add_module(name, layer)
+            except KeyError as err:
+                raise SpecBuildError(
+                    name,
+                    f"the name '{name}' is reserved by torch.nn.Module; rename the node",
+                    module=module_name,
+                ) from err
 
     def record_nodes(self, record: NodeRecord | None) -> None:
         """Give each of this sub-graph's node calls to `record` from now on (None: stop): the
