@@ -214,6 +214,24 @@ def test_monitor_the_trainer_never_produces_is_an_error(check_full) -> None:
     assert diags[0].severity == Severity.ERROR
 
 
+def test_val_monitor_without_validation_is_an_error(check_full) -> None:
+    """The trainer refuses it before training (the run writes no val_* metric), as AG220's
+    early_stopping_monitor and AG258; it passed unremarked."""
+    text = _sched(f"  type: {P}ReduceLROnPlateau\n  monitor: val_loss\n").replace(
+        "validation_split: 0.2", "validation_split: 0"
+    )
+    diags = check_full(text)
+    assert rows(diags) == [
+        (
+            "AG247",
+            "scheduler.monitor 'val_loss' is computed on the validation split, but "
+            "validation_split is 0; set validation_split to e.g. 0.2 or monitor train_loss",
+            (11, 11, 11, 19),
+        )
+    ]
+    assert diags[0].severity == Severity.ERROR
+
+
 def test_metric_scheduler_steps_per_epoch(check_text, catalog) -> None:
     text = _sched(f"  type: {P}ReduceLROnPlateau\n  interval: step\n")
     diags = check_text(text, catalog=catalog)

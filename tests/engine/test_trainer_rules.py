@@ -345,19 +345,31 @@ def test_validation_needed_for_early_stopping_and_best(check_text) -> None:
     ]
 
 
-def test_val_monitor_without_validation(check_text) -> None:
-    text = (
-        TRAINER.replace("validation_split: 0.2", "validation_split: 0")
-        + "  early_stopping_monitor: val_loss\n"
-    )
-    assert rows(check_text(text)) == [
+def test_val_monitor_without_validation_is_an_error(check_text) -> None:
+    """The trainer refuses a val_* monitor with validation_split: 0 before training (it was a
+    warning here), as AG224, AG247 and AG258; with patience too, the one error says it."""
+    no_val = TRAINER.replace("validation_split: 0.2", "validation_split: 0")
+    expected = [
         (
             "AG220",
-            "early_stopping_monitor needs a validation split, but validation_split is 0 ('val_loss' is "
-            "computed on the validation split); set validation_split to e.g. 0.2",
-            (9, 2, 9, 24),
+            "early_stopping_monitor 'val_loss' is computed on the validation split, but "
+            "validation_split is 0; set validation_split to e.g. 0.2 or monitor train_loss",
+            (9, 26, 9, 34),
         ),
     ]
+    for extra in ("", "  early_stopping_patience: 3\n  save_best_only: true\n"):
+        diags = check_text(no_val + "  early_stopping_monitor: val_loss\n" + extra)
+        assert rows(diags) == expected
+        assert diags[0].severity == Severity.ERROR
+
+
+def test_train_loss_monitor_without_validation_is_clean(check_text) -> None:
+    """Early stopping and 'best' on an explicit train_loss watch what the run produces."""
+    text = TRAINER.replace("validation_split: 0.2", "validation_split: 0") + (
+        "  early_stopping_monitor: train_loss\n  early_stopping_patience: 3\n"
+        "  save_best_only: true\n"
+    )
+    assert rows(check_text(text)) == []
 
 
 def test_both_clips_warn_on_the_second(check_text) -> None:

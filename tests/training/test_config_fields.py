@@ -179,6 +179,22 @@ def test_monitor_that_is_not_produced_is_refused_before_reading_data(tmp_path: P
     assert f"{trainer}:12:27: error AG224 early_stopping_monitor 'val_mae'" in str(info.value)
 
 
+def test_val_monitor_without_validation_is_refused_by_the_engine(tmp_path: Path) -> None:
+    """AG220 on an explicit val_* monitor with validation_split: 0 is an error, since the
+    trainer refuses the run (it was a warning, then the trainer's own unlocated words)."""
+    config = base_config(validation_split=0.0, early_stopping_monitor="val_loss")
+    trainer = make_workspace(tmp_path, "iris-linear-v1", config)
+    line = trainer.read_text().splitlines().index("  early_stopping_monitor: val_loss") + 1
+    with pytest.raises(SpecError) as info:
+        train(trainer, IRIS, out=tmp_path / "runs")
+    assert str(info.value) == (
+        f"the specs have 1 error; not training:\n{trainer}:{line}:27: error AG220"
+        " early_stopping_monitor 'val_loss' is computed on the validation split, but"
+        " validation_split is 0; set validation_split to e.g. 0.2 or monitor train_loss"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
 def test_monitor_check_of_the_trainer_itself() -> None:
     """The trainer's own check (behind the engine's) for a monitor the run will not produce."""
     from arcgraph.training.api import choose_monitor

@@ -147,7 +147,9 @@ OPTIMIZER_CANNOT_TRAIN = _code(
 NO_VALIDATION = _code(
     "AG220",
     "needs a validation split",
-    "Early stopping, save_best_only or a val_* monitor with validation_split: 0.",
+    "An early_stopping_monitor val_* metric with validation_split: 0 is an error (the trainer"
+    " refuses the run); early stopping or save_best_only with it and no monitor named is a"
+    " warning (the trainer watches train_loss then).",
 )
 BOTH_CLIPS = _code(
     "AG221", "two gradient clippings", "Both gradient_clip_val and gradient_clip_norm are set."
@@ -191,8 +193,8 @@ SCHEDULER_MONITOR_UNUSED = _code(
 SCHEDULER_MONITOR_UNKNOWN = _code(
     "AG247",
     "unknown scheduler metric",
-    "scheduler.monitor names a metric the trainer never produces (the trainer refuses it, as"
-    " early_stopping_monitor's AG224).",
+    "scheduler.monitor names a metric the trainer never produces, or a val_* metric with"
+    " validation_split: 0 (the trainer refuses it, as early_stopping_monitor's AG224).",
 )
 SCHEDULER_REJECTED = _code(
     "AG248",

@@ -23,11 +23,16 @@ ENTRY_KEYS = ("type", "params")
 
 
 def check_scheduler(
-    ctx: CheckContext, sched: YMap, produced: tuple[str, ...], task: str | None
+    ctx: CheckContext,
+    sched: YMap,
+    produced: tuple[str, ...],
+    task: str | None,
+    no_validation: bool,
 ) -> None:
-    """`produced`: the metrics the trainer writes for this model (a monitor must be one)."""
+    """`produced`: the metrics the trainer writes for this model (a monitor must be one);
+    `no_validation`: validation_split is 0, so none of its val_* metrics is written."""
     info = _check_entry(ctx, sched, "scheduler")
-    _check_monitor(ctx, sched, info, produced, task)
+    _check_monitor(ctx, sched, info, produced, task, no_validation)
 
 
 def _check_entry(ctx: CheckContext, entry: YMap, where: str) -> str | None:
@@ -137,6 +142,7 @@ def _check_monitor(
     qual: str | None,
     produced: tuple[str, ...],
     task: str | None,
+    no_validation: bool,
 ) -> None:
     traits = ctx.catalog.scheduler_traits(qual) if ctx.catalog and qual else None
     interval = sched.get("interval")
@@ -163,6 +169,14 @@ def _check_monitor(
         )
         return
     name = _value(monitor)
+    if no_validation and isinstance(name, str) and name.startswith("val_") and name in produced:
+        ctx.report(
+            codes.SCHEDULER_MONITOR_UNKNOWN,
+            f"scheduler.monitor '{name}' is computed on the validation split, but "
+            "validation_split is 0; set validation_split to e.g. 0.2 or monitor train_loss",
+            monitor.span,
+        )  # an error, as AG220's monitor and AG258: the trainer refuses the run
+        return
     if isinstance(name, str) and name not in produced:
         msg = f"scheduler.monitor '{name}' is not a metric the trainer produces"
         msg += f" for a {task} model" if task else ""

@@ -58,7 +58,10 @@ def check_trainer(ctx: CheckContext) -> ModelSummary | None:
         _check_optimizer(ctx, opt)
     sched = root.get("scheduler")
     if isinstance(sched, YMap):  # spec v1.1
-        check_scheduler(ctx, sched, produced_metrics(model), model.task if model else None)
+        task = model.task if model else None
+        check_scheduler(
+            ctx, sched, produced_metrics(model), task, no_validation(root.get("config"))
+        )
     cfg = root.get("config")
     if isinstance(cfg, YMap):
         _check_config(ctx, cfg, model)
@@ -207,13 +210,25 @@ def produced_metrics(model: ModelSummary | None) -> tuple[str, ...]:
     return (*BASE_METRICS, *TASK_METRICS.get(model.task, ()))
 
 
+def no_validation(cfg: YNode | None) -> bool:
+    """config.validation_split is 0: the run produces no val_* metric."""
+    split = _value(cfg if isinstance(cfg, YMap) else None, "validation_split")
+    return isinstance(split, int | float) and not isinstance(split, bool) and split == 0
+
+
 def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> None:
-    split = _value(cfg, "validation_split")
-    no_val = isinstance(split, int | float) and not isinstance(split, bool) and split == 0
+    no_val = no_validation(cfg)
     monitor_node = cfg.get("early_stopping_monitor")
     monitor = _value(cfg, "early_stopping_monitor")
     patience = _value(cfg, "early_stopping_patience")
-    if no_val:
+    if no_val and isinstance(monitor, str) and monitor.startswith("val_") and monitor_node:
+        ctx.report(
+            codes.NO_VALIDATION,
+            f"early_stopping_monitor '{monitor}' is computed on the validation split, but "
+            "validation_split is 0; set validation_split to e.g. 0.2 or monitor train_loss",
+            monitor_node.span,
+        )  # an error, as AG224, AG247 and AG258: the trainer refuses the run before training
+    elif no_val and monitor is None:  # the trainer watches train_loss then: it runs
         reasons: list[tuple[str, str]] = []
         if isinstance(patience, int) and not isinstance(patience, bool):
             reasons.append(
@@ -221,10 +236,6 @@ def _check_config(ctx: CheckContext, cfg: YMap, model: ModelSummary | None) -> N
             )
         if _value(cfg, "save_best_only") is True:
             reasons.append(("save_best_only", "'best' is judged on a validation metric"))
-        if isinstance(monitor, str) and monitor.startswith("val_") and not reasons:
-            reasons.append(
-                ("early_stopping_monitor", f"'{monitor}' is computed on the validation split")
-            )
         for key, why in reasons:
             ctx.report(
                 codes.NO_VALIDATION,
