@@ -41,6 +41,48 @@ const BROKEN = [
   '',
 ].join('\n');
 
+// modules and an arc.stack; `input:` on line 25 binds to Block's only input `x` (a hint,
+// AG severity 4: the model still builds, so the probe's shapes come)
+const MODULES_MODEL = [
+  'modules:',
+  '  Block:',
+  '    inputs: [x]',
+  '    graph:',
+  '      - name: lin',
+  '        type: torch.nn.Linear',
+  '        params: { in_features: 4, out_features: 4 }',
+  '        inputs: { input: x }',
+  '      - name: act',
+  '        type: torch.nn.ReLU',
+  '        inputs: { input: lin.output }',
+  '    outputs:',
+  '      output: act.output',
+  '',
+  'inputs:',
+  '  features: { dtype: float32, shape: [null, 4], columns: [a, b, c, d] }',
+  '',
+  'graph:',
+  '  - name: block',
+  '    type: module.Block',
+  '    inputs: { x: features }',
+  '  - name: stack',
+  '    type: arc.stack',
+  '    params: { module: Block, count: 3 }',
+  '    inputs: { input: block.output }',
+  '  - name: head',
+  '    type: torch.nn.Linear',
+  '    params: { in_features: 4, out_features: 1 }',
+  '    inputs: { input: stack.output }',
+  '',
+  'outputs:',
+  '  y: head.output',
+  '',
+  'loss:',
+  '  type: torch.nn.functional.mse_loss',
+  '  inputs: { input: y, target: t }',
+  '',
+].join('\n');
+
 // trains long enough to be cancelled
 const LONG = [
   'model_ref: breast-cancer-mlp-v1',
@@ -496,6 +538,80 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
     assert.equal(await view.locator('.node.selected').count(), 1);
     await shot('graph-view-cursor');
     await themeShown('.monaco-workbench.vs');
+    await command('View: Close All Editors');
+  });
+
+  it('the graph view: modules and arc.stack collapse and expand (inner nodes with their shapes), a diagnostic outlines its node, CSP with a nonce, no network', async () => {
+    fs.writeFileSync(path.join(WS, 'models', 'graph-modules-v1.model.yaml'), MODULES_MODEL);
+    const offsite = [];
+    const onRequest = (req) => {
+      let frameUrl = '';
+      try {
+        frameUrl = req.frame().url();
+      } catch {
+        return; // a service worker's own request: no frame
+      }
+      const url = req.url();
+      if (!frameUrl.includes('webview') || /^(data|blob):/.test(url)) return;
+      const target = new globalThis.URL(url);
+      if (target.origin === new globalThis.URL(URL).origin) return;
+      // VS Code's resource origin serves local files (the service worker answers, no network):
+      // allowed only for the extension's own media/ folder
+      const local = target.hostname.endsWith('.vscode-resource.vscode-cdn.net');
+      if (!(local && /\/extensions\/arc-graph\.arcgraph-[^/]+\/media\/[^/]+$/.test(target.pathname))) {
+        offsite.push(url);
+      }
+    };
+    page.on('request', onRequest);
+    try {
+      await command('View: Close All Editors');
+      await openFile('models/graph-modules-v1.model.yaml');
+      await command('Arc-Graph: Show Model Graph');
+      const view = page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+      const byId = (id) => view.locator(`.node[data-id="${id}"]`);
+      await view.locator('body[data-rendered]').waitFor({ state: 'attached', timeout: 60_000 });
+      // groups start collapsed: one box each, with a toggle naming the module
+      await byId('node:stack').filter({ hasText: '60 params' }).waitFor({ timeout: 90_000 });
+      assert.equal(await byId('node:stack').locator('button.toggle').innerText(), '▸ Block × 3');
+      assert.equal(await byId('node:block').locator('button.toggle').innerText(), '▸ Block');
+      assert.equal(await view.locator('.node[data-id^="node:stack/"]').count(), 0);
+      // the hint on `input:` of stack's inputs (line 25: Block's only input is `x`) outlines it
+      await view.locator('.node.severity-4[data-id="node:stack"]').waitFor({ timeout: 30_000 });
+      assert.equal(await view.locator('.node[class*="severity-"]').count(), 1);
+      // expanded: the module's nodes inside, with their own use's shape and params
+      await byId('node:stack').locator('button.toggle').click();
+      await byId('node:stack/lin').waitFor({ timeout: 15_000 });
+      assert.match(await byId('node:stack/lin').innerText(), /lin\s+torch\.nn\.Linear\s+\[B, 4\]\s+20 params/);
+      assert.match(await byId('node:stack/act').innerText(), /act\s+torch\.nn\.ReLU\s+\[B, 4\]\s+0 params/);
+      assert.equal(await byId('node:stack').locator('button.toggle').innerText(), '▾ Block × 3');
+      assert.equal(await view.locator('.node[data-id^="node:block/"]').count(), 0);
+      await shot('graph-view-modules');
+      // a click on an inner node reveals its line in the module (line 5: `      - name: lin`)
+      await byId('node:stack/lin').click();
+      await page.locator('.statusbar-item', { hasText: /Ln 5, Col 7\b/ }).first().waitFor({ timeout: 15_000 });
+      await byId('node:stack').locator('button.toggle').first().click();
+      await view.locator('.node[data-id="node:stack/lin"]').waitFor({ state: 'detached', timeout: 15_000 });
+      // CSP: nothing but the nonce'd script runs, nothing loads from outside the extension
+      const csp = await view.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+      assert.match(csp, /default-src 'none'/);
+      const nonce = /script-src 'nonce-([A-Za-z0-9_-]+)'/.exec(csp)?.[1];
+      assert.ok(nonce && nonce.length >= 16, csp);
+      // our one script carries the nonce; the only other is VS Code's own prepended
+      // acquireVsCodeApi definition (inline, no nonce: its webview host adds it to every page)
+      const scripts = await view.locator('script').evaluateAll((els) =>
+        els.map((e) => ({ src: e.getAttribute('src') ?? '', nonce: e.nonce, vscodeApi: !e.src && e.textContent.includes('acquireVsCodeApi') })));
+      const ours = scripts.filter((s) => !s.vscodeApi);
+      assert.equal(ours.length, 1, JSON.stringify(scripts));
+      assert.match(ours[0].src, /media\/graphView\.js(\?|$)/);
+      assert.equal(ours[0].nonce, nonce);
+      assert.ok(scripts.length <= 2, JSON.stringify(scripts));
+      // the only origin named is VS Code's webview resource origin (webview.cspSource), for
+      // media/ files; no connect-src (default-src 'none' forbids fetch and websockets)
+      assert.doesNotMatch(csp.replaceAll('https://*.vscode-cdn.net', ''), /https?:|connect-src|unsafe/);
+      assert.deepEqual(offsite, []);
+    } finally {
+      page.off('request', onRequest);
+    }
     await command('View: Close All Editors');
   });
 
