@@ -25,62 +25,31 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
-MODEL = """\
-inputs:
-  x:
-    dtype: float32
-    shape: [null, {features}]
-    columns: [{columns}]
-graph:
-  - name: h
-    type: torch.nn.Linear
-    params: {{in_features: {features}, out_features: 256}}
-    inputs: {{input: x}}
-  - name: a
-    type: torch.nn.ReLU
-    inputs: {{input: h.output}}
-  - name: h2
-    type: torch.nn.Linear
-    params: {{in_features: 256, out_features: 256}}
-    inputs: {{input: a.output}}
-  - name: a2
-    type: torch.nn.ReLU
-    inputs: {{input: h2.output}}
-  - name: out
-    type: torch.nn.Linear
-    params: {{in_features: 256, out_features: 1}}
-    inputs: {{input: a2.output}}
-outputs:
-  prediction: out.output
-loss:
-  type: torch.nn.functional.mse_loss
-  inputs: {{input: prediction, target: y}}
-"""
-
-TRAINER = """\
-model_ref: bench-mlp-v1
-optimizer: {{type: torch.optim.Adam, lr: 0.001}}
-config: {{epochs: {epochs}, batch_size: {batch}, validation_split: 0.1, shuffle: true, seed: 1,
-         verbose: false, device: {device}}}
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mlp_workspace import feature_names  # noqa: E402
+from mlp_workspace import write_workspace as write_specs  # noqa: E402
 
 
 def write_workspace(root: Path, rows: int, features: int, epochs: int, batch: int, device: str):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((rows, features)).astype(np.float32)
     y = x @ rng.standard_normal(features).astype(np.float32)
-    names = [f"f{i}" for i in range(features)]
+    names = feature_names(features)
     data = root / "data.csv"
     with data.open("w") as fh:
         fh.write(",".join([*names, "y"]) + "\n")
         np.savetxt(fh, np.column_stack([x, y]), delimiter=",", fmt="%.6f")
-    (root / "models").mkdir()
-    (root / "models" / "bench-mlp-v1.model.yaml").write_text(
-        MODEL.format(columns=", ".join(names), features=features)
+    trainer = write_specs(
+        root,
+        model_id="bench-mlp-v1",
+        trainer_name="b",
+        features=features,
+        hidden=(256, 256),
+        epochs=epochs,
+        batch=batch,
+        validation_split=0.1,
+        device=device,
     )
-    (root / "trainers").mkdir()
-    trainer = root / "trainers" / "b.trainer.yaml"
-    trainer.write_text(TRAINER.format(epochs=epochs, batch=batch, device=device))
     return trainer, data
 
 

@@ -44,37 +44,9 @@ GOAL_BYTES = int(1.2 * GIB)
 GROUPS_PER_FILE = 8
 FEATURES = 32
 
-MODEL = """\
-inputs:
-  x:
-    dtype: float32
-    shape: [null, {features}]
-    columns: [{columns}]
-graph:
-  - name: h
-    type: torch.nn.Linear
-    params: {{in_features: {features}, out_features: 64}}
-    inputs: {{input: x}}
-  - name: a
-    type: torch.nn.ReLU
-    inputs: {{input: h.output}}
-  - name: out
-    type: torch.nn.Linear
-    params: {{in_features: 64, out_features: 1}}
-    inputs: {{input: a.output}}
-outputs:
-  prediction: out.output
-loss:
-  type: torch.nn.functional.mse_loss
-  inputs: {{input: prediction, target: y}}
-"""
-
-TRAINER = """\
-model_ref: bench-stream-v1
-optimizer: {{type: torch.optim.Adam, lr: 0.001}}
-config: {{epochs: {epochs}, batch_size: {batch}, validation_split: 0.05, shuffle: true, seed: 1,
-         verbose: false, device: cpu}}
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mlp_workspace import feature_names  # noqa: E402
+from mlp_workspace import write_workspace as write_specs  # noqa: E402
 
 
 @dataclass
@@ -87,15 +59,11 @@ class DataSet:
     uncompressed_bytes: int
 
 
-def _names() -> list[str]:
-    return [f"f{i}" for i in range(FEATURES)]
-
-
 def generate(folder: Path, size_bytes: int, group_rows: int) -> None:
     """Files of GROUPS_PER_FILE row groups until the values reach `size_bytes`; one row group
     in memory at a time."""
     folder.mkdir(parents=True)
-    names = _names()
+    names = feature_names(FEATURES)
     schema = pa.schema([(n, pa.float32()) for n in [*names, "y"]])
     row_bytes = 4 * (FEATURES + 1)
     total_groups = max(1, -(-size_bytes // (group_rows * row_bytes)))
@@ -141,15 +109,16 @@ def write_slice(data: DataSet, path: Path, groups: int) -> int:
 
 
 def write_workspace(root: Path, epochs: int, batch: int) -> Path:
-    names = _names()
-    (root / "models").mkdir(exist_ok=True)
-    (root / "models" / "bench-stream-v1.model.yaml").write_text(
-        MODEL.format(columns=", ".join(names), features=FEATURES)
+    return write_specs(
+        root,
+        model_id="bench-stream-v1",
+        trainer_name="s",
+        features=FEATURES,
+        hidden=(64,),
+        epochs=epochs,
+        batch=batch,
+        validation_split=0.05,
     )
-    (root / "trainers").mkdir(exist_ok=True)
-    trainer = root / "trainers" / "s.trainer.yaml"
-    trainer.write_text(TRAINER.format(epochs=epochs, batch=batch))
-    return trainer
 
 
 @dataclass
