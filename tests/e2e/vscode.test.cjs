@@ -276,8 +276,20 @@ describe('Arc-Graph extension in VS Code 1.139 (code-server)', { timeout: 600_00
   });
 
   /** The Train flow's last question, the process count: take its default (1 process). */
+  /** The process-count prompt's box holds the default, 1 (the first flow's choice is
+   * remembered: 1 too), and Enter takes it. */
   async function acceptProcessCount() {
     await quickInput().locator('.quick-input-title', { hasText: 'Training processes' }).waitFor({ timeout: 30_000 });
+    const input = quickInput().locator('input.input, .quick-input-box input').first();
+    // the value is set with the prompt; until then the box may still hold the target pick's text
+    await page
+      .waitForFunction(
+        () => document.querySelector('.quick-input-widget')?.querySelector('input.input, .quick-input-box input')?.value === '1',
+        null,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined); // the assert below says what the box holds
+    assert.equal(await input.inputValue(), '1');
     await page.keyboard.press('Enter');
     await quickInput().waitFor({ state: 'hidden', timeout: 15_000 });
   }
