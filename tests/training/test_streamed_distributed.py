@@ -246,3 +246,38 @@ def test_an_infinite_data_memory_bound_is_refused_with_the_fix(
     monkeypatch.delenv("ARCGRAPH_DATA_MEMORY_MB")
     with pytest.raises(DataError, match=r"^data memory bound inf MB: give a number > 0, e.g. 512$"):
         train(trainer, folder, out=tmp_path / "runs", run_name="api", data_memory_mb=float("inf"))
+
+
+def test_a_mid_epoch_checkpoint_resumes_only_with_the_bound_that_wrote_it(tmp_path: Path) -> None:
+    """The shuffle windows come from the data memory bound: another bound would train other
+    rows for the rest of the stopped epoch (some twice, some never), so it is refused; the
+    bound it was written with resumes it (was: resumed silently with the other windows)."""
+    folder = _iris_folder(tmp_path)
+    config = base_config(device="cpu", epochs=30, batch_size=16, log_every=1)
+    trainer = make_workspace(tmp_path, MODEL, config)
+    out, log = tmp_path / "runs", tmp_path / "events.jsonl"
+    proc = popen(
+        *_args(trainer, folder, out, "cut", "--data-memory-mb", BOUND), "--events", str(log)
+    )
+    wait_for(log, proc, lambda e: e["event"] == "step" and e["epoch"] == 2 and e["batch"] == 3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    cut = out / MODEL / "cut"
+    ckpt = Path(json.loads((cut / "summary.json").read_text())["checkpoint"])
+    assert "batch" in ckpt.name  # stopped mid-epoch
+    epoch, batch = int(ckpt.name[6:10]), int(ckpt.name[17:22])
+    notes = [e["message"] for e in read_events(log) if "streaming" in e.get("message", "")]
+    windows = int(notes[0].split("shuffled in windows of ")[1].split()[0])
+    with pytest.raises(ResumeError) as refused:
+        train(trainer, folder, resume=cut, verbose=False, data_memory_mb=0.01)
+    assert str(refused.value) == (
+        f"{ckpt}: this checkpoint stopped streamed data mid-epoch (epoch {epoch}, after batch"
+        f" {batch}) with a data memory bound of {BOUND} MB (shuffle windows of {windows} rows);"
+        f" at 0.01 MB the windows hold {windows // 2} rows and the rest of epoch {epoch} would"
+        f" train other rows. Resume it with --data-memory-mb {BOUND} (or"
+        f" ARCGRAPH_DATA_MEMORY_MB={BOUND}), or from an epoch's end: move {ckpt.name} out of"
+        f" {ckpt.parent} and resume again"
+    )
+    done = train(trainer, folder, resume=cut, verbose=False, data_memory_mb=float(BOUND))
+    assert done["status"] == "completed" and done["epochs_completed"] == 30

@@ -313,7 +313,7 @@ def _train(
         )
         if data.placed.own_order and start.resumed is not None and start.resumed.state:
             problem = streamed_resume_problem(
-                start.resumed.path, start.resumed.state, world.world_size
+                start.resumed.path, start.resumed.state, world.world_size, _windows(data.placed)
             )
             if problem is not None:  # every rank has the state: each refuses alike
                 raise ResumeError(problem)
@@ -572,6 +572,11 @@ def _load_data(
     return _Data(dataset, train_idx, val_idx, placed, notes, vocabularies)
 
 
+def _windows(placed: DeviceData) -> dict[str, float] | None:
+    """Streamed data's shuffle windows (None: in memory, or not shuffled)."""
+    return placed.windows() if isinstance(placed, StreamData) else None
+
+
 def _stream_data(
     specs: _Specs,
     data_path: Path,
@@ -707,6 +712,7 @@ def _make_loop(
         seed=seed,
         split={"train": data.train_idx, "validation": data.val_idx},
         vocabularies=data.vocabularies,
+        stream_windows=_windows(data.placed),
     )
     loop = Loop(
         model=net,

@@ -158,6 +158,8 @@ class RunContext:
     seed: int
     split: dict[str, torch.Tensor]
     vocabularies: dict[str, Any] = field(default_factory=dict)  # categorical inputs'
+    # streamed data's shuffle windows (StreamData.windows): a mid-epoch resume needs the same
+    stream_windows: dict[str, float] | None = None
 
 
 def rng_state() -> dict[str, Any]:
@@ -291,6 +293,7 @@ class Loop:
             "elapsed_s": self.progress.elapsed_s,
             # who wrote it: a streamed run resumes mid-epoch only with the same count
             "world_size": self.world.world_size,
+            "stream_windows": self.run.stream_windows,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -116,6 +116,14 @@ class StreamData(DeviceData):
             None
         )
 
+    def windows(self) -> dict[str, float] | None:
+        """What the epoch's order depends on besides the seed and the process count, for a
+        checkpoint: the shuffle window and the memory bound it comes from (None: no shuffle,
+        file order whatever the bound)."""
+        if not self.table.shuffle:
+            return None
+        return {"window_rows": self.table.window_rows, "memory_mb": self.table.memory_mb}
+
     @property
     def n_train(self) -> int:
         return self.table.n_train
@@ -188,16 +196,21 @@ class StreamData(DeviceData):
                 yield xb, yh[a : a + step].to(self.device)
 
 
-def streamed_resume_problem(path: Path, state: dict[str, Any], world_size: int) -> str | None:
+def streamed_resume_problem(
+    path: Path, state: dict[str, Any], world_size: int, windows: dict[str, float] | None = None
+) -> str | None:
     """Why a streamed run cannot continue from checkpoint `path` on `world_size` processes
-    (None: it can). At an epoch's end any count resumes; mid-epoch only the count that wrote
-    it, since each rank's share of the epoch and its shuffle windows depend on the count, so
-    another one would train another set of rows for the rest of that epoch."""
+    with shuffle `windows` (StreamData.windows; None: it can). At an epoch's end anything
+    resumes; mid-epoch only the count and the bound that wrote it, since each rank's share of
+    the epoch and its shuffle windows depend on them, so others would train another set of
+    rows for the rest of that epoch."""
     batch = int(state.get("batch") or 0)
-    saved = int(state.get("world_size", 1))  # before it was recorded: streamed ran on 1 only
-    if not batch or saved == world_size:
+    if not batch:
         return None
     epoch = int(state["epoch"]) + 1
+    saved = int(state.get("world_size", 1))  # before it was recorded: streamed ran on 1 only
+    if saved == world_size:
+        return _windows_problem(path, state.get("stream_windows"), windows, epoch, batch)
     flag = "without --nproc-per-node" if saved == 1 else f"--nproc-per-node {saved}"
 
     def procs(n: int) -> str:
@@ -208,4 +221,23 @@ def streamed_resume_problem(path: Path, state: dict[str, Any], world_size: int) 
         f" {batch}) on {procs(saved)}; on {procs(world_size)} the rest of epoch {epoch} would"
         f" train other rows. Resume it on {procs(saved)} ({flag}), or from an epoch's end:"
         f" move {path.name} out of {path.parent} and resume again"
+    )
+
+
+def _windows_problem(
+    path: Path, saved: Any, windows: dict[str, float] | None, epoch: int, batch: int
+) -> str | None:
+    """A mid-epoch checkpoint's shuffle windows against this run's (no record: not known)."""
+    if not isinstance(saved, dict) or windows is None:
+        return None
+    if saved.get("window_rows") == windows["window_rows"]:
+        return None
+    bound = f"{float(saved['memory_mb']):g}"
+    return (
+        f"{path}: this checkpoint stopped streamed data mid-epoch (epoch {epoch}, after batch"
+        f" {batch}) with a data memory bound of {bound} MB (shuffle windows of"
+        f" {saved['window_rows']} rows); at {windows['memory_mb']:g} MB the windows hold"
+        f" {windows['window_rows']} rows and the rest of epoch {epoch} would train other rows."
+        f" Resume it with --data-memory-mb {bound} (or ARCGRAPH_DATA_MEMORY_MB={bound}), or"
+        f" from an epoch's end: move {path.name} out of {path.parent} and resume again"
     )

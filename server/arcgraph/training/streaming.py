@@ -173,6 +173,7 @@ class StreamingTable:
         self.columns = list(columns)
         self.seed, self.fraction, self.shuffle = seed, validation_split, shuffle
         self.rank, self.world_size = rank, world_size
+        self.memory_mb = memory_mb
         self.memory_bytes = int(memory_mb * (1 << 20))
         try:
             dataset = pds.dataset([str(f) for f in self.files], format="parquet")
