@@ -65,20 +65,23 @@ def _asked(path: Path, world: World, plan: list, first: int = 0) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    ("n", "batch_size", "accumulate", "world_size"),
+    ("n", "batch_size", "accumulate", "world_size", "min_last"),
     [
-        (301, 16, 1, 2),  # a last, partial batch (13 rows)
-        (301, 20, 3, 4),  # accumulated batches; a last batch of 1 row joins the one before
-        (299, 8, 2, 4),  # a last batch of 3 rows: smaller than W, rank 0 gets none of it
-        (301, 512, 1, 2),  # one batch holds the epoch
-        (3, 4, 1, 4),  # fewer rows than processes: rank 0 has no share at all
+        (301, 16, 1, 2, 2),  # a last, partial batch (13 rows)
+        (301, 20, 3, 4, 2),  # accumulated batches; a last batch of 1 row joins the one before
+        (299, 8, 2, 4, 2),  # a last batch of 3 rows: smaller than W, rank 0 gets none of it
+        (301, 512, 1, 2, 2),  # one batch holds the epoch
+        (3, 4, 1, 4, 2),  # fewer rows than processes: rank 0 has no share at all
+        (299, 8, 2, 4, 8),  # CPU BatchNorm (2 x W): the 3-row last batch joins the one before
     ],
 )
 def test_each_rank_is_handed_exactly_its_share_for_the_loops_plan(
-    tmp_path: Path, n: int, batch_size: int, accumulate: int, world_size: int
+    tmp_path: Path, n: int, batch_size: int, accumulate: int, world_size: int, min_last: int
 ) -> None:
     path = _ids_folder(tmp_path / "d", n)
-    plan = batch_plan(n, batch_size, accumulate)
+    plan = batch_plan(n, batch_size, accumulate, min_last)
+    if min_last > 2:
+        assert plan[-1][:2] == (288, 299)  # 11 rows: 2 or 3 on each of the 4 ranks
     ranks = [World(rank=r, world_size=world_size) for r in range(world_size)]
     asked = [_asked(path, w, plan) for w in ranks]
     for w, rows in zip(ranks, asked, strict=True):

@@ -60,7 +60,7 @@ from arcgraph.training.losses import LossSpec, parse_loss
 from arcgraph.training.optim import make_optimizer
 from arcgraph.training.placement import align_target, class_count, loss_mismatch, place
 from arcgraph.training.precision import FP32, Precision, resolve_precision
-from arcgraph.training.preflight import check_specs, resolve_model
+from arcgraph.training.preflight import check_specs, config_key_place, resolve_model
 from arcgraph.training.runlock import RunLock
 from arcgraph.training.schedule import Schedule, SchedulerSpec, make_scheduler, parse_scheduler
 from arcgraph.training.signals import GracefulStop
@@ -369,6 +369,11 @@ def _join_group(specs: _Specs, world: World, stack: contextlib.ExitStack) -> _Sp
     device (cuda:LOCAL_RANK on CUDA)."""
     cfg = specs.cfg
     dist_.check_world(cfg.batch_size, world.world_size, cfg.world_size)
+    text = specs.trainer_text if specs.applied is None else specs.applied.text
+    where = config_key_place(specs.trainer_path, text, "batch_size")
+    if dist_.one_row_shares(cfg.batch_size, world.world_size, specs.device):
+        node = dist_.batchnorm_in_spec(specs.model_spec)
+        dist_.check_batchnorm_share(cfg.batch_size, world.world_size, node, specs.device, where)
     backend = dist_.check_backend(cfg.backend, specs.device)
     device = dist_.init(world, backend, specs.device)
     stack.callback(dist_.shutdown)

@@ -105,6 +105,45 @@ def check_world(batch_size: int, world_size: int, spec_world_size: int | None) -
         )
 
 
+def unsynced_batchnorm(net: torch.nn.Module) -> str | None:
+    """The name of `net`'s first BatchNorm layer that is not a SyncBatchNorm (None when it
+    has none): on W processes it normalizes over each process's own rows of a batch."""
+    for name, module in net.named_modules():
+        batchnorm = isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
+        if batchnorm and not isinstance(module, torch.nn.SyncBatchNorm):
+            return name
+    return None
+
+
+def batchnorm_in_spec(model_spec: dict[str, Any]) -> str | None:
+    """The node name of the model's first BatchNorm layer (in modules and stacks too), from
+    the spec built on the meta device (no storage); None when it has none."""
+    from arcgraph.builder.build import build_model
+
+    return unsynced_batchnorm(build_model(model_spec, device="meta"))
+
+
+def one_row_shares(batch_size: int, world_size: int, device: torch.device) -> bool:
+    """W processes off CUDA, each with a single row of a batch: a BatchNorm layer, which each
+    then runs over its own rows (torch has SyncBatchNorm only on CUDA), cannot train."""
+    return device.type != "cuda" and world_size > 1 and batch_size == world_size
+
+
+def check_batchnorm_share(
+    batch_size: int, world_size: int, node: str | None, device: torch.device, where: str
+) -> None:
+    """Refused before any process starts: `one_row_shares` with BatchNorm node `node` (see
+    `batchnorm_in_spec`). `where` locates config.batch_size."""
+    if node is None or not one_row_shares(batch_size, world_size, device):
+        return
+    raise errors.SpecError(
+        f"{where}: config.batch_size {batch_size} gives each of the {world_size} processes 1"
+        f" row of a batch, and BatchNorm node '{node}' cannot train on 1 row: on {device.type}"
+        f" each process normalizes over its own rows (SyncBatchNorm needs CUDA); use a"
+        f" batch_size of at least {2 * world_size} (2 x {world_size} processes)"
+    )
+
+
 def sync_batchnorm(net: torch.nn.Module, device: torch.device) -> torch.nn.Module | None:
     """`net` for DDP: on CUDA its BatchNorm layers become SyncBatchNorm (statistics over the
     whole global batch, as one process computes them); None when it has BatchNorm on a device

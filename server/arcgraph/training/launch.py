@@ -2,7 +2,8 @@
 by torchrun (`torch.distributed.run`, through its API so that a failed rank is known by number).
 
 Everything that can refuse is checked here, before a process starts: the spec's world_size
-against the flags, and a batch_size that the processes cannot share evenly. With
+against the flags, a batch_size that the processes cannot share evenly, and one that gives
+each CPU process a single row of a batch for a model with BatchNorm. With
 `--max-restarts K` torchrun restarts the whole group when a rank dies; each restarted rank 0
 resumes the run directory the first attempt made (noted in a folder this launcher owns).
 Without restarts the run ends `failed`, and the message names the rank.
@@ -83,6 +84,14 @@ def wants_launch(args: argparse.Namespace) -> bool:
 def _config(args: argparse.Namespace) -> dict[str, Any]:
     """The trainer spec's config with the --set overrides; {} when it cannot be read (the
     trainer then says why, as for one process)."""
+    spec = _trainer(args)[1]
+    cfg = spec.get("config") if isinstance(spec, dict) else None
+    return cfg if isinstance(cfg, dict) else {}
+
+
+def _trainer(args: argparse.Namespace) -> tuple[str, Any]:
+    """(text, spec) of the trainer with the --set overrides; ("", None) when it cannot be
+    read."""
     import yaml
 
     from arcgraph.engine.files import NotRegularFile, read_regular
@@ -91,15 +100,45 @@ def _config(args: argparse.Namespace) -> dict[str, Any]:
     try:
         data = read_regular(Path(args.trainer))  # never opens a FIFO: the trainer says why
         if data is None:
-            return {}
+            return "", None
         text = data.decode("utf-8")
         if args.overrides:
             text = apply_overrides(text, [parse_override(o) for o in args.overrides]).text
-        spec = yaml.safe_load(text)
+        return text, yaml.safe_load(text)
     except (OSError, NotRegularFile, UnicodeDecodeError, yaml.YAMLError, OverrideError):
-        return {}
+        return "", None
+
+
+def _check_batchnorm(args: argparse.Namespace, batch_size: int, world_size: int) -> None:
+    """BatchNorm with one row of a batch per CPU process: refused here (each rank refuses it
+    too). A model that cannot be found or built is left to the ranks to report."""
+    import yaml
+
+    from arcgraph.training.device import resolve_device
+    from arcgraph.training.distributed import (
+        batchnorm_in_spec,
+        check_batchnorm_share,
+        one_row_shares,
+    )
+    from arcgraph.training.preflight import config_key_place, resolve_model
+
+    text, spec = _trainer(args)
     cfg = spec.get("config") if isinstance(spec, dict) else None
-    return cfg if isinstance(cfg, dict) else {}
+    device_name = cfg.get("device", "auto") if isinstance(cfg, dict) else "auto"
+    if not isinstance(device_name, str):
+        return
+    try:
+        device = resolve_device(device_name)
+        if not one_row_shares(batch_size, world_size, device):
+            return
+        trainer = Path(args.trainer)
+        model_path = resolve_model(trainer, spec.get("model_ref"), args.model)
+        model_spec = yaml.safe_load(model_path.read_text(encoding="utf-8"))
+        node = batchnorm_in_spec(model_spec) if isinstance(model_spec, dict) else None
+    except Exception:  # the ranks say what is wrong, as for one process
+        return
+    where = config_key_place(trainer, text, "batch_size")
+    check_batchnorm_share(batch_size, world_size, node, device, where)
 
 
 def check_flags(args: argparse.Namespace) -> int:
@@ -122,6 +161,8 @@ def check_flags(args: argparse.Namespace) -> int:
         nproc = max(1, (spec_w or 1) // args.nnodes)
     batch = cfg.get("batch_size")
     check_world(batch if isinstance(batch, int) else 0, nproc * args.nnodes, spec_w)
+    if isinstance(batch, int):
+        _check_batchnorm(args, batch, nproc * args.nnodes)
     backend, device = cfg.get("backend"), cfg.get("device", "auto")
     if backend == "nccl" and isinstance(device, str):  # this node's device, as each rank's
         from arcgraph.training.device import resolve_device

@@ -36,9 +36,10 @@ from arcgraph.training import checkpoint as ckpt_io
 from arcgraph.training import rundir
 from arcgraph.training.callbacks.base import Callback, FitRun
 from arcgraph.training.config import TrainerConfig
-from arcgraph.training.distributed import SINGLE, World, sum_
+from arcgraph.training.distributed import SINGLE, World, sum_, unsynced_batchnorm
 from arcgraph.training.early_stopping import EarlyStopping
 from arcgraph.training.errors import (
+    DataError,
     NonFiniteLossError,
     ResumeError,
     SpecError,
@@ -113,15 +114,20 @@ class DeviceData:
             yield xb, yb
 
 
-def batch_plan(n: int, batch_size: int, accumulate: int) -> list[tuple[int, int, float, bool]]:
+def batch_plan(
+    n: int, batch_size: int, accumulate: int, min_last: int = 2
+) -> list[tuple[int, int, float, bool]]:
     """Per batch of an epoch of `n` rows: (first row, end row, loss scale, step after it?).
 
     Every batch but the last starts and ends on a multiple of `batch_size`, which is what lets
     a streamed reader hand each of W ranks exactly its share (`batch_size` being a multiple of
-    W). A last batch of a single row joins the batch before it: a batch of one row cannot train
-    a model with batch statistics (BatchNorm: "Expected more than 1 value per channel")."""
+    W). A last batch of fewer than `min_last` rows joins the batch before it: a batch of one
+    row cannot train a model with batch statistics (BatchNorm: "Expected more than 1 value per
+    channel"), so the default is 2; W CPU processes with a BatchNorm each normalize over their
+    own share, so they pass 2 x W (see Loop.plan). The last batch still starts on a multiple
+    of `batch_size`."""
     bounds = [(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
-    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < min_last:
         bounds[-2:] = [(bounds[-2][0], n)]
     n_batches = len(bounds)
     plan = []
@@ -403,8 +409,23 @@ class Loop:
 
     # -- the loop -------------------------------------------------------------------------
     def plan(self, n: int) -> list[tuple[int, int, float, bool]]:
-        """This run's batches of an epoch of `n` rows (see `batch_plan`)."""
-        return batch_plan(n, self.cfg.batch_size, self.cfg.accumulate_grad_batches)
+        """This run's batches of an epoch of `n` rows (see `batch_plan`). W processes with a
+        BatchNorm that is not synced (CPU) need at least 2 rows each of every batch: a last
+        batch of fewer than 2 x W rows joins the one before; an epoch of fewer rows is
+        refused. Any other run has one process's plan."""
+        world = self.world.world_size
+        node = unsynced_batchnorm(self.model) if world > 1 else None
+        if node is None:
+            return batch_plan(n, self.cfg.batch_size, self.cfg.accumulate_grad_batches)
+        plan = batch_plan(n, self.cfg.batch_size, self.cfg.accumulate_grad_batches, 2 * world)
+        if n < 2 * world:
+            raise DataError(
+                f"the training split has {n} rows, too few for {world} processes: the model's"
+                f" BatchNorm '{node}' needs at least 2 rows on each"
+                f" process ({2 * world} in all; SyncBatchNorm needs CUDA); use fewer processes"
+                " (--nproc-per-node) or more data"
+            )
+        return plan
 
     def _backward(self, loss: torch.Tensor, scale: float) -> None:
         """The (accumulation-scaled) loss's backward; fp16 scales it by the GradScaler too."""

@@ -113,3 +113,14 @@ def check_specs(
         count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
         raise PreflightError(diags, f"the specs have {count}; not training:\n{format_text(errors)}")
     return diags
+
+
+def config_key_place(trainer_path: Path, text: str, key: str) -> str:
+    """`path:line` of the trainer's `config.<key>` in `text` (the trainer with any --set
+    applied); the path alone when the key is not there."""
+    from arcgraph.engine.source import YMap, parse_yaml
+
+    root = parse_yaml(text).root
+    config = root.get("config") if isinstance(root, YMap) else None
+    node = config.key_node(key) if isinstance(config, YMap) else None
+    return f"{trainer_path}:{node.span.start_line + 1}" if node is not None else str(trainer_path)

@@ -11,8 +11,10 @@ hi)` of each global batch [lo, hi) and takes those rows from its own share of th
 but the last starts and ends on a multiple of batch_size, itself a multiple of W, so each
 gives r `(hi - lo) / W` rows, and for the last, [lo, n) with lo a multiple of W,
 `(r+1)*n//W - r*n//W = (r+1)*(n-lo)//W - r*(n-lo)//W`. So no rank runs out of rows or leaves
-one unread, for any accumulate_grad_batches (it only groups batches) and a last batch of any
-size (one smaller than W leaves some ranks no rows: they still run the step). A resumed
+one unread, for any accumulate_grad_batches (it only groups batches) and any last batch (one
+smaller than W leaves some ranks no rows: they still run the step; with a BatchNorm that is
+not synced, one under 2 x W rows joins the batch before it, Loop.plan, and the merged batch
+still starts on a multiple of batch_size, so the same sum holds). A resumed
 epoch starts at a batch start `first_row` (a multiple of W): this rank's `first_row / W`
 rows are skipped by the reader. The global batches differ from one process's (each rank
 shuffles its own share), so a W-process streamed run matches one process statistically,
