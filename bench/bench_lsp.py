@@ -406,7 +406,7 @@ async def edit_series(kind: ServerKind, client: BenchClient, doc: Doc, spec: Edi
         if i >= 3:
             lat.append(p.t - t)
         await client.quiet(0.05, 2.0)
-    if n % 2 == 1:  # end valid, for the burst
+    if n % 2 == 0:  # the last of the n + 3 edits (even n) was invalid: end valid, for the burst
         set_value(client, doc, line, spec.key, spec.valid[0])
         await client.quiet(0.1, 3.0)
     return lat, misses

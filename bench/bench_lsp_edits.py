@@ -98,7 +98,7 @@ async def main_async() -> int:
                     before = lsp.tree_cpu(client.pid or 0)[0]
                     got, misses = await lsp.edit_series(k, client, model, SPEC, n)
                     await lsp.settle_process_tree(client.pid or 0, 10.0)
-                    per_edit = (lsp.tree_cpu(client.pid or 0)[0] - before) / (n + 3 + n % 2)
+                    per_edit = (lsp.tree_cpu(client.pid or 0)[0] - before) / (n + 3 + (n + 1) % 2)
                     lat[k.name] += got
                     cpu[k.name].append(per_edit)
                     print(
