@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import yaml
 
+from arcgraph.builder.build import build_model
 from arcgraph.training import train
-from arcgraph.training.errors import SpecError
+from arcgraph.training.distributed import World
+from arcgraph.training.errors import DataError, SpecError
 from arcgraph.training.launch import check_flags
-from arcgraph.training.loop import batch_plan
+from arcgraph.training.loop import Loop, batch_plan
 
-from .conftest import IRIS, base_config, make_workspace
+from .conftest import FIXTURES, IRIS, base_config, make_workspace
 from .test_distributed import cli, run_args
 from .test_launch_flags import parse
 from .test_resume import read_events
@@ -89,3 +93,27 @@ def test_two_cpu_processes_train_batchnorm_with_a_3_row_last_batch(tmp_path: Pat
     start = next(e for e in read_events(events) if e["event"] == "start")
     assert start["train_rows"] == 123
     assert start["steps_per_epoch"] == 30  # 29 batches of 4, then 7 rows
+
+
+def _plan(model: str, world_size: int, n: int) -> list[tuple[int, int, float, bool]]:
+    """Loop.plan for `model` (built for real) on `world_size` CPU processes, batches of 4."""
+    spec = yaml.safe_load((FIXTURES / "models" / f"{model}.model.yaml").read_text())
+    host = SimpleNamespace(
+        world=World(0, world_size),
+        model=build_model(spec),
+        cfg=SimpleNamespace(batch_size=4, accumulate_grad_batches=1),
+    )
+    return Loop.plan(host, n)  # type: ignore[arg-type]  # the attributes plan reads
+
+
+def test_the_loop_folds_only_for_an_unsynced_batchnorm_on_w_processes() -> None:
+    assert _plan(BN_MODEL, 2, 11) == [(0, 4, 1.0, True), (4, 11, 1.0, True)]
+    assert _plan(BN_MODEL, 1, 11)[-1] == (8, 11, 1.0, True)  # one process: 3 rows train
+    assert _plan("iris-linear-v1", 2, 11)[-1] == (8, 11, 1.0, True)  # no BatchNorm
+    with pytest.raises(DataError) as err:
+        _plan(BN_MODEL, 2, 3)
+    assert str(err.value) == (
+        "the training split has 3 rows, too few for 2 processes: the model's BatchNorm 'norm'"
+        " needs at least 2 rows on each process (4 in all; SyncBatchNorm needs CUDA); use fewer"
+        " processes (--nproc-per-node) or more data"
+    )
