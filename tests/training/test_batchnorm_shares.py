@@ -103,7 +103,7 @@ def _plan(model: str, world_size: int, n: int) -> list[tuple[int, int, float, bo
         model=build_model(spec),
         cfg=SimpleNamespace(batch_size=4, accumulate_grad_batches=1),
     )
-    return Loop.plan(host, n)  # type: ignore[arg-type]  # the attributes plan reads
+    return Loop.plan(host, n)  # pyright: ignore[reportArgumentType]  # what plan reads
 
 
 def test_the_loop_folds_only_for_an_unsynced_batchnorm_on_w_processes() -> None:
