@@ -364,6 +364,24 @@ async def stop_client(client: RecordingClient) -> None:
     await client.stop()
 
 
+@pytest_asyncio.fixture
+async def gated_hints(
+    cache_dir: Path, workspace: Path, tmp_path: Path, has_catalog: bool
+) -> AsyncIterator[Any]:
+    """A server for VS Code with inlay hints whose shape probes are held by a gate
+    (shape_helpers.GatedHintClient); skipped without torch."""
+    if not has_catalog:
+        pytest.skip("torch is not installed")
+    from .shape_helpers import start_gated_hint_client  # it imports this module
+
+    started = await start_gated_hint_client(cache_dir, workspace, tmp_path)
+    try:
+        yield started
+    finally:
+        started.hold.unlink(missing_ok=True)
+        await stop_client(started.client)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=CLIENTS)
 async def client(
     request: pytest.FixtureRequest, cache_dir: Path, workspace: Path

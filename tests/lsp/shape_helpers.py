@@ -4,6 +4,7 @@ gate."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,35 +25,45 @@ def vscode_with_inlay_hints() -> types.ClientCapabilities:
     return caps
 
 
-def hint_rows(hints: list[types.InlayHint] | None) -> list[tuple[int, int, str]]:
+def hint_rows(hints: Sequence[types.InlayHint] | None) -> list[tuple[int, int, str]]:
     return [(h.position.line, h.position.character, str(h.label)) for h in hints or []]
 
 
 @dataclass
 class HintClient:
-    """A started client; `refreshes` grows by one per `workspace/inlayHint/refresh`. With a
-    gate: the worker's requests are logged to `log` and its probes wait while `hold` exists."""
+    """A started client; `refreshes` grows by one per `workspace/inlayHint/refresh`."""
 
     client: RecordingClient
     refreshes: list[None]
-    log: Path | None = None
-    hold: Path | None = None
+
+
+@dataclass
+class GatedHintClient(HintClient):
+    """Its worker's requests are logged to `log`; its probes wait while `hold` exists."""
+
+    log: Path
+    hold: Path
 
 
 async def start_hint_client(
-    cache_dir: Path, workspace: Path, gate_folder: Path | None = None
+    cache_dir: Path, workspace: Path, options: dict[str, object] | None = None
 ) -> HintClient:
-    """A server with probes on, for VS Code with inlay hints; with `gate_folder`, its worker
-    runs through the gate (the catalog cached for that interpreter first: no build later)."""
-    options: dict[str, object] = {"probes": True}
-    log = hold = None
-    if gate_folder is not None:
-        log, hold = gate_folder / "requests.jsonl", gate_folder / "hold"
-        python = gated_interpreter(gate_folder, log, hold)
-        with TorchWorker(interpreter=str(python), cache_dir=cache_dir) as worker:
-            assert worker.catalog() is not None
-        options["interpreter"] = str(python)
+    """A server with probes on (and `options`), for VS Code with inlay hints."""
+    options = {"probes": True, **(options or {})}
     c = await start_client(cache_dir, workspace, vscode_with_inlay_hints(), options=options)
     refreshes: list[None] = []
     c.feature(types.WORKSPACE_INLAY_HINT_REFRESH)(lambda params: refreshes.append(None))
-    return HintClient(c, refreshes, log, hold)
+    return HintClient(c, refreshes)
+
+
+async def start_gated_hint_client(
+    cache_dir: Path, workspace: Path, folder: Path
+) -> GatedHintClient:
+    """`start_hint_client` whose worker runs through the gate made in `folder` (the catalog
+    cached for that interpreter first: no build later)."""
+    log, hold = folder / "requests.jsonl", folder / "hold"
+    python = gated_interpreter(folder, log, hold)
+    with TorchWorker(interpreter=str(python), cache_dir=cache_dir) as worker:
+        assert worker.catalog() is not None
+    started = await start_hint_client(cache_dir, workspace, {"interpreter": str(python)})
+    return GatedHintClient(started.client, started.refreshes, log, hold)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from .conftest import rng, stop_client, uri_of
-from .shape_helpers import hint_rows, start_hint_client
+from .conftest import rng, uri_of
+from .shape_helpers import GatedHintClient, hint_rows
 from .test_probe_idle import requests
 
 IRIS_ROWS = [
@@ -38,68 +38,61 @@ def edited(text: str) -> str:
 @pytest.mark.asyncio(loop_scope="function")
 @pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script as interpreter")
 async def test_ranges_edits_and_new_probe_answers(
-    cache_dir: Path, workspace: Path, tmp_path: Path, has_catalog: bool
+    gated_hints: GatedHintClient, workspace: Path
 ) -> None:
-    if not has_catalog:
-        pytest.skip("torch is not installed")
-    started = await start_hint_client(cache_dir, workspace, tmp_path)
-    c, refreshes, log, hold = started.client, started.refreshes, started.log, started.hold
-    assert log is not None and hold is not None
+    c, refreshes = gated_hints.client, gated_hints.refreshes
+    log, hold = gated_hints.log, gated_hints.hold
 
     async def hints(r: types.Range) -> list[tuple[int, int, str]]:
         return hint_rows(await c.text_document_inlay_hint_async(types.InlayHintParams(doc, r)))
 
-    try:
-        model = workspace / "models" / "iris-classifier-v1.model.yaml"
-        uri, text = uri_of(model), model.read_text()
-        doc = types.TextDocumentIdentifier(uri)
-        whole = rng(0, 0, len(text.splitlines()) + 1, 0)
-        c.open(uri, text)
-        await c.wait_for(lambda: refreshes, 60, "workspace/inlayHint/refresh")
-        assert await hints(whole) == IRIS_ROWS
+    model = workspace / "models" / "iris-classifier-v1.model.yaml"
+    uri, text = uri_of(model), model.read_text()
+    doc = types.TextDocumentIdentifier(uri)
+    whole = rng(0, 0, len(text.splitlines()) + 1, 0)
+    c.open(uri, text)
+    await c.wait_for(lambda: refreshes, 60, "workspace/inlayHint/refresh")
+    assert await hints(whole) == IRIS_ROWS
 
-        # ranges: both ends included, a position just past a hint leaves it out
-        assert await hints(rng(14, 16, 21, 20)) == IRIS_ROWS[1:4]
-        assert await hints(rng(14, 17, 21, 19)) == IRIS_ROWS[2:3]
-        assert await hints(rng(0, 0, 12, 0)) == IRIS_ROWS[:1]
-        assert await hints(rng(31, 27, 31, 27)) == IRIS_ROWS[5:6]
-        assert await hints(rng(33, 0, 40, 0)) == []
-        assert await hints(whole) == IRIS_ROWS  # the kept hints, after partial requests
+    # ranges: both ends included, a position just past a hint leaves it out
+    assert await hints(rng(14, 16, 21, 20)) == IRIS_ROWS[1:4]
+    assert await hints(rng(14, 17, 21, 19)) == IRIS_ROWS[2:3]
+    assert await hints(rng(0, 0, 12, 0)) == IRIS_ROWS[:1]
+    assert await hints(rng(31, 27, 31, 27)) == IRIS_ROWS[5:6]
+    assert await hints(rng(33, 0, 40, 0)) == []
+    assert await hints(whole) == IRIS_ROWS  # the kept hints, after partial requests
 
-        # an edit, its probe held: the last answer's labels at the new text's places
-        hold.touch()
-        probes = len(requests(log, "probe_shapes"))
-        new_text = edited(text)
-        c.replace(uri, new_text, 2)
-        moved = [(line + 1, col, label) for line, col, label in IRIS_ROWS]
-        assert await hints(whole) == [moved[i] for i in (0, 1, 3, 4, 5, 6)]  # `act`: unknown
-        assert await hints(rng(15, 0, 23, 0)) == [moved[1], moved[3]]
-        await c.wait_for(
-            lambda: len(requests(log, "probe_shapes")) > probes, 60, "the edit's probe, held"
-        )
-        assert await hints(whole) == [moved[i] for i in (0, 1, 3, 4, 5, 6)]
+    # an edit, its probe held: the last answer's labels at the new text's places
+    hold.touch()
+    probes = len(requests(log, "probe_shapes"))
+    new_text = edited(text)
+    c.replace(uri, new_text, 2)
+    moved = [(line + 1, col, label) for line, col, label in IRIS_ROWS]
+    assert await hints(whole) == [moved[i] for i in (0, 1, 3, 4, 5, 6)]  # `act`: unknown
+    assert await hints(rng(15, 0, 23, 0)) == [moved[1], moved[3]]
+    await c.wait_for(
+        lambda: len(requests(log, "probe_shapes")) > probes, 60, "the edit's probe, held"
+    )
+    assert await hints(whole) == [moved[i] for i in (0, 1, 3, 4, 5, 6)]
 
-        # the probe answers: the new labels, `act` included
+    # the probe answers: the new labels, `act` included
+    seen = len(refreshes)
+    hold.unlink()
+    expected = [
+        (11, 20, "→ [B, 4] · 8 params"),
+        (15, 16, "→ [B, 8] · 40 params"),
+        (19, 13, "→ [B, 8] · 0 params"),
+        (22, 20, "→ [B, 3] · 27 params"),
+        (26, 23, "→ [B, 3] · 0 params"),
+        (32, 27, "→ [B, 3]"),
+        (33, 37, "→ [B, 3]"),
+    ]
+    got: list[tuple[int, int, str]] = []
+    for _ in range(5):  # the held probes answer one after the other, each refreshes
+        await c.wait_for(lambda n=seen: len(refreshes) > n, 60, "a refresh after the probe")
         seen = len(refreshes)
-        hold.unlink()
-        expected = [
-            (11, 20, "→ [B, 4] · 8 params"),
-            (15, 16, "→ [B, 8] · 40 params"),
-            (19, 13, "→ [B, 8] · 0 params"),
-            (22, 20, "→ [B, 3] · 27 params"),
-            (26, 23, "→ [B, 3] · 0 params"),
-            (32, 27, "→ [B, 3]"),
-            (33, 37, "→ [B, 3]"),
-        ]
-        got: list[tuple[int, int, str]] = []
-        for _ in range(5):  # the held probes answer one after the other, each refreshes
-            await c.wait_for(lambda n=seen: len(refreshes) > n, 60, "a refresh after the probe")
-            seen = len(refreshes)
-            got = await hints(whole)
-            if got == expected:
-                break
-        assert got == expected
-        assert await hints(rng(19, 13, 19, 13)) == expected[2:3]
-    finally:
-        hold.unlink(missing_ok=True)
-        await stop_client(c)
+        got = await hints(whole)
+        if got == expected:
+            break
+    assert got == expected
+    assert await hints(rng(19, 13, 19, 13)) == expected[2:3]

@@ -11,7 +11,7 @@ import pytest
 from lsprotocol import types
 
 from .conftest import _plain, rng, start_client, stop_client, uri_of
-from .shape_helpers import hint_rows, start_hint_client
+from .shape_helpers import GatedHintClient, hint_rows, start_hint_client
 from .test_probe_idle import requests
 
 
@@ -23,74 +23,67 @@ def hover_text(hover: types.Hover | None) -> str:
 @pytest.mark.asyncio(loop_scope="function")
 @pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script as interpreter")
 async def test_inlay_hints_hover_and_lens_after_the_probe(
-    cache_dir: Path, workspace: Path, tmp_path: Path, has_catalog: bool
+    gated_hints: GatedHintClient, workspace: Path
 ) -> None:
-    if not has_catalog:
-        pytest.skip("torch is not installed")
-    started = await start_hint_client(cache_dir, workspace, tmp_path)
-    c, refreshes, log, hold = started.client, started.refreshes, started.log, started.hold
-    assert log is not None and hold is not None
-    try:
-        assert c.server_caps is not None and c.server_caps.inlay_hint_provider is not None
-        await c.wait_idle()
-        hold.touch()
-        model = workspace / "models" / "iris-classifier-v1.model.yaml"
-        uri, text = uri_of(model), model.read_text()
-        c.open(uri, text)
-        whole = rng(0, 0, len(text.splitlines()), 0)
-        doc = types.TextDocumentIdentifier(uri)
-        await c.wait_for(lambda: requests(log, "probe_shapes"), 60, "the probe, held")
-        # the probe has not answered: nothing yet, and the answer does not wait for it
-        early = await c.text_document_inlay_hint_async(types.InlayHintParams(doc, whole))
-        assert hint_rows(early) == []
-        assert list(await c.text_document_code_lens_async(types.CodeLensParams(doc)) or []) == []
-        assert refreshes == []
+    c, refreshes = gated_hints.client, gated_hints.refreshes
+    log, hold = gated_hints.log, gated_hints.hold
+    assert c.server_caps is not None and c.server_caps.inlay_hint_provider is not None
+    await c.wait_idle()
+    hold.touch()
+    model = workspace / "models" / "iris-classifier-v1.model.yaml"
+    uri, text = uri_of(model), model.read_text()
+    c.open(uri, text)
+    whole = rng(0, 0, len(text.splitlines()), 0)
+    doc = types.TextDocumentIdentifier(uri)
+    await c.wait_for(lambda: requests(log, "probe_shapes"), 60, "the probe, held")
+    # the probe has not answered: nothing yet, and the answer does not wait for it
+    early = await c.text_document_inlay_hint_async(types.InlayHintParams(doc, whole))
+    assert hint_rows(early) == []
+    assert list(await c.text_document_code_lens_async(types.CodeLensParams(doc)) or []) == []
+    assert refreshes == []
 
-        hold.unlink()
-        await c.wait_for(lambda: refreshes, 60, "workspace/inlayHint/refresh")
-        hints = await c.text_document_inlay_hint_async(types.InlayHintParams(doc, whole))
-        assert hint_rows(hints) == [
-            (10, 20, "→ [B, 4] · 8 params"),
-            (14, 16, "→ [B, 16] · 80 params"),
-            (18, 20, "→ [B, 16] · 0 params"),
-            (21, 20, "→ [B, 3] · 51 params"),
-            (25, 23, "→ [B, 3] · 0 params"),
-            (31, 27, "→ [B, 3]"),
-            (32, 37, "→ [B, 3]"),
-        ]
-        part = await c.text_document_inlay_hint_async(types.InlayHintParams(doc, rng(14, 0, 18, 0)))
-        assert hint_rows(part) == [(14, 16, "→ [B, 16] · 80 params")]
+    hold.unlink()
+    await c.wait_for(lambda: refreshes, 60, "workspace/inlayHint/refresh")
+    hints = await c.text_document_inlay_hint_async(types.InlayHintParams(doc, whole))
+    assert hint_rows(hints) == [
+        (10, 20, "→ [B, 4] · 8 params"),
+        (14, 16, "→ [B, 16] · 80 params"),
+        (18, 20, "→ [B, 16] · 0 params"),
+        (21, 20, "→ [B, 3] · 51 params"),
+        (25, 23, "→ [B, 3] · 0 params"),
+        (31, 27, "→ [B, 3]"),
+        (32, 37, "→ [B, 3]"),
+    ]
+    part = await c.text_document_inlay_hint_async(types.InlayHintParams(doc, rng(14, 0, 18, 0)))
+    assert hint_rows(part) == [(14, 16, "→ [B, 16] · 80 params")]
 
-        hover = await c.text_document_hover_async(
-            types.HoverParams(doc, types.Position(14, 12))  # `hidden`
-        )
-        assert hover_text(hover).endswith(
-            "\n\nInput: `[B, 4]`\n\nOutput: `[B, 16]`\n\nParams: 80 (80 trainable)"
-        )
-        ref = await c.text_document_hover_async(  # `hidden.output` in classifier's inputs
-            types.HoverParams(doc, types.Position(20, 22))
-        )
-        assert hover_text(ref).endswith("Params: 80 (80 trainable)")
+    hover = await c.text_document_hover_async(
+        types.HoverParams(doc, types.Position(14, 12))  # `hidden`
+    )
+    assert hover_text(hover).endswith(
+        "\n\nInput: `[B, 4]`\n\nOutput: `[B, 16]`\n\nParams: 80 (80 trainable)"
+    )
+    ref = await c.text_document_hover_async(  # `hidden.output` in classifier's inputs
+        types.HoverParams(doc, types.Position(20, 22))
+    )
+    assert hover_text(ref).endswith("Params: 80 (80 trainable)")
 
-        lenses = await c.text_document_code_lens_async(types.CodeLensParams(doc))
-        assert [
-            (lens.range.start.line, lens.command and lens.command.title) for lens in lenses or []
-        ] == [(9, "139 params (139 trainable) · 0.00 MB fp32")]
+    lenses = await c.text_document_code_lens_async(types.CodeLensParams(doc))
+    assert [
+        (lens.range.start.line, lens.command and lens.command.title) for lens in lenses or []
+    ] == [(9, "139 params (139 trainable) · 0.00 MB fp32")]
 
-        trainer = workspace / "trainers" / "iris.trainer.yaml"
-        turi = uri_of(trainer)
-        c.open(turi, trainer.read_text())
-        line = trainer.read_text().splitlines().index("model_ref: iris-classifier-v1")
-        hover = await c.text_document_hover_async(
-            types.HoverParams(types.TextDocumentIdentifier(turi), types.Position(line, 14))
-        )
-        assert hover_text(hover).endswith(
-            "\n\nShapes: `features` `[B, 4]` → `logits` `[B, 3]`, `probabilities` `[B, 3]`"
-            "\n\nSize: 139 params (139 trainable) · 0.00 MB fp32"
-        )
-    finally:
-        hold.unlink(missing_ok=True)
-        await stop_client(c)
+    trainer = workspace / "trainers" / "iris.trainer.yaml"
+    turi = uri_of(trainer)
+    c.open(turi, trainer.read_text())
+    line = trainer.read_text().splitlines().index("model_ref: iris-classifier-v1")
+    hover = await c.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(turi), types.Position(line, 14))
+    )
+    assert hover_text(hover).endswith(
+        "\n\nShapes: `features` `[B, 4]` → `logits` `[B, 3]`, `probabilities` `[B, 3]`"
+        "\n\nSize: 139 params (139 trainable) · 0.00 MB fp32"
+    )
 
 
 MODULES_MODEL = """\
