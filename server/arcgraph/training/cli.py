@@ -12,6 +12,7 @@ import sys
 
 from arcgraph.training.errors import TrainError, TrainingInterrupted
 from arcgraph.training.launch import add_launch_arguments, wants_launch
+from arcgraph.training.memory_bound import parse_mb
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,11 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def memory_mb(text: str) -> float:
     """--data-memory-mb's value: a number of MB above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value == float("inf"):
+    value = parse_mb(text)
+    if value is None:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a bound in MB: give a number > 0, e.g. 512"
         )

@@ -28,7 +28,6 @@ else keeps the in-memory path unchanged.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,6 +41,7 @@ from arcgraph.engine.datafiles import PARQUET_SUFFIXES
 from arcgraph.memory import release_free_memory
 from arcgraph.training.errors import DataError
 from arcgraph.training.loop import DeviceData
+from arcgraph.training.memory_bound import parse_mb, usable_mb
 from arcgraph.training.streaming import DEFAULT_MEMORY_MB, StreamingTable
 
 MEMORY_ENV = "ARCGRAPH_DATA_MEMORY_MB"
@@ -52,25 +52,16 @@ def memory_bound_mb(given: float | None = None) -> float | None:
     """The data memory bound: `given` (--data-memory-mb) when set, else
     ARCGRAPH_DATA_MEMORY_MB (None when neither is)."""
     if given is not None:
-        if not _usable(given):
+        if not usable_mb(given):
             raise DataError(f"data memory bound {given!r} MB: give a number > 0, e.g. 512")
         return float(given)
     text = os.environ.get(MEMORY_ENV)
     if not text:
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not _usable(value):
+    value = parse_mb(text)
+    if value is None:
         raise DataError(f"{MEMORY_ENV}={text!r}: give the bound in MB as a number > 0, e.g. 512")
     return value
-
-
-def _usable(bound_mb: float) -> bool:
-    """A bound a window size can be made of: finite and above 0 (float() reads "inf",
-    "1e400" and "nan" too)."""
-    return math.isfinite(bound_mb) and bound_mb > 0
 
 
 def should_stream(path: Path, bound_mb: float | None) -> bool:
